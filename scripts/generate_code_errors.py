@@ -1,0 +1,121 @@
+"""Write src/curlx/_code_errors.py: one exception class per libcurl code, from the code table.
+
+Run it after changing `_codes.py`:  python scripts/generate_code_errors.py
+`tests/test_code_errors.py` fails while the committed module differs from what this writes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "src" / "curlx" / "_code_errors.py"
+
+# Words kept upper-case in class names, as libcurl users know them.
+ACRONYMS = frozenset(
+    {"SSL", "HTTP", "HTTP2", "HTTP3", "FTP", "TFTP", "LDAP", "RTSP", "SSH", "URL", "QUIC", "ECH"}
+    | {"CRL", "API"}
+)
+FAMILY_PREFIX = {"EASY": "", "MULTI": "Multi", "SHARE": "Share", "URL": "URL"}
+
+
+def class_name(member_name: str, family_name: str) -> str:
+    """``SSL_CACERT_BADFILE`` -> ``SSLCacertBadfile``; multi ``ADDED_ALREADY`` -> ``MultiAddedAlready``."""
+    words = [w if w in ACRONYMS else w.capitalize() for w in member_name.split("_")]
+    return FAMILY_PREFIX[family_name] + "".join(words)
+
+
+def render() -> str:
+    """The text of the generated module."""
+    if "curlx" not in sys.modules:
+        # Load the table and the category classes without curlx/__init__.py, which imports
+        # the module this script writes (it may be missing or stale).
+        package = types.ModuleType("curlx")
+        package.__path__ = [str(ROOT / "src" / "curlx")]
+        sys.modules["curlx"] = package
+    _codes = importlib.import_module("curlx._codes")
+    _exceptions = importlib.import_module("curlx._exceptions")
+
+    families = {
+        _codes.Family.EASY: _codes.CurlCode,
+        _codes.Family.MULTI: _codes.MultiCode,
+        _codes.Family.SHARE: _codes.ShareCode,
+        _codes.Family.URL: _codes.URLCode,
+    }
+    skip = {_codes.Category.OK, _codes.Category.RETIRED}
+    classes: list[tuple[str, list[str], object]] = []
+    for family, enum_cls in families.items():
+        family_base = [] if family is _codes.Family.EASY else [
+            _exceptions.CLASS_OF_FAMILY[family].__name__
+        ]
+        for member in enum_cls:
+            if member.category in skip:
+                continue
+            bases = family_base + [
+                _exceptions.CLASS_OF_CATEGORY[c].__name__ for c in member.categories
+            ]
+            name = class_name(member.name, family.name)
+            if name in bases:
+                continue  # CURLE_AUTH_ERROR is AuthError itself: its category class is its class
+            classes.append((name, bases, member))
+
+    names = sorted(name for name, _, _ in classes)
+    base_names = sorted({b for _, bases, _ in classes for b in bases})
+    enums = sorted({type(m).__name__ for _, _, m in classes})
+    out = [
+        '"""One exception class per libcurl code, generated from the code table.',
+        "",
+        "Written by scripts/generate_code_errors.py from `_codes.py`: do not edit by hand;",
+        "tests/test_code_errors.py fails while this file is out of date.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"from ._codes import {', '.join(enums)}",
+        "from ._exceptions import (",
+        *[f"    {b}," for b in base_names],
+        ")",
+        "",
+        "__all__ = [",
+        *[f'    "{n}",' for n in names],
+        "]",
+    ]
+    for name, bases, member in classes:
+        m = member
+        doc = f"{m.summary[:-1]} ({m.libcurl_name}, {int(m)})."  # type: ignore[attr-defined]
+        doc_lines = [f'    """{doc}"""']
+        if len(doc_lines[0]) > 100:
+            wrapped = textwrap.wrap(doc, width=min(92, len(doc) - 8))
+            doc_lines = [f'    """{wrapped[0]}', *[f"    {w}" for w in wrapped[1:]], '    """']
+        out += [
+            "",
+            "",
+            f"class {name}({', '.join(bases)}):",
+            *doc_lines,
+            "",
+            f"    _code = {type(m).__name__}.{m.name}",  # type: ignore[attr-defined]
+        ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        if not TARGET.exists() or TARGET.read_text() != render():
+            print(f"{TARGET.relative_to(ROOT)} is out of date: run {Path(__file__).name}")
+            return 1
+        print(f"{TARGET.relative_to(ROOT)} is current")
+        return 0
+    if not TARGET.exists():
+        TARGET.write_text("")
+    text = render()
+    TARGET.write_text(text)
+    print(f"wrote {TARGET.relative_to(ROOT)} ({text.count('class ')} classes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,137 @@
+"""curlx: libcurl's failures as typed Python exceptions, with a retry hint on each.
+
+    import curlx
+    try:
+        c = curlx.Curl()
+        c.setopt(c.URL, "https://self-signed.example/")
+        c.perform()
+    except curlx.CertificateError as e:
+        print(e)            # what happened, on which URL, and what to do
+        e.retry.kind        # RetryKind.NEVER
+"""
+
+from __future__ import annotations
+
+from ._code_errors import *  # noqa: F403  (one class per libcurl code, listed in its __all__)
+from ._code_errors import __all__ as _code_error_names
+from ._codes import Category as Category
+from ._codes import CurlCode as CurlCode
+from ._codes import Family as Family
+from ._codes import HeaderCode as HeaderCode
+from ._codes import MultiCode as MultiCode
+from ._codes import ProxyCode as ProxyCode
+from ._codes import RetryKind as RetryKind
+from ._codes import ShareCode as ShareCode
+from ._codes import URLCode as URLCode
+from ._curl import Curl as Curl
+from ._curl import CurlMulti as CurlMulti
+from ._curl import CurlShare as CurlShare
+from ._curl import TransferFailure as TransferFailure
+from ._curl import translate as translate
+from ._curl import translating as translating
+from ._exceptions import AuthError as AuthError
+from ._exceptions import CallbackError as CallbackError
+from ._exceptions import CertificateError as CertificateError
+from ._exceptions import ConnectError as ConnectError
+from ._exceptions import CurlError as CurlError
+from ._exceptions import DNSError as DNSError
+from ._exceptions import FTPError as FTPError
+from ._exceptions import HTTPError as HTTPError
+from ._exceptions import HTTPStatusError as HTTPStatusError
+from ._exceptions import InternalError as InternalError
+from ._exceptions import InvalidOperation as InvalidOperation
+from ._exceptions import InvalidURL as InvalidURL
+from ._exceptions import LDAPError as LDAPError
+from ._exceptions import LimitExceeded as LimitExceeded
+from ._exceptions import LocalIOError as LocalIOError
+from ._exceptions import MultiError as MultiError
+from ._exceptions import NetworkError as NetworkError
+from ._exceptions import ProtocolError as ProtocolError
+from ._exceptions import ProxyError as ProxyError
+from ._exceptions import RemoteError as RemoteError
+from ._exceptions import RTSPError as RTSPError
+from ._exceptions import ShareError as ShareError
+from ._exceptions import SSHError as SSHError
+from ._exceptions import SSLError as SSLError
+from ._exceptions import TFTPError as TFTPError
+from ._exceptions import TimeoutError as TimeoutError
+from ._exceptions import URLError as URLError
+from ._exceptions import UsageError as UsageError
+from ._info import TransferInfo as TransferInfo
+from ._retry import RetryHint as RetryHint
+from ._retry import is_retryable as is_retryable
+from ._retry import retry_after as retry_after
+from ._translate import ConnectTimeout as ConnectTimeout
+from ._translate import HTTPClientError as HTTPClientError
+from ._translate import HTTPServerError as HTTPServerError
+from ._translate import ProxyTunnelRefused as ProxyTunnelRefused
+from ._translate import ReadTimeout as ReadTimeout
+from ._translate import ResolveTimeout as ResolveTimeout
+from ._translate import code_for as code_for
+from ._translate import error_class as error_class
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthError",
+    "CallbackError",
+    "Category",
+    "CertificateError",
+    "ConnectError",
+    "ConnectTimeout",
+    "Curl",
+    "CurlCode",
+    "CurlError",
+    "CurlMulti",
+    "CurlShare",
+    "DNSError",
+    "FTPError",
+    "Family",
+    "HTTPClientError",
+    "HTTPError",
+    "HTTPServerError",
+    "HTTPStatusError",
+    "HeaderCode",
+    "InternalError",
+    "InvalidOperation",
+    "InvalidURL",
+    "LDAPError",
+    "LimitExceeded",
+    "LocalIOError",
+    "MultiCode",
+    "MultiError",
+    "NetworkError",
+    "ProtocolError",
+    "ProxyCode",
+    "ProxyError",
+    "ProxyTunnelRefused",
+    "RTSPError",
+    "ReadTimeout",
+    "RemoteError",
+    "ResolveTimeout",
+    "RetryHint",
+    "RetryKind",
+    "SSHError",
+    "SSLError",
+    "ShareCode",
+    "ShareError",
+    "TFTPError",
+    "TimeoutError",
+    "TransferFailure",
+    "TransferInfo",
+    "URLCode",
+    "URLError",
+    "UsageError",
+    "code_for",
+    "error_class",
+    "is_retryable",
+    "retry_after",
+    "translate",
+    "translating",
+]
+__all__ += _code_error_names
+
+# Tracebacks and reprs say `curlx.ConnectError`, not `curlx._exceptions.ConnectError`.
+for _name in __all__:
+    setattr(globals()[_name], "__module__", "curlx")
+del _name

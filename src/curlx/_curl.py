@@ -1,0 +1,326 @@
+"""The pycurl boundary: translate pycurl.error into typed errors, and drop-in typed handles.
+
+`translate()` reads what the handle knew (getinfo) at the moment of failure, so the error keeps
+its context after the handle is reused. `Curl`, `CurlMulti` and `CurlShare` are pycurl's own
+classes with every failure typed, and with exceptions raised in callbacks kept, not printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final
+
+import pycurl
+
+from ._codes import Family
+from ._exceptions import CurlError, InvalidOperation
+from ._info import TransferInfo
+from ._translate import error_from_code, proxy_detail
+from ._urls import redact_text, redact_url
+
+__all__ = ["Curl", "CurlMulti", "CurlShare", "TransferFailure", "translate", "translating"]
+
+_HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _getinfo_str(handle: pycurl.Curl, option: int) -> str:
+    try:
+        value = handle.getinfo(option)
+    except UnicodeDecodeError:
+        value = handle.getinfo_raw(option)
+    return _text(value) if value is not None else ""
+
+
+def read_info(handle: pycurl.Curl) -> TransferInfo | None:
+    """Snapshot the handle's getinfo values; None if the handle cannot answer (closed)."""
+    get = handle.getinfo
+    try:
+        return TransferInfo(
+            effective_url=redact_url(_getinfo_str(handle, pycurl.EFFECTIVE_URL)),
+            effective_method=_getinfo_str(handle, pycurl.EFFECTIVE_METHOD),
+            os_errno=get(pycurl.OS_ERRNO),
+            ssl_verify_result=get(pycurl.SSL_VERIFYRESULT),
+            proxy_ssl_verify_result=get(pycurl.PROXY_SSL_VERIFYRESULT),
+            response_code=get(pycurl.RESPONSE_CODE),
+            http_connect_code=get(pycurl.HTTP_CONNECTCODE),
+            proxy_error=proxy_detail(get(pycurl.PROXY_ERROR)),
+            http_version=get(pycurl.INFO_HTTP_VERSION),
+            primary_ip=_getinfo_str(handle, pycurl.PRIMARY_IP),
+            primary_port=get(pycurl.PRIMARY_PORT),
+            namelookup_time=get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
+            connect_time=get(pycurl.CONNECT_TIME_T) / 1e6,
+            appconnect_time=get(pycurl.APPCONNECT_TIME_T) / 1e6,
+            pretransfer_time=get(pycurl.PRETRANSFER_TIME_T) / 1e6,
+            starttransfer_time=get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
+            total_time=get(pycurl.TOTAL_TIME_T) / 1e6,
+            request_size=get(pycurl.REQUEST_SIZE),
+            size_upload=get(pycurl.SIZE_UPLOAD_T),
+            size_download=get(pycurl.SIZE_DOWNLOAD_T),
+            redirect_count=get(pycurl.REDIRECT_COUNT),
+            retry_after=float(get(pycurl.RETRY_AFTER)),
+        )
+    except pycurl.error:
+        return None
+
+
+def translate(
+    exc: BaseException,
+    handle: pycurl.Curl | None = None,
+    *,
+    family: Family = Family.EASY,
+) -> CurlError:
+    """The typed curlx error for a `pycurl.error`, with the handle's context if one is given.
+
+    Never raises: any shape of `pycurl.error` (no args, a bare message, odd types, unknown
+    numbers) becomes a `CurlError`. An error that is already a `CurlError` is returned as is.
+    """
+    if isinstance(exc, CurlError):
+        return exc
+    args = exc.args
+    info = read_info(handle) if isinstance(handle, pycurl.Curl) else None
+    url = _url_of(handle, info)
+    method = None
+    if info is not None and url is not None and url.lower().startswith(_HTTP_SCHEMES):
+        method = info.effective_method or None
+    code = args[0] if args else None
+    if len(args) == 2 and isinstance(code, int) and not isinstance(code, bool):
+        message = redact_text(_text(args[1]))
+        error = error_from_code(code, message, family=family, url=url, method=method, info=info)
+        if message is not args[1]:
+            error.args = (code, message)
+        else:
+            error.args = args
+        return error
+    if args:
+        message = redact_text(" ".join(_text(a) for a in args))
+    else:
+        message = "pycurl raised an error without a code or a message"
+    error = InvalidOperation(message, url=url, method=method, info=info)
+    return error
+
+
+def _url_of(handle: object, info: TransferInfo | None) -> str | None:
+    if info is not None and info.effective_url:
+        return info.effective_url
+    remembered = getattr(handle, "_curlx_url", None)
+    return redact_url(remembered) if isinstance(remembered, str) else None
+
+
+class translating(contextlib.ContextDecorator):
+    """Within this block (or decorated function), `pycurl.error` becomes a typed curlx error.
+
+    ``with curlx.translating(handle): handle.perform()`` re-raises ``from`` the original, so
+    tracebacks keep pycurl's error as the cause.
+    """
+
+    def __init__(self, handle: pycurl.Curl | None = None, *, family: Family = Family.EASY):
+        self.handle = handle
+        self.family = family
+
+    def __enter__(self) -> translating:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, pycurl.error) and not isinstance(exc, CurlError):
+            raise translate(exc, self.handle, family=self.family) from exc
+
+
+# --- callbacks: keep the user's exception instead of letting pycurl print and drop it --------
+
+# What each guarded callback returns to libcurl to stop the transfer after the user's code raised.
+_ABORT: Final[dict[int, object]] = {
+    pycurl.WRITEFUNCTION: 0,
+    pycurl.HEADERFUNCTION: 0,
+    pycurl.READFUNCTION: pycurl.READFUNC_ABORT,
+    pycurl.PROGRESSFUNCTION: 1,
+    pycurl.XFERINFOFUNCTION: 1,
+    pycurl.SEEKFUNCTION: pycurl.SEEKFUNC_FAIL,
+    pycurl.DEBUGFUNCTION: None,
+}
+# Objects with a write/read method that pycurl would call for these options.
+_DATA_OPTIONS: Final[dict[int, tuple[int, str]]] = {
+    pycurl.WRITEDATA: (pycurl.WRITEFUNCTION, "write"),
+    pycurl.WRITEHEADER: (pycurl.HEADERFUNCTION, "write"),
+    pycurl.READDATA: (pycurl.READFUNCTION, "read"),
+}
+
+
+class Curl(pycurl.Curl):
+    """`pycurl.Curl` whose failures are typed curlx errors (still `pycurl.error` subclasses).
+
+    An exception raised inside a write, header, read, progress, seek or debug callback leaves
+    `perform()` as itself, with the curl error it caused as its ``__context__``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._curlx_pending: BaseException | None = None
+        self._curlx_url: str | None = None
+
+    def _guard(self, callback: Callable[..., Any], abort: object) -> Callable[..., Any]:
+        def guarded(*args: Any) -> Any:
+            try:
+                return callback(*args)
+            except BaseException as exc:  # noqa: B036  (kept and re-raised by perform)
+                if self._curlx_pending is None:
+                    self._curlx_pending = exc
+                return abort
+
+        return guarded
+
+    def setopt(self, option: int, value: Any, **kwargs: Any) -> None:
+        """pycurl's setopt; callbacks are guarded, and a refused option raises a typed error."""
+        data = _DATA_OPTIONS.get(option)
+        if data is not None and hasattr(value, data[1]):
+            option, value = data[0], getattr(value, data[1])
+        if option in _ABORT and callable(value):
+            value = self._guard(value, _ABORT[option])
+        elif option == pycurl.URL and isinstance(value, str | bytes):
+            self._curlx_url = _text(value)
+        try:
+            super().setopt(option, value, **kwargs)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+
+    def unsetopt(self, option: int) -> None:
+        """pycurl's unsetopt, with a typed error if libcurl refuses."""
+        try:
+            super().unsetopt(option)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+
+    def perform(self) -> None:
+        """Run the transfer; raise the typed error, or the exception a callback raised."""
+        self._curlx_pending = None
+        try:
+            super().perform()
+        except pycurl.error as exc:
+            original = exc
+            error = translate(exc, self)
+        else:
+            self._raise_pending(None)
+            return
+        self._raise_pending(error)
+        raise error from original
+
+    def _raise_pending(self, error: CurlError | None) -> None:
+        pending = self._curlx_pending
+        if pending is None:
+            return
+        self._curlx_pending = None
+        if error is not None:
+            pending.__context__ = error
+        raise pending
+
+    def perform_rb(self) -> bytes:
+        """Run the transfer and return the body as bytes (typed errors as `perform()`)."""
+        buffer = io.BytesIO()
+        self.setopt(pycurl.WRITEFUNCTION, buffer.write)
+        self.perform()
+        return buffer.getvalue()
+
+    def perform_rs(self) -> str:
+        """Run the transfer and return the body decoded as UTF-8."""
+        return self.perform_rb().decode("utf-8", "replace")
+
+    def reset(self) -> None:
+        """pycurl's reset; also forgets the remembered URL and any kept callback exception."""
+        super().reset()
+        self._curlx_pending = None
+        self._curlx_url = None
+
+
+class TransferFailure(tuple[Any, int, str]):
+    """One failed transfer from `CurlMulti.info_read()`: unpacks as ``(handle, code, message)``.
+
+    `error` is the typed curlx error (or, if the handle's callback raised, that exception).
+    """
+
+    error: BaseException
+
+    def __new__(cls, handle: Any, code: int, message: str, error: BaseException) -> TransferFailure:
+        failure = super().__new__(cls, (handle, code, message))
+        failure.error = error
+        return failure
+
+
+class CurlMulti(pycurl.CurlMulti):
+    """`pycurl.CurlMulti` whose call failures are `MultiError`s and whose failed transfers are typed.
+
+    `info_read()` returns ``(queued, ok_list, failures)`` as pycurl does; each failure still
+    unpacks as ``(handle, code, message)`` and carries the typed error as `.error`.
+    """
+
+    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except pycurl.error as exc:
+            raise translate(exc, family=Family.MULTI) from exc
+
+    def add_handle(self, handle: pycurl.Curl) -> None:
+        """Add an easy handle (a `MultiAddedAlready` if it was added before)."""
+        self._call(pycurl.CurlMulti.add_handle, handle)
+
+    def remove_handle(self, handle: pycurl.Curl) -> None:
+        """Remove an easy handle."""
+        self._call(pycurl.CurlMulti.remove_handle, handle)
+
+    def perform(self) -> tuple[int, int]:
+        """Drive the transfers; returns ``(ret, running)`` as pycurl does."""
+        result: tuple[int, int] = self._call(pycurl.CurlMulti.perform)
+        return result
+
+    def socket_action(self, sockfd: int, ev_bitmask: int) -> tuple[int, int]:
+        """pycurl's socket_action, with a typed error."""
+        result: tuple[int, int] = self._call(pycurl.CurlMulti.socket_action, sockfd, ev_bitmask)
+        return result
+
+    def setopt(self, option: int, value: Any) -> None:
+        """pycurl's multi setopt, with a typed error."""
+        self._call(pycurl.CurlMulti.setopt, option, value)
+
+    def info_read(self, max_objects: int | None = None) -> tuple[int, list[Any], list[Any]]:
+        """Completed transfers: ``(queued, ok_list, failures)``; failures carry typed errors."""
+        if max_objects is None:
+            queued, ok_list, err_list = self._call(pycurl.CurlMulti.info_read)
+        else:
+            queued, ok_list, err_list = self._call(pycurl.CurlMulti.info_read, max_objects)
+        failures = [_failure(handle, code, message) for handle, code, message in err_list]
+        return queued, ok_list, failures
+
+
+def _failure(handle: pycurl.Curl, code: int, message: str) -> TransferFailure:
+    error: BaseException = translate(pycurl.error(code, message), handle)
+    pending = getattr(handle, "_curlx_pending", None)
+    if isinstance(pending, BaseException):
+        handle._curlx_pending = None  # type: ignore[attr-defined]
+        pending.__context__ = error
+        error = pending
+    return TransferFailure(handle, code, message, error)
+
+
+class CurlShare(pycurl.CurlShare):
+    """`pycurl.CurlShare` whose failures are `ShareError`s."""
+
+    def setopt(self, option: int, value: Any) -> None:
+        """pycurl's share setopt, with a typed error."""
+        try:
+            super().setopt(option, value)
+        except pycurl.error as exc:
+            raise translate(exc, family=Family.SHARE) from exc

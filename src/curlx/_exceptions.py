@@ -1,0 +1,429 @@
+"""The exception hierarchy: one class per category users catch, then one per libcurl code.
+
+Our exception hierarchy (category classes; every libcurl code also has its own class below its
+categories, generated from the code table into `_code_errors.py`)::
+
+    pycurl.error                   `except pycurl.error` and `e.args[0]` keep working
+    └── CurlError                  every failure libcurl reports; .code .name .category .retry .info
+        ├── NetworkError           the network or the peer's transport failed (52, 55, 56, 81)
+        │   ├── DNSError           a host name did not resolve (6, 15; 5 is also a ProxyError)
+        │   └── ConnectError       no connection could be made (7, 45, 89); builtins.ConnectionError
+        ├── TimeoutError           a time limit ran out (28, 12); builtins.TimeoutError
+        │   └── OperationTimedout  (28)
+        │       ├── ConnectTimeout nothing was sent yet: the connect or TLS phase ran out of time
+        │       │   └── ResolveTimeout  the name lookup itself ran out of time (also a DNSError)
+        │       └── ReadTimeout    the request was sent: no progress, or the total time ran out
+        ├── SSLError               TLS could not be set up or used (35, 53, 54, 58, 59, 64, ...)
+        │   └── CertificateError   the peer's certificate was refused (60, 83, 90, 91)
+        ├── ProxyError             the proxy failed (5, 97 with its CURLPX detail)
+        │   └── ProxyTunnelRefused an HTTP proxy answered CONNECT with an error (7)
+        ├── ProtocolError          the peer broke the protocol (8, 16, 18, 61, 92, 95, 96)
+        ├── HTTPError              HTTP-level failures
+        │   ├── HTTPStatusError    an HTTP error status (22); HTTPClientError (4xx), HTTPServerError (5xx)
+        │   └── TooManyRedirects   (47)
+        ├── FTPError, TFTPError, SSHError, LDAPError, RTSPError      protocol-specific failures
+        ├── RemoteError            the server refused the operation: access, missing file, disk full
+        ├── AuthError              the credentials were refused (67, 94)
+        ├── UsageError             the request or the call is wrong; also ValueError, never retried
+        │   ├── InvalidURL         the URL is malformed (3, every CURLUcode)
+        │   └── InvalidOperation   a call the handle cannot take in its state; also RuntimeError
+        ├── LocalIOError           reading or writing local data failed (23, 26, 37, 65)
+        ├── LimitExceeded          a size limit was exceeded (63, 100)
+        ├── CallbackError          an application callback stopped the transfer (42, 88)
+        ├── InternalError          libcurl or the system broke or ran out of memory (2, 27, 99)
+        ├── MultiError             a CURLMcode from the multi interface
+        ├── ShareError             a CURLSHcode from the share interface
+        └── URLError               a CURLUcode from the URL API
+
+Codes that belong to two categories have both as bases (`CouldntResolveProxy(DNSError,
+ProxyError)`); the multi, share and URL families put their family class first
+(`MultiAddedAlready(MultiError, UsageError)`), so numbers of different families never collide.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, ClassVar, Final
+
+import pycurl
+
+from . import _explain
+from ._codes import _FAMILY_OF, Category, CurlCode, Family, ProxyCode, RetryKind, _Code
+from ._info import TransferInfo
+from ._retry import RetryHint
+
+__all__ = [
+    "AuthError",
+    "CallbackError",
+    "CertificateError",
+    "ConnectError",
+    "CurlError",
+    "DNSError",
+    "FTPError",
+    "HTTPError",
+    "HTTPStatusError",
+    "InternalError",
+    "InvalidOperation",
+    "InvalidURL",
+    "LDAPError",
+    "LimitExceeded",
+    "LocalIOError",
+    "MultiError",
+    "NetworkError",
+    "ProtocolError",
+    "ProxyError",
+    "RTSPError",
+    "RemoteError",
+    "SSHError",
+    "SSLError",
+    "ShareError",
+    "TFTPError",
+    "TimeoutError",
+    "URLError",
+    "UsageError",
+]
+
+_ENUM_OF_FAMILY: Final[dict[Family, type[_Code]]] = {fam: cls for cls, fam in _FAMILY_OF.items()}
+
+# Filled as classes are defined: the class of each code, and the class of each category.
+# Keys are (family, number): members of different families compare equal when their numbers do.
+CLASS_OF_CODE: Final[dict[tuple[Family, int], type[CurlError]]] = {}
+CLASS_OF_CATEGORY: Final[dict[Category, type[CurlError]]] = {}
+CLASS_OF_FAMILY: Final[dict[Family, type[CurlError]]] = {}
+
+
+def _restore(cls: type[CurlError], args: tuple[Any, ...], state: dict[str, Any]) -> CurlError:
+    """Unpickle an error without calling __init__, so every attribute comes back as it was."""
+    error = cls.__new__(cls)
+    error.args = args
+    for name, value in state.items():
+        setattr(error, name, value)  # errno and strerror live in OSError's slots, not __dict__
+    return error
+
+
+class CurlError(pycurl.error):
+    """A failure libcurl reported, with its code, its category, a retry hint and the context.
+
+    `args` is ``(code, message)`` exactly as pycurl raised it, so code written for
+    `pycurl.error` keeps working.
+    """
+
+    # Class-level facts: set on category and family classes, and on each per-code class.
+    _family: ClassVar[Family] = Family.EASY
+    _category: ClassVar[Category] = Category.UNKNOWN
+    _code: ClassVar[_Code | None] = None
+    situation: ClassVar[str] = ""
+    """A sentence a refined class puts before the code's explanation (see ConnectTimeout)."""
+
+    code: _Code | int | None
+    """The table's member for the number (an int), a plain int if unknown, None if absent."""
+    message: str
+    """libcurl's own text, verbatim (credentials removed)."""
+    url: str | None
+    """The URL of the failed transfer (the effective one after redirects), without credentials."""
+    method: str | None
+    """The request method for HTTP(S) transfers, None for other protocols."""
+    info: TransferInfo | None
+    """What the handle knew when the transfer ended, or None if no handle was given."""
+    errno: int | None
+    """The OS errno libcurl saw (ECONNREFUSED...), or None; never the curl code."""
+    strerror: str | None
+    """libcurl's message again, under OSError's name for it."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        code = own.get("_code")
+        if isinstance(code, _Code):
+            cls._category = code.category
+            cls._family = code.family
+            CLASS_OF_CODE[code.family, code.value] = cls
+        elif "_category" in own:
+            CLASS_OF_CATEGORY.setdefault(cls._category, cls)
+        if "_family" in own:
+            CLASS_OF_FAMILY.setdefault(cls._family, cls)
+
+    def __init__(
+        self,
+        code: int | None,
+        message: str,
+        *,
+        url: str | None = None,
+        method: str | None = None,
+        info: TransferInfo | None = None,
+    ) -> None:
+        super().__init__(code, message)
+        own = self._code
+        if own is not None and own == code:
+            self.code = own
+        elif code is None:
+            self.code = None
+        else:
+            self.code = _lookup(self._family, code)
+        self.message = message
+        self.url = url
+        self.method = method
+        self.info = info
+        # For the OSError subclasses these two overwrite what OSError made of (code, message).
+        self.errno = info.os_errno or None if info is not None else None
+        self.strerror = message
+
+    # --- what users read --------------------------------------------------------------------
+
+    @property
+    def family(self) -> Family:
+        """Which libcurl enum the code belongs to (easy, multi, share or URL)."""
+        return self._family
+
+    @property
+    def category(self) -> Category:
+        """The kind of failure, for counting and for choosing what to do."""
+        return self._category
+
+    @property
+    def name(self) -> str:
+        """libcurl's name for the code, such as ``CURLE_COULDNT_CONNECT``."""
+        code = self.code
+        if isinstance(code, _Code):
+            return code.libcurl_name
+        if code is None:
+            return "(no code)"
+        return f"{self._family.prefix}UNKNOWN_{code}"
+
+    @property
+    def retry(self) -> RetryHint:
+        """Whether repeating the request can help, for which methods, and after how long."""
+        kind = self._retry_kind()
+        after = self.info.retry_after if self.info is not None else 0.0
+        return RetryHint(kind, kind.advice, after if after > 0 else None)
+
+    @property
+    def retryable(self) -> bool:
+        """True if this request (with its own method) may be repeated."""
+        return self.retry.allows(self.method)
+
+    @property
+    def proxy_code(self) -> ProxyCode | int | None:
+        """The CURLPX detail behind a proxy failure (97), or None."""
+        info = self.info
+        if info is None or not info.proxy_error or self.code is not CurlCode.PROXY:
+            return None
+        return info.proxy_error
+
+    def _retry_kind(self) -> RetryKind:
+        code = self.code
+        if not isinstance(code, _Code):
+            return RetryKind.NEVER
+        detail = self.proxy_code
+        if isinstance(detail, ProxyCode) and detail.category is not Category.OK:
+            return detail.retry
+        return code.retry
+
+    # --- rendering --------------------------------------------------------------------------
+
+    @property
+    def hint(self) -> str:
+        """The second line of `str()`: what to do, whether a retry helps, where to read more."""
+        return _explain.hint_line(self)
+
+    def explain(self) -> str:
+        """The long form: what happened, the context the handle reported, and what to do."""
+        return _explain.explain_error(self)
+
+    def __str__(self) -> str:
+        return f"{_explain.headline(self)}\n{self.hint}"
+
+    def __repr__(self) -> str:
+        url = f", url={self.url!r}" if self.url else ""
+        return f"{type(self).__name__}({self.code!r}, {self.message!r}{url})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__, errno=self.errno, strerror=self.strerror)
+        return (_restore, (type(self), self.args, state))
+
+
+def _lookup(family: Family, number: int) -> _Code | int:
+    """The table's member for `number` in `family`, or the number itself if it is unknown."""
+    enum_cls = _ENUM_OF_FAMILY.get(family)
+    member = enum_cls.lookup(number) if enum_cls is not None else None
+    return number if member is None else member
+
+
+# --- the category classes ---------------------------------------------------------------------
+
+
+class NetworkError(CurlError):
+    """The network or the peer's transport failed after the transfer started."""
+
+    _category = Category.NETWORK
+
+
+class DNSError(NetworkError):
+    """A host name (the server's or the proxy's) could not be resolved."""
+
+    _category = Category.DNS
+
+
+class ConnectError(NetworkError, builtins.ConnectionError):
+    """No connection could be made to the host or the proxy."""
+
+    _category = Category.CONNECT
+
+
+class TimeoutError(CurlError, builtins.TimeoutError):
+    """A time limit ran out (also a `builtins.TimeoutError`)."""
+
+    _category = Category.TIMEOUT
+
+
+class SSLError(CurlError):
+    """TLS could not be set up or used: handshake, local certificate, key or CA file problems."""
+
+    _category = Category.TLS
+
+
+class CertificateError(SSLError):
+    """The peer's certificate was refused: untrusted, expired, wrong host or pinned key."""
+
+    _category = Category.CERTIFICATE
+
+
+class ProxyError(CurlError):
+    """The proxy could not be resolved, failed its handshake or refused the request."""
+
+    _category = Category.PROXY
+
+
+class ProtocolError(CurlError):
+    """The peer broke the protocol: an unparsable reply, a truncated body, a bad encoding."""
+
+    _category = Category.PROTOCOL
+
+
+class HTTPError(CurlError):
+    """An HTTP-level failure: an error status or too many redirects."""
+
+    _category = Category.HTTP
+
+
+class HTTPStatusError(HTTPError):
+    """The server answered with an HTTP error status (4xx or 5xx)."""
+
+    _category = Category.HTTP_STATUS
+
+
+class FTPError(CurlError):
+    """An FTP command or data connection failed."""
+
+    _category = Category.FTP
+
+
+class TFTPError(CurlError):
+    """A TFTP transfer failed."""
+
+    _category = Category.TFTP
+
+
+class SSHError(CurlError):
+    """An SCP or SFTP session failed."""
+
+    _category = Category.SSH
+
+
+class LDAPError(CurlError):
+    """An LDAP bind or search failed."""
+
+    _category = Category.LDAP
+
+
+class RTSPError(CurlError):
+    """An RTSP session or sequence check failed."""
+
+    _category = Category.RTSP
+
+
+class RemoteError(CurlError):
+    """The server refused the operation on the resource: access denied, not found, disk full."""
+
+    _category = Category.REMOTE
+
+
+class AuthError(CurlError):
+    """The server refused the credentials, or no offered authentication method worked."""
+
+    _category = Category.AUTH
+
+
+class UsageError(CurlError, ValueError):
+    """The request or the call is wrong (bad URL, option, argument); retrying cannot help."""
+
+    _category = Category.USAGE
+
+
+class InvalidURL(UsageError):
+    """The URL could not be parsed or is not acceptable."""
+
+    _category = Category.URL
+
+
+class LocalIOError(CurlError):
+    """Reading the data to send or writing the data received failed on this side."""
+
+    _category = Category.LOCAL_IO
+
+
+class LimitExceeded(CurlError):
+    """A size limit was exceeded: the file, the headers or another part was too large."""
+
+    _category = Category.LIMIT
+
+
+class CallbackError(CurlError):
+    """An application callback asked libcurl to stop the transfer."""
+
+    _category = Category.CALLBACK
+
+
+class InternalError(CurlError):
+    """libcurl or the system broke: out of memory, failed initialisation, an unusable poll."""
+
+    _category = Category.INTERNAL
+
+
+class InvalidOperation(UsageError, RuntimeError):
+    """pycurl refused a call the handle cannot take in its state (closed, or busy performing).
+
+    For example calling `perform()` on a handle after `close()`. Its `args` is ``(message,)``,
+    as pycurl raised it, and its `code` is None.
+    """
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(None, message, **context)
+        self.args = (message,)
+
+
+# --- the family classes: numbers of these families never mix with CURLcode numbers ----------
+
+
+class MultiError(CurlError):
+    """A multi-interface call failed (a CURLMcode)."""
+
+    _family = Family.MULTI
+
+
+class ShareError(CurlError):
+    """A share-interface call failed (a CURLSHcode)."""
+
+    _family = Family.SHARE
+
+
+class URLError(CurlError):
+    """The URL API refused a URL or a part of it (a CURLUcode)."""
+
+    _family = Family.URL
+
+
+CLASS_OF_CATEGORY[Category.RETIRED] = InternalError
+CLASS_OF_CATEGORY[Category.OK] = CurlError
+CLASS_OF_CATEGORY[Category.UNKNOWN] = CurlError
+CLASS_OF_FAMILY[Family.EASY] = CurlError

@@ -1,0 +1,146 @@
+"""Text for people, rendered from the code table: error messages, `explain()`, `curlx explain`."""
+
+from __future__ import annotations
+
+import errno as _errno
+from typing import TYPE_CHECKING
+
+from ._codes import Family, ProxyCode, RetryKind, _Code
+
+if TYPE_CHECKING:
+    from ._exceptions import CurlError
+    from ._info import TransferInfo
+
+__all__ = ["explain_error", "headline", "hint_line", "render_code"]
+
+_NO_CODE_HINT = (
+    "pycurl refused the call itself: the handle is closed, busy in another call, or was given "
+    "an argument it cannot take. Create a new handle, or make the call outside callbacks and "
+    "after perform() has returned."
+)
+_UNKNOWN_HINT = (
+    "This libcurl is newer than curlx's table of codes; look the number up in libcurl's list "
+    "of error codes (libcurl-errors) and consider upgrading curlx."
+)
+
+
+def reference(code: _Code | int, family: Family) -> str:
+    """What to type after `curlx explain` for this code."""
+    if family is Family.EASY or not isinstance(code, _Code):
+        return str(int(code))
+    return code.libcurl_name
+
+
+def headline(error: CurlError) -> str:
+    """Line 1: ``NAME (curl error N) for METHOD URL: libcurl's text``."""
+    code = error.code
+    if code is None:
+        return f"{type(error).__name__}: {error.message}"
+    short = code.name if isinstance(code, _Code) else f"UNKNOWN_{code}"
+    where = ""
+    if error.url:
+        where = f" for {error.method} {error.url}" if error.method else f" for {error.url}"
+    return f"{short} ({error.family.label} {int(code)}){where}: {error.message}"
+
+
+def _retry_sentence(error: CurlError) -> str:
+    hint = error.retry
+    sentence = hint.kind.advice
+    if hint.after is not None and hint.kind is not RetryKind.NEVER:
+        sentence += f" The server asked to wait {hint.after:g} s (Retry-After)."
+    return sentence
+
+
+def _what_to_do(error: CurlError) -> str:
+    code = error.code
+    if code is None:
+        return _NO_CODE_HINT
+    if not isinstance(code, _Code):
+        return _UNKNOWN_HINT
+    detail = error.proxy_code
+    if isinstance(detail, ProxyCode):
+        return f"{detail.libcurl_name}: {detail.explanation}"
+    situation = error.situation
+    return f"{situation} {code.explanation}" if situation else code.explanation
+
+
+def hint_line(error: CurlError) -> str:
+    """Line 2: what to do, whether a retry can help, and ``See: curlx explain N``."""
+    text = f"Hint: {_what_to_do(error)} {_retry_sentence(error)}"
+    code = error.code
+    if code is None:
+        return text
+    return f"{text} See: curlx explain {reference(code, error.family)}"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def describe_info(info: TransferInfo) -> list[str]:
+    """The facts a handle reported, as short lines (empty facts are left out)."""
+    lines: list[str] = []
+    if info.primary_ip:
+        lines.append(f"peer {info.primary_ip} port {info.primary_port}")
+    # libcurl also stamps the later phases on transfers that never connected: skip those.
+    phases = [("resolved", info.namelookup_time), ("connected", info.connect_time)]
+    if info.connect_time > 0:
+        phases += [("TLS done", info.appconnect_time), ("first byte", info.starttransfer_time)]
+    reached = [f"{label} {_ms(t)}" for label, t in phases if t > 0]
+    reached.append(f"ended {_ms(info.total_time)}")
+    lines.append("times: " + ", ".join(reached))
+    if info.os_errno:
+        name = _errno.errorcode.get(info.os_errno, "?")
+        lines.append(f"OS error {name} ({info.os_errno})")
+    if info.response_code:
+        lines.append(f"response status {info.response_code}")
+    if info.http_connect_code:
+        lines.append(f"proxy answered CONNECT with {info.http_connect_code}")
+    if info.proxy_error:
+        detail = info.proxy_error
+        label = detail.libcurl_name if isinstance(detail, ProxyCode) else str(detail)
+        lines.append(f"proxy detail {label}")
+    if info.ssl_verify_result:
+        lines.append(f"TLS verify result {info.ssl_verify_result}")
+    if info.redirect_count:
+        lines.append(f"after {info.redirect_count} redirects")
+    lines.append(
+        f"request bytes {info.request_size}, body bytes sent {info.size_upload}, "
+        f"received {info.size_download}"
+    )
+    return lines
+
+
+def explain_error(error: CurlError) -> str:
+    """The long form of an error: the headline, the table's entry and the transfer's facts."""
+    lines = [headline(error), ""]
+    code = error.code
+    if isinstance(code, _Code):
+        lines.append(f"What happened: {code.summary}")
+    lines.append(f"What to do:    {_what_to_do(error)}")
+    lines.append(f"Retry:         {error.retry.kind.value}. {_retry_sentence(error)}")
+    lines.append(f"Category:      {error.category.value} (catch curlx.{type(error).__name__})")
+    if error.info is not None:
+        facts = describe_info(error.info)
+        lines.append("Transfer:      " + facts[0])
+        lines.extend("               " + fact for fact in facts[1:])
+    if code is not None:
+        lines.append(f"See:           curlx explain {reference(code, error.family)}")
+    return "\n".join(lines)
+
+
+def render_code(code: _Code, class_name: str | None, aliases: list[str]) -> str:
+    """The entry of `curlx explain`: everything the table knows about one code."""
+    lines = [
+        f"{code.libcurl_name} ({code.family.label} {int(code)}, since libcurl {code.since})",
+        f"  {code.summary}",
+        "",
+        f"What to do: {code.explanation}",
+        f"Retry:      {code.retry.value}. {code.retry.advice}",
+        "Category:   " + ", ".join(c.value for c in code.categories),
+    ]
+    if class_name:
+        lines.append(f"Raised as:  curlx.{class_name}")
+    if aliases:
+        lines.append("Old names:  " + ", ".join(aliases))
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""TransferInfo: what a curl handle knew about a transfer when it ended (read via getinfo)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ._codes import ProxyCode
+
+__all__ = ["TransferInfo"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferInfo:
+    """A snapshot of a handle's getinfo values, taken when the transfer ended.
+
+    Times are seconds from the start of the transfer to the end of each phase, 0.0 if the phase
+    was never reached. URLs have their credentials removed. Numbers libcurl did not set are 0.
+    """
+
+    effective_url: str = ""
+    effective_method: str = ""
+    os_errno: int = 0
+    ssl_verify_result: int = 0
+    proxy_ssl_verify_result: int = 0
+    response_code: int = 0
+    http_connect_code: int = 0
+    proxy_error: ProxyCode | int = 0
+    http_version: int = 0
+    primary_ip: str = ""
+    primary_port: int = 0
+    namelookup_time: float = 0.0
+    connect_time: float = 0.0
+    appconnect_time: float = 0.0
+    pretransfer_time: float = 0.0
+    starttransfer_time: float = 0.0
+    total_time: float = 0.0
+    request_size: int = 0
+    size_upload: int = 0
+    size_download: int = 0
+    redirect_count: int = 0
+    retry_after: float = 0.0
+
+    @property
+    def request_sent(self) -> bool:
+        """True if bytes of an HTTP request were sent (libcurl counts no other protocol's)."""
+        return self.request_size > 0

@@ -1,0 +1,279 @@
+"""Choosing the exception class for a code, refined by what the handle saw; finding codes by name.
+
+`error_from_code()` is the one place a number becomes an exception: the easy path, the multi
+path (`info_read()`) and the share path all call it. A code's class comes from the table; a few
+codes are then refined from the handle's getinfo values (the message text is only a fallback when
+no handle was given): a timeout before or after the request was sent, an HTTP status class, and a
+CONNECT refused by an HTTP proxy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from . import _code_errors as _ce
+from ._codes import (
+    ALIASES,
+    SOURCE_COMPAT_ONLY,
+    Category,
+    CurlCode,
+    Family,
+    ProxyCode,
+    RetryKind,
+    _Code,
+    all_codes,
+)
+from ._exceptions import (
+    _ENUM_OF_FAMILY,
+    CLASS_OF_CATEGORY,
+    CLASS_OF_CODE,
+    CLASS_OF_FAMILY,
+    CurlError,
+    DNSError,
+    ProxyError,
+)
+from ._info import TransferInfo
+
+__all__ = [
+    "ConnectTimeout",
+    "HTTPClientError",
+    "HTTPServerError",
+    "ProxyTunnelRefused",
+    "ReadTimeout",
+    "ResolveTimeout",
+    "code_for",
+    "error_class",
+    "error_from_code",
+]
+
+
+# --- refined classes: same code, more precise meaning -----------------------------------------
+
+
+class ConnectTimeout(_ce.OperationTimedout):
+    """Time ran out before the request was sent: while connecting or during the TLS handshake."""
+
+    situation = "Time ran out before the request was sent (connect or TLS handshake)."
+
+    def _retry_kind(self) -> RetryKind:
+        return RetryKind.SAFE
+
+
+class ResolveTimeout(ConnectTimeout, DNSError):
+    """Time ran out while resolving the host name, before any connection was tried."""
+
+    situation = "Time ran out while resolving the host name."
+
+
+class ReadTimeout(_ce.OperationTimedout):
+    """Time ran out after the request was sent: no progress, or the total time limit passed."""
+
+    situation = "Time ran out after the request was sent, waiting for the server."
+
+
+_RETRYABLE_CLIENT_STATUSES: Final = frozenset({408, 425, 429})
+_FINAL_SERVER_STATUSES: Final = frozenset({501, 505})
+
+
+class _StatusMixin(_ce.HTTPReturnedError):
+    @property
+    def status_code(self) -> int:
+        """The HTTP status the server answered with (0 if unknown)."""
+        if self.info is not None and self.info.response_code:
+            return self.info.response_code
+        return _status_from_message(self.message)
+
+
+class HTTPClientError(_StatusMixin):
+    """The server answered with a 4xx status: the request must change before it can succeed."""
+
+    def _retry_kind(self) -> RetryKind:
+        if self.status_code in _RETRYABLE_CLIENT_STATUSES:
+            return RetryKind.IDEMPOTENT
+        return RetryKind.NEVER
+
+
+class HTTPServerError(_StatusMixin):
+    """The server answered with a 5xx status: it failed to handle a request that may be valid."""
+
+    def _retry_kind(self) -> RetryKind:
+        if self.status_code in _FINAL_SERVER_STATUSES:
+            return RetryKind.NEVER
+        return RetryKind.IDEMPOTENT
+
+
+class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
+    """An HTTP proxy answered the CONNECT request with an error status (403, 407, 502...)."""
+
+    _category = Category.PROXY
+    situation = "The HTTP proxy refused to open a tunnel (see the CONNECT status)."
+
+    @property
+    def status_code(self) -> int:
+        """The status the proxy answered CONNECT with."""
+        return self.info.http_connect_code if self.info is not None else 0
+
+    def _retry_kind(self) -> RetryKind:
+        return RetryKind.SAFE if self.status_code >= 500 else RetryKind.NEVER
+
+
+# --- refinement rules --------------------------------------------------------------------------
+
+_HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
+_STATUS_IN_MESSAGE: Final = re.compile(r"returned error: (\d{3})")
+
+
+def _status_from_message(message: str) -> int:
+    match = _STATUS_IN_MESSAGE.search(message)
+    return int(match.group(1)) if match else 0
+
+
+def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
+    # libcurl sets the pre-transfer and start-transfer times even when a transfer fails before
+    # connecting, so the phase is read from what was really done: request bytes sent (HTTP),
+    # a connection made, a name resolved.
+    if info is not None:
+        if info.request_size > 0:
+            return ReadTimeout
+        if info.connect_time == 0:
+            return ResolveTimeout if info.namelookup_time == 0 else ConnectTimeout
+        if info.effective_url.lower().startswith(_HTTP_SCHEMES):
+            return ConnectTimeout  # connected, request not sent: TLS handshake or proxy tunnel
+    lowered = message.lower()
+    if lowered.startswith("resolving timed out"):
+        return ResolveTimeout
+    if lowered.startswith(("connection timed out", "failed to connect")):
+        return ConnectTimeout
+    return ReadTimeout
+
+
+def _status_class(message: str, info: TransferInfo | None) -> type[CurlError]:
+    status = info.response_code if info is not None and info.response_code else 0
+    status = status or _status_from_message(message)
+    if 400 <= status < 500:
+        return HTTPClientError
+    if status >= 500:
+        return HTTPServerError
+    return _ce.HTTPReturnedError
+
+
+def _connect_class(message: str, info: TransferInfo | None) -> type[CurlError]:
+    if info is not None and info.http_connect_code >= 300:
+        return ProxyTunnelRefused
+    if info is None and "CONNECT tunnel failed" in message:
+        return ProxyTunnelRefused
+    return _ce.CouldntConnect
+
+
+_REFINE: Final[Mapping[_Code, Callable[[str, TransferInfo | None], type[CurlError]]]] = {
+    CurlCode.OPERATION_TIMEDOUT: _timeout_class,
+    CurlCode.HTTP_RETURNED_ERROR: _status_class,
+    CurlCode.COULDNT_CONNECT: _connect_class,
+}
+
+
+def _class_of_member(member: _Code) -> type[CurlError]:
+    cls = CLASS_OF_CODE.get((member.family, member.value))
+    if cls is not None:
+        return cls
+    if member.family is not Family.EASY:
+        return CLASS_OF_FAMILY[member.family]
+    return CLASS_OF_CATEGORY[member.category]
+
+
+def error_from_code(
+    number: int,
+    message: str,
+    *,
+    family: Family = Family.EASY,
+    url: str | None = None,
+    method: str | None = None,
+    info: TransferInfo | None = None,
+) -> CurlError:
+    """The typed error for `number` of `family`, refined from `info` where the code needs it.
+
+    An unknown number (a libcurl newer than this table) gives the family's base class, which
+    keeps the number.
+    """
+    enum_cls = _ENUM_OF_FAMILY.get(family)
+    member = enum_cls.lookup(number) if enum_cls is not None else None
+    if member is None:
+        cls: type[CurlError] = CLASS_OF_FAMILY.get(family, CurlError)
+    else:
+        refine = _REFINE.get(member) if family is Family.EASY else None
+        cls = refine(message, info) if refine is not None else _class_of_member(member)
+    return cls(number, message, url=url, method=method, info=info)
+
+
+# --- finding codes by number or name ------------------------------------------------------------
+
+
+def _names() -> dict[str, _Code]:
+    """Every accepted spelling: libcurl names with and without prefix, and old aliases."""
+    names: dict[str, _Code] = {}
+    for member in all_codes():
+        names.setdefault(member.libcurl_name, member)
+    for alias, member in ALIASES.items():
+        names.setdefault(alias, member)
+    # Short names last, so that an easy code wins a short name shared with another family.
+    for member in all_codes():
+        names.setdefault(member.name, member)
+    for alias, member in ALIASES.items():
+        names.setdefault(alias.split("_", 1)[1], member)
+    return names
+
+
+_BY_NAME: Final[dict[str, _Code]] = _names()
+
+
+def code_for(key: int | str, family: Family = Family.EASY) -> _Code:
+    """The table's entry for a number (of `family`), a libcurl name or an old alias.
+
+    Names are case-insensitive, with or without their prefix (``CURLE_``, ``CURLM_``...); a
+    string of digits counts as a number. Raises LookupError naming the closest real names.
+    """
+    if isinstance(key, str):
+        text = key.strip().upper().replace("-", "_")
+        if text.lstrip("-").isdigit():
+            key = int(text)
+        else:
+            found = _BY_NAME.get(text)
+            if found is not None:
+                return found
+            if text in SOURCE_COMPAT_ONLY or "CURLE_" + text in SOURCE_COMPAT_ONLY:
+                raise LookupError(
+                    f"{key!r} is defined by libcurl only for source compatibility and is "
+                    "never returned by any transfer."
+                )
+            close = difflib.get_close_matches(text, _BY_NAME, n=3, cutoff=0.6)
+            suggestion = f" Did you mean {', '.join(close)}?" if close else ""
+            raise LookupError(
+                f"{key!r} is not a libcurl code name.{suggestion} "
+                "Run `curlx explain --list` to see them all."
+            )
+    enum_cls = _ENUM_OF_FAMILY[family]
+    member = enum_cls.lookup(key)
+    if member is None:
+        numbers = [int(m) for m in enum_cls]
+        raise LookupError(
+            f"{key!r} is not a {family.value} number known to curlx "
+            f"({min(numbers)}..{max(numbers)}); a newer libcurl may define it."
+        )
+    return member
+
+
+def error_class(key: int | str, family: Family = Family.EASY) -> type[CurlError]:
+    """The exception class raised for a code: ``error_class(60)``, ``error_class("SSL_CACERT")``.
+
+    Use it to catch one precise code: ``except curlx.error_class("CURLE_GOT_NOTHING"):``.
+    """
+    return _class_of_member(code_for(key, family))
+
+
+def proxy_detail(number: int) -> ProxyCode | int:
+    """The CURLPX member for a proxy detail number, or the number if it is unknown."""
+    member = ProxyCode.lookup(number)
+    return number if member is None else member
