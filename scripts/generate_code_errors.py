@@ -24,7 +24,7 @@ FAMILY_PREFIX = {"EASY": "", "MULTI": "Multi", "SHARE": "Share", "URL": "URL"}
 
 
 def class_name(member_name: str, family_name: str) -> str:
-    """``SSL_CACERT_BADFILE`` -> ``SSLCacertBadfile``; multi ``ADDED_ALREADY`` -> ``MultiAddedAlready``."""
+    """CamelCase with acronyms kept: ``SSL_CACERT_BADFILE`` -> ``SSLCacertBadfile``."""
     words = [w if w in ACRONYMS else w.capitalize() for w in member_name.split("_")]
     return FAMILY_PREFIX[family_name] + "".join(words)
 
@@ -49,9 +49,9 @@ def render() -> str:
     skip = {_codes.Category.OK, _codes.Category.RETIRED}
     classes: list[tuple[str, list[str], object]] = []
     for family, enum_cls in families.items():
-        family_base = [] if family is _codes.Family.EASY else [
-            _exceptions.CLASS_OF_FAMILY[family].__name__
-        ]
+        family_base = (
+            [] if family is _codes.Family.EASY else [_exceptions.CLASS_OF_FAMILY[family].__name__]
+        )
         for member in enum_cls:
             if member.category in skip:
                 continue
@@ -64,7 +64,7 @@ def render() -> str:
             classes.append((name, bases, member))
 
     names = sorted(name for name, _, _ in classes)
-    base_names = sorted({b for _, bases, _ in classes for b in bases})
+    base_names = sorted({b for _, bases, _ in classes for b in bases}, key=str.lower)
     enums = sorted({type(m).__name__ for _, _, m in classes})
     out = [
         '"""One exception class per libcurl code, generated from the code table.',

@@ -406,13 +406,13 @@ def tls(context: ssl.SSLContext, then: Handler) -> Handler:
 
 
 def socks5(method_reply: bytes, connect_reply: bytes = b"") -> Handler:
-    """A fake SOCKS5 proxy answering from a script of raw bytes.
+    """A fake SOCKS5 proxy answering from a script of raw bytes, then hanging up.
 
     It reads the client's greeting and sends `method_reply` (normally ``05 00``: version 5, no
     authentication). If `connect_reply` is given it then reads the CONNECT request and sends
-    `connect_reply`; in the end it waits for the client to hang up. Scripted bytes let a test
-    send a wrong version (``04 00``), refuse every method (``05 FF``), or answer CONNECT with
-    any reply code (``05 05 00 01 ...`` is "connection refused").
+    `connect_reply`. Then it closes the connection. Scripted bytes let a test send a wrong
+    version (``04 00``), refuse every method (``05 FF``), answer CONNECT with any reply code
+    (see `socks5_reply`), or hang up early (``b""``).
     """
 
     def handler(sock: socket.socket, server: RawServer) -> None:
@@ -429,7 +429,6 @@ def socks5(method_reply: bytes, connect_reply: bytes = b"") -> Handler:
                 _recv_exact(sock, _recv_exact(sock, 1)[0])
             _recv_exact(sock, 2)
             sock.sendall(connect_reply)
-        drain(sock, server)
 
     return handler
 
@@ -488,6 +487,7 @@ def h2_garbage(sock: socket.socket, server: RawServer) -> None:
     """Answer an HTTP/2 prior-knowledge client like an HTTP/1.1 server: not HTTP/2 frames."""
     _recv_exact(sock, len(H2_PREFACE))
     sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    sock.shutdown(socket.SHUT_WR)
     drain(sock, server)
 
 
@@ -524,6 +524,16 @@ class _FTPSession:
             conn.sendall(self.data)
         self.close_listener()
         return "226 Transfer complete"
+
+    def reset_data(self, _argument: str) -> str:
+        """Accept the data connection opened by PASV and reset it, then say 150 as if all was
+        well: a client uploading on it fails to send."""
+        if self.listener is None:
+            return "425 Use PASV first"
+        conn, _ = self.listener.accept()
+        reset(conn)
+        self.close_listener()
+        return "150 Ok to send data"
 
     def reply(self, text: str) -> None:
         self.sock.sendall(text.encode() + b"\r\n")

@@ -1,16 +1,10 @@
 """curlx: libcurl's failures as typed Python exceptions, with a retry hint on each.
 
-    import curlx
-    try:
-        c = curlx.Curl()
-        c.setopt(c.URL, "https://self-signed.example/")
-        c.perform()
-    except curlx.CertificateError as e:
-        print(e)            # what happened, on which URL, and what to do
-        e.retry.kind        # RetryKind.NEVER
+Catch a category (``except curlx.CertificateError``) or one code (``curlx.PeerFailedVerification``);
+every error says what happened, on which URL, what to do, and whether a retry can help
+(``e.retry``). `curlx.Curl` is a drop-in `pycurl.Curl`; `curlx.translate()` and
+`curlx.translating()` type the errors of any pycurl handle.
 """
-
-from __future__ import annotations
 
 from ._code_errors import *  # noqa: F403  (one class per libcurl code, listed in its __all__)
 from ._code_errors import __all__ as _code_error_names
@@ -133,5 +127,5 @@ __all__ += _code_error_names
 
 # Tracebacks and reprs say `curlx.ConnectError`, not `curlx._exceptions.ConnectError`.
 for _name in __all__:
-    setattr(globals()[_name], "__module__", "curlx")
+    globals()[_name].__module__ = "curlx"
 del _name

@@ -74,6 +74,14 @@ def _list(out: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:  # `curlx explain --list | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     out = sys.stdout

@@ -261,7 +261,7 @@ class TransferFailure(tuple[Any, int, str]):
 
 
 class CurlMulti(pycurl.CurlMulti):
-    """`pycurl.CurlMulti` whose call failures are `MultiError`s and whose failed transfers are typed.
+    """`pycurl.CurlMulti` with typed call failures (`MultiError`) and typed failed transfers.
 
     `info_read()` returns ``(queued, ok_list, failures)`` as pycurl does; each failure still
     unpacks as ``(handle, code, message)`` and carries the typed error as `.error`.
@@ -290,6 +290,15 @@ class CurlMulti(pycurl.CurlMulti):
         """pycurl's socket_action, with a typed error."""
         result: tuple[int, int] = self._call(pycurl.CurlMulti.socket_action, sockfd, ev_bitmask)
         return result
+
+    def socket_all(self) -> tuple[int, int]:
+        """pycurl's socket_all, with a typed error."""
+        result: tuple[int, int] = self._call(pycurl.CurlMulti.socket_all)
+        return result
+
+    def assign(self, sockfd: int, socket_data: Any) -> None:
+        """pycurl's assign (a `MultiBadSocket` for a socket libcurl does not know)."""
+        self._call(pycurl.CurlMulti.assign, sockfd, socket_data)
 
     def setopt(self, option: int, value: Any) -> None:
         """pycurl's multi setopt, with a typed error."""

@@ -19,7 +19,7 @@ categories, generated from the code table into `_code_errors.py`)::
         │   └── ProxyTunnelRefused an HTTP proxy answered CONNECT with an error (7)
         ├── ProtocolError          the peer broke the protocol (8, 16, 18, 61, 92, 95, 96)
         ├── HTTPError              HTTP-level failures
-        │   ├── HTTPStatusError    an HTTP error status (22); HTTPClientError (4xx), HTTPServerError (5xx)
+        │   ├── HTTPStatusError    an error status (22): HTTPClientError 4xx, HTTPServerError 5xx
         │   └── TooManyRedirects   (47)
         ├── FTPError, TFTPError, SSHError, LDAPError, RTSPError      protocol-specific failures
         ├── RemoteError            the server refused the operation: access, missing file, disk full

@@ -248,8 +248,9 @@ def code_for(key: int | str, family: Family = Family.EASY) -> _Code:
                     f"{key!r} is defined by libcurl only for source compatibility and is "
                     "never returned by any transfer."
                 )
-            close = difflib.get_close_matches(text, _BY_NAME, n=3, cutoff=0.6)
-            suggestion = f" Did you mean {', '.join(close)}?" if close else ""
+            close = difflib.get_close_matches(text, _BY_NAME, n=8, cutoff=0.6)
+            names = list(dict.fromkeys(_BY_NAME[name].libcurl_name for name in close))[:3]
+            suggestion = f" Did you mean {', '.join(names)}?" if names else ""
             raise LookupError(
                 f"{key!r} is not a libcurl code name.{suggestion} "
                 "Run `curlx explain --list` to see them all."
