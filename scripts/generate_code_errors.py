@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "src" / "curlx" / "_code_errors.py"
+DOCS = ROOT / "docs" / "codes.md"
 
 # Words kept upper-case in class names, as libcurl users know them.
 ACRONYMS = frozenset(
@@ -102,18 +103,62 @@ def render() -> str:
     return "\n".join(out) + "\n"
 
 
+def render_docs() -> str:
+    """docs/codes.md: the whole table as Markdown, one section per family."""
+    _codes = importlib.import_module("curlx._codes")
+    _exceptions = importlib.import_module("curlx._exceptions")
+    importlib.import_module("curlx._code_errors")  # registers the per-code classes
+    out = [
+        "# libcurl codes in curlx",
+        "",
+        "Generated from `src/curlx/_codes.py` by `scripts/generate_code_errors.py`; do not edit.",
+        "`curlx explain CODE` prints any entry in full. Retry: **safe** = the request never",
+        "reached the server (retry any method); **idempotent** = retry only idempotent methods;",
+        "**never** = it fails again until something is changed.",
+    ]
+    family = None
+    for code in _codes.all_codes():
+        if code.family is not family:
+            family = code.family
+            out += [
+                "",
+                f"## {family.value}",
+                "",
+                "| number | name | raised as | category | retry | what happened |",
+                "|---:|---|---|---|---|---|",
+            ]
+        cls = _exceptions.CLASS_OF_CODE.get((code.family, code.value))
+        if cls is None and code.family in (_codes.Family.EASY, _codes.Family.MULTI):
+            if code.category not in (_codes.Category.OK, _codes.Category.RETIRED):
+                cls = _exceptions.CLASS_OF_CATEGORY[code.category]
+        raised = f"`{cls.__name__}`" if cls is not None else ""
+        categories = ", ".join(c.value for c in code.categories)
+        out.append(
+            f"| {int(code)} | `{code.libcurl_name}` | {raised} | {categories} "
+            f"| {code.retry.value} | {code.summary} |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if "--check" in argv:
-        if not TARGET.exists() or TARGET.read_text() != render():
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run {Path(__file__).name}")
-            return 1
-        print(f"{TARGET.relative_to(ROOT)} is current")
-        return 0
+        stale = [
+            path
+            for path, text in ((TARGET, render), (DOCS, render_docs))
+            if not path.exists() or path.read_text() != text()
+        ]
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date: run {Path(__file__).name}")
+        if not stale:
+            print(f"{TARGET.relative_to(ROOT)} and {DOCS.relative_to(ROOT)} are current")
+        return 1 if stale else 0
     if not TARGET.exists():
         TARGET.write_text("")
     text = render()
     TARGET.write_text(text)
-    print(f"wrote {TARGET.relative_to(ROOT)} ({text.count('class ')} classes)")
+    DOCS.parent.mkdir(exist_ok=True)
+    DOCS.write_text(render_docs())
+    print(f"wrote {TARGET.relative_to(ROOT)} ({text.count('class ')} classes) and {DOCS.name}")
     return 0
 
 
