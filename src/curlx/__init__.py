@@ -6,6 +6,14 @@ every error says what happened, on which URL, what to do, and whether a retry ca
 `curlx.translating()` type the errors of any pycurl handle.
 """
 
+from ._api import delete as delete
+from ._api import get as get
+from ._api import head as head
+from ._api import options as options
+from ._api import patch as patch
+from ._api import post as post
+from ._api import put as put
+from ._api import request as request
 from ._code_errors import *  # noqa: F403  (one class per libcurl code, listed in its __all__)
 from ._code_errors import __all__ as _code_error_names
 from ._codes import Category as Category
@@ -34,6 +42,7 @@ from ._exceptions import HTTPError as HTTPError
 from ._exceptions import HTTPStatusError as HTTPStatusError
 from ._exceptions import InternalError as InternalError
 from ._exceptions import InvalidOperation as InvalidOperation
+from ._exceptions import InvalidRequest as InvalidRequest
 from ._exceptions import InvalidURL as InvalidURL
 from ._exceptions import LDAPError as LDAPError
 from ._exceptions import LimitExceeded as LimitExceeded
@@ -52,9 +61,15 @@ from ._exceptions import TimeoutError as TimeoutError
 from ._exceptions import URLError as URLError
 from ._exceptions import UsageError as UsageError
 from ._info import TransferInfo as TransferInfo
+from ._models import DigestAuth as DigestAuth
+from ._models import Headers as Headers
+from ._models import RedirectHop as RedirectHop
+from ._models import Response as Response
+from ._models import Timeout as Timeout
 from ._retry import RetryHint as RetryHint
 from ._retry import is_retryable as is_retryable
 from ._retry import retry_after as retry_after
+from ._session import Session as Session
 from ._translate import ConnectTimeout as ConnectTimeout
 from ._translate import HTTPClientError as HTTPClientError
 from ._translate import HTTPServerError as HTTPServerError
@@ -79,6 +94,7 @@ __all__ = [
     "CurlMulti",
     "CurlShare",
     "DNSError",
+    "DigestAuth",
     "FTPError",
     "Family",
     "HTTPClientError",
@@ -86,8 +102,10 @@ __all__ = [
     "HTTPServerError",
     "HTTPStatusError",
     "HeaderCode",
+    "Headers",
     "InternalError",
     "InvalidOperation",
+    "InvalidRequest",
     "InvalidURL",
     "LDAPError",
     "LimitExceeded",
@@ -101,15 +119,19 @@ __all__ = [
     "ProxyTunnelRefused",
     "RTSPError",
     "ReadTimeout",
+    "RedirectHop",
     "RemoteError",
     "ResolveTimeout",
+    "Response",
     "RetryHint",
     "RetryKind",
     "SSHError",
     "SSLError",
+    "Session",
     "ShareCode",
     "ShareError",
     "TFTPError",
+    "Timeout",
     "TimeoutError",
     "TransferFailure",
     "TransferInfo",
@@ -117,8 +139,16 @@ __all__ = [
     "URLError",
     "UsageError",
     "code_for",
+    "delete",
     "error_class",
+    "get",
+    "head",
     "is_retryable",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
     "retry_after",
     "translate",
     "translating",

@@ -504,9 +504,10 @@ class CurlCode(_Code):
         NEVER,
         "The server answered with an HTTP error status (400 or above).",
         (
-            "This is raised only because CURLOPT_FAILONERROR is on, and the status is in "
-            "CURLINFO_RESPONSE_CODE. Fix the request according to the status (wrong URL, missing "
-            "credentials, bad input), or turn FAILONERROR off to read the error body."
+            "A 4xx status means the request must change (wrong URL, missing or refused "
+            "credentials, bad input); a 5xx status means the server failed, and 429 or 503 "
+            "may say when to come back (Retry-After). libcurl reports this only with "
+            "CURLOPT_FAILONERROR on; Response.raise_for_status() raises the same code."
         ),
     )
 

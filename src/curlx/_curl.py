@@ -21,7 +21,16 @@ from ._info import TransferInfo
 from ._translate import error_from_code, proxy_detail
 from ._urls import redact_text, redact_url
 
-__all__ = ["Curl", "CurlMulti", "CurlShare", "TransferFailure", "translate", "translating"]
+__all__ = [
+    "Curl",
+    "CurlMulti",
+    "CurlShare",
+    "FormField",
+    "TransferFailure",
+    "Transport",
+    "translate",
+    "translating",
+]
 
 _HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
 
@@ -333,3 +342,219 @@ class CurlShare(pycurl.CurlShare):
             super().setopt(option, value)
         except pycurl.error as exc:
             raise translate(exc, family=Family.SHARE) from exc
+
+
+# --- the HTTP transport behind Session: one reused easy handle, reset before every request ----
+
+_PROTOCOL_BITS: Final[dict[str, int]] = {
+    "http": pycurl.PROTO_HTTP,
+    "https": pycurl.PROTO_HTTPS,
+    "ftp": pycurl.PROTO_FTP,
+    "ftps": pycurl.PROTO_FTPS,
+    "file": pycurl.PROTO_FILE,
+    "sftp": pycurl.PROTO_SFTP,
+    "scp": pycurl.PROTO_SCP,
+}
+_HTTP_VERSION_OPTIONS: Final[dict[str, int]] = {
+    "1.0": pycurl.CURL_HTTP_VERSION_1_0,
+    "1.1": pycurl.CURL_HTTP_VERSION_1_1,
+    "2": pycurl.CURL_HTTP_VERSION_2TLS,
+    "2-prior-knowledge": pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE,
+    "3": pycurl.CURL_HTTP_VERSION_3,
+    "3-only": pycurl.CURL_HTTP_VERSION_3ONLY,
+}
+_FEATURES: Final[int] = pycurl.version_info()[4]
+_LIBCURL_VERSION: Final[int] = pycurl.version_info()[2]
+# FOLLOWLOCATION=2 (CURLFOLLOW_OBEYCODE, libcurl 8.13): a custom method becomes GET on 303
+# (and on 301/302 for POST), as browsers and requests do.
+_FOLLOW_CUSTOM: Final[int] = 2 if _LIBCURL_VERSION >= 0x080D00 else 1
+
+
+def supported_protocols() -> frozenset[str]:
+    """The URL schemes this libcurl was built with (curlx can allow only these)."""
+    return frozenset(_text(p) for p in pycurl.version_info()[8])
+
+
+def http_version_supported(version: str) -> bool:
+    """True if this libcurl can speak that HTTP version ("1.1", "2", "3"...)."""
+    if version.startswith("3"):
+        return bool(_FEATURES & pycurl.VERSION_HTTP3)
+    if version.startswith("2"):
+        return bool(_FEATURES & pycurl.VERSION_HTTP2)
+    return version in _HTTP_VERSION_OPTIONS
+
+
+def protocol_mask(schemes: frozenset[str]) -> int:
+    """libcurl's PROTOCOLS bitmask for a set of scheme names."""
+    mask = 0
+    for scheme in schemes:
+        mask |= _PROTOCOL_BITS.get(scheme, 0)
+    return mask
+
+
+# A multipart field: plain text, or (filename, content, content type) for a file part.
+FormField = str | tuple[str, bytes, str]
+
+
+def _pycurl_form(fields: list[tuple[str, FormField]]) -> list[tuple[str, Any]]:
+    form: list[tuple[str, Any]] = []
+    for name, field in fields:
+        if isinstance(field, str):
+            form.append((name, field))
+        else:
+            filename, content, content_type = field
+            form.append(
+                (
+                    name,
+                    (
+                        pycurl.FORM_BUFFER,
+                        filename,
+                        pycurl.FORM_BUFFERPTR,
+                        content,
+                        pycurl.FORM_CONTENTTYPE,
+                        content_type,
+                    ),
+                )
+            )
+    return form
+
+
+class Transport:
+    """One reused easy handle performing prepared HTTP requests; not thread-safe by itself.
+
+    The handle is reset before each request, so nothing from a failed request (options,
+    callbacks, half-set state) leaks into the next, while libcurl keeps what is worth keeping:
+    open connections, the DNS cache, TLS sessions and cookies.
+    """
+
+    __slots__ = ("_handle",)
+
+    def __init__(self) -> None:
+        self._handle = pycurl.Curl()
+
+    def close(self) -> None:
+        """Close the handle and its connections."""
+        self._handle.close()
+
+    def perform(self, options: list[tuple[int, Any]]) -> tuple[bytes, list[bytes], TransferInfo]:
+        """Run one transfer with `options`; return (body, raw header lines, info).
+
+        `options` are (pycurl option, value) pairs made by `request_options()`. A failure
+        raises the typed curlx error, with this transfer's context.
+        """
+        handle = self._handle
+        handle.reset()
+        setopt = handle.setopt
+        body = io.BytesIO()
+        header_lines: list[bytes] = []
+        setopt(pycurl.WRITEFUNCTION, body.write)
+        setopt(pycurl.HEADERFUNCTION, header_lines.append)
+        try:
+            for option, value in options:
+                setopt(option, value)
+            handle.perform()
+        except pycurl.error as exc:
+            raise translate(exc, handle) from exc
+        info = read_info(handle)
+        assert info is not None  # the handle is open: perform just ran on it
+        return body.getvalue(), header_lines, info
+
+    def cookies(self) -> list[str]:
+        """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
+        lines: list[str] = self._handle.getinfo(pycurl.INFO_COOKIELIST)
+        return lines
+
+
+def request_options(
+    *,
+    method: str,
+    url: str,
+    headers: list[str],
+    body: bytes | None,
+    form: list[tuple[str, FormField]] | None,
+    auth: tuple[str, str, str] | None,
+    cookie: str | None,
+    cookie_engine: bool,
+    connect_timeout: float | None,
+    read_timeout: float | None,
+    total_timeout: float | None,
+    follow_redirects: bool,
+    max_redirects: int,
+    verify: bool | str,
+    ca_is_dir: bool,
+    cert: tuple[str, str | None] | None,
+    proxy: str | None,
+    max_size: int | None,
+    http_version: str | None,
+    protocols: int,
+) -> list[tuple[int, Any]]:
+    """The pycurl options for one request, from values `Session` has already validated."""
+    options: list[tuple[int, Any]] = [
+        (pycurl.URL, url),
+        (pycurl.NOSIGNAL, 1),
+        (pycurl.PROTOCOLS, protocols),
+        (pycurl.REDIR_PROTOCOLS, protocols),
+        (pycurl.ACCEPT_ENCODING, ""),
+    ]
+    add = options.append
+    custom = method not in ("GET", "HEAD", "POST")
+    if method == "HEAD":
+        add((pycurl.NOBODY, 1))
+    elif custom:
+        add((pycurl.CUSTOMREQUEST, method))
+    if form is not None:
+        add((pycurl.HTTPPOST, _pycurl_form(form)))
+    elif body is not None:
+        add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
+        add((pycurl.COPYPOSTFIELDS, body))
+        if method == "GET":
+            add((pycurl.CUSTOMREQUEST, "GET"))
+    elif method == "POST":
+        add((pycurl.POST, 1))
+        add((pycurl.POSTFIELDSIZE, 0))
+    if headers:
+        add((pycurl.HTTPHEADER, headers))
+    if follow_redirects:
+        add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM if custom else 1))
+        add((pycurl.MAXREDIRS, max_redirects))
+    if connect_timeout is not None:
+        add((pycurl.CONNECTTIMEOUT_MS, max(1, int(connect_timeout * 1000))))
+    if read_timeout is not None:
+        add((pycurl.LOW_SPEED_LIMIT, 1))
+        add((pycurl.LOW_SPEED_TIME, max(1, -int(-read_timeout // 1))))
+    if total_timeout is not None:
+        add((pycurl.TIMEOUT_MS, max(1, int(total_timeout * 1000))))
+    if verify is False:
+        options += [
+            (pycurl.SSL_VERIFYPEER, 0),
+            (pycurl.SSL_VERIFYHOST, 0),
+            (pycurl.PROXY_SSL_VERIFYPEER, 0),
+            (pycurl.PROXY_SSL_VERIFYHOST, 0),
+        ]
+    elif isinstance(verify, str):
+        if ca_is_dir:
+            options += [(pycurl.CAPATH, verify), (pycurl.PROXY_CAPATH, verify)]
+        else:
+            options += [(pycurl.CAINFO, verify), (pycurl.PROXY_CAINFO, verify)]
+    if cert is not None:
+        add((pycurl.SSLCERT, cert[0]))
+        if cert[1] is not None:
+            add((pycurl.SSLKEY, cert[1]))
+    if auth is not None:
+        kind, user, password = auth
+        add(
+            (pycurl.HTTPAUTH, pycurl.HTTPAUTH_DIGEST if kind == "digest" else pycurl.HTTPAUTH_BASIC)
+        )
+        add((pycurl.USERNAME, user))
+        add((pycurl.PASSWORD, password))
+    if cookie_engine:
+        add((pycurl.COOKIEFILE, ""))
+    if cookie:
+        add((pycurl.COOKIE, cookie))
+    if proxy is not None:
+        add((pycurl.PROXY, proxy))
+    if max_size is not None:
+        add((pycurl.MAXFILESIZE_LARGE, max_size))
+    if http_version is not None:
+        add((pycurl.HTTP_VERSION, _HTTP_VERSION_OPTIONS[http_version]))
+    return options

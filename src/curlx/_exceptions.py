@@ -26,6 +26,7 @@ categories, generated from the code table into `_code_errors.py`)::
         ├── AuthError              the credentials were refused (67, 94)
         ├── UsageError             the request or the call is wrong; also ValueError, never retried
         │   ├── InvalidURL         the URL is malformed (3, every CURLUcode)
+        │   ├── InvalidRequest     curlx refused the request before sending it (CR/LF in a header)
         │   └── InvalidOperation   a call the handle cannot take in its state; also RuntimeError
         ├── LocalIOError           reading or writing local data failed (23, 26, 37, 65)
         ├── LimitExceeded          a size limit was exceeded (63, 100)
@@ -43,7 +44,8 @@ ProxyError)`); the multi, share and URL families put their family class first
 from __future__ import annotations
 
 import builtins
-from typing import Any, ClassVar, Final
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import pycurl
 
@@ -51,6 +53,9 @@ from . import _explain
 from ._codes import _FAMILY_OF, Category, CurlCode, Family, ProxyCode, RetryKind, _Code
 from ._info import TransferInfo
 from ._retry import RetryHint
+
+if TYPE_CHECKING:
+    from ._models import Response
 
 __all__ = [
     "AuthError",
@@ -64,6 +69,7 @@ __all__ = [
     "HTTPStatusError",
     "InternalError",
     "InvalidOperation",
+    "InvalidRequest",
     "InvalidURL",
     "LDAPError",
     "LimitExceeded",
@@ -307,9 +313,32 @@ class HTTPError(CurlError):
 
 
 class HTTPStatusError(HTTPError):
-    """The server answered with an HTTP error status (4xx or 5xx)."""
+    """The server answered with an HTTP error status (4xx or 5xx).
+
+    `status_code` is the status; `response` is the whole `Response` when the error came from
+    `Response.raise_for_status()` (None when libcurl's FAILONERROR stopped the transfer).
+    """
 
     _category = Category.HTTP_STATUS
+    response: Response | None = None
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status the server answered with (0 if unknown)."""
+        if self.response is not None:
+            return self.response.status_code
+        if self.info is not None and self.info.response_code:
+            return self.info.response_code
+        return _status_from_message(self.message)
+
+
+_STATUS_IN_MESSAGE: Final = re.compile(r"returned error: (\d{3})")
+
+
+def _status_from_message(message: str) -> int:
+    """The status in libcurl's FAILONERROR message ("...returned error: 404"), or 0."""
+    match = _STATUS_IN_MESSAGE.search(message)
+    return int(match.group(1)) if match else 0
 
 
 class FTPError(CurlError):
@@ -390,16 +419,39 @@ class InternalError(CurlError):
     _category = Category.INTERNAL
 
 
-class InvalidOperation(UsageError, RuntimeError):
-    """pycurl refused a call the handle cannot take in its state (closed, or busy performing).
+class _CodelessError(UsageError):
+    """A usage error found before libcurl ran: ``args == (message,)`` and `code` is None."""
 
-    For example calling `perform()` on a handle after `close()`. Its `args` is ``(message,)``,
-    as pycurl raised it, and its `code` is None.
-    """
+    hint_text: ClassVar[str] = ""
+    """What to do, for the second line of the message (codeless errors have no table entry)."""
 
     def __init__(self, message: str, **context: Any) -> None:
         super().__init__(None, message, **context)
         self.args = (message,)
+
+
+class InvalidOperation(_CodelessError, RuntimeError):
+    """A call the handle or Session cannot take in its state (closed, or busy in a transfer).
+
+    For example calling `perform()` on a pycurl handle after `close()`, or using a Session
+    after `close()`. Its `args` is ``(message,)``, as pycurl raises it, and its `code` is None.
+    """
+
+    hint_text = (
+        "The handle or Session cannot take this call now: it is closed, busy in another call "
+        "or thread, or was given an argument it cannot take. Create a new one, or make the "
+        "call after the running transfer has returned."
+    )
+
+
+class InvalidRequest(_CodelessError):
+    """A request curlx refused before sending it: a bad header, method, URL or argument.
+
+    For example a header value containing CR or LF. The message names the field and what to
+    change; `code` is None because libcurl never saw the request.
+    """
+
+    hint_text = "Nothing was sent. Change the value the message names, then send it again."
 
 
 # --- the family classes: numbers of these families never mix with CURLcode numbers ----------

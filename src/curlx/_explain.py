@@ -13,11 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["explain_error", "headline", "hint_line", "render_code"]
 
-_NO_CODE_HINT = (
-    "pycurl refused the call itself: the handle is closed, busy in another call, or was given "
-    "an argument it cannot take. Create a new handle, or make the call outside callbacks and "
-    "after perform() has returned."
-)
+_NO_CODE_HINT = "pycurl refused the call before libcurl ran; see the message for why."
 _UNKNOWN_HINT = (
     "This libcurl is newer than curlx's table of codes; look the number up in libcurl's list "
     "of error codes (libcurl-errors) and consider upgrading curlx."
@@ -54,7 +50,8 @@ def _retry_sentence(error: CurlError) -> str:
 def _what_to_do(error: CurlError) -> str:
     code = error.code
     if code is None:
-        return _NO_CODE_HINT
+        text = getattr(error, "hint_text", "")
+        return text if isinstance(text, str) and text else _NO_CODE_HINT
     if not isinstance(code, _Code):
         return _UNKNOWN_HINT
     detail = error.proxy_code

@@ -9,10 +9,10 @@ CONNECT refused by an HTTP proxy.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import re
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from . import _code_errors as _ce
 from ._codes import (
@@ -33,9 +33,14 @@ from ._exceptions import (
     CLASS_OF_FAMILY,
     CurlError,
     DNSError,
+    HTTPStatusError,
     ProxyError,
+    _status_from_message,
 )
 from ._info import TransferInfo
+
+if TYPE_CHECKING:
+    from ._models import Response
 
 __all__ = [
     "ConnectTimeout",
@@ -47,6 +52,7 @@ __all__ = [
     "code_for",
     "error_class",
     "error_from_code",
+    "status_error",
 ]
 
 
@@ -78,16 +84,7 @@ _RETRYABLE_CLIENT_STATUSES: Final = frozenset({408, 425, 429})
 _FINAL_SERVER_STATUSES: Final = frozenset({501, 505})
 
 
-class _StatusMixin(_ce.HTTPReturnedError):
-    @property
-    def status_code(self) -> int:
-        """The HTTP status the server answered with (0 if unknown)."""
-        if self.info is not None and self.info.response_code:
-            return self.info.response_code
-        return _status_from_message(self.message)
-
-
-class HTTPClientError(_StatusMixin):
+class HTTPClientError(_ce.HTTPReturnedError):
     """The server answered with a 4xx status: the request must change before it can succeed."""
 
     def _retry_kind(self) -> RetryKind:
@@ -96,7 +93,7 @@ class HTTPClientError(_StatusMixin):
         return RetryKind.NEVER
 
 
-class HTTPServerError(_StatusMixin):
+class HTTPServerError(_ce.HTTPReturnedError):
     """The server answered with a 5xx status: it failed to handle a request that may be valid."""
 
     def _retry_kind(self) -> RetryKind:
@@ -123,12 +120,6 @@ class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
 # --- refinement rules --------------------------------------------------------------------------
 
 _HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
-_STATUS_IN_MESSAGE: Final = re.compile(r"returned error: (\d{3})")
-
-
-def _status_from_message(message: str) -> int:
-    match = _STATUS_IN_MESSAGE.search(message)
-    return int(match.group(1)) if match else 0
 
 
 def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
@@ -272,6 +263,26 @@ def error_class(key: int | str, family: Family = Family.EASY) -> type[CurlError]
     Use it to catch one precise code: ``except curlx.error_class("CURLE_GOT_NOTHING"):``.
     """
     return _class_of_member(code_for(key, family))
+
+
+def status_error(response: Response) -> CurlError:
+    """The `HTTPClientError` or `HTTPServerError` for a response with an error status.
+
+    Code 22, as libcurl's FAILONERROR gives, so both paths are caught and counted alike.
+    """
+    reason = response.reason
+    message = f"{response.status_code} {reason}" if reason else f"HTTP {response.status_code}"
+    info = dataclasses.replace(response.info, response_code=response.status_code)
+    error = error_from_code(
+        int(CurlCode.HTTP_RETURNED_ERROR),
+        message,
+        url=response.url,
+        method=response.method,
+        info=info,
+    )
+    if isinstance(error, HTTPStatusError):
+        error.response = response
+    return error
 
 
 def proxy_detail(number: int) -> ProxyCode | int:

@@ -1,0 +1,440 @@
+"""Session: requests-style HTTP on one reused libcurl handle, with safe defaults.
+
+A Session keeps one easy handle, so connections, the DNS cache, TLS sessions and cookies are
+reused; before each request the handle is reset, so it keeps working after any error. Defaults
+are the safe ones: TLS verified with certifi's CA bundle, http and https only (also on
+redirects), a connect timeout and a no-progress timeout, and request fields checked for CR, LF
+and NUL before anything is sent.
+"""
+
+from __future__ import annotations
+
+import enum
+import json as _json
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import IO, Any, Final, TypeAlias
+from urllib.parse import urlencode
+
+import certifi
+
+from ._curl import (
+    FormField,
+    Transport,
+    http_version_supported,
+    protocol_mask,
+    request_options,
+    supported_protocols,
+)
+from ._exceptions import InvalidOperation, InvalidRequest
+from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
+from ._translate import error_from_code
+from ._urls import redact_url
+
+__all__ = ["Session"]
+
+ParamItems: TypeAlias = Mapping[str, Any] | Iterable[tuple[str, Any]]
+AuthTypes: TypeAlias = tuple[str, str] | DigestAuth | None
+TimeoutTypes: TypeAlias = Timeout | float | None
+FileContent: TypeAlias = bytes | str | IO[bytes]
+FileTypes: TypeAlias = (
+    FileContent | tuple[str | None, FileContent] | tuple[str | None, FileContent, str]
+)
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+DEFAULT_TIMEOUT: Final = Timeout()  # connect 10 s, no progress for 30 s
+
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
+_DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
+
+
+class SessionState(enum.Enum):
+    """Where a Session is in its life."""
+
+    OPEN = "open"  # requests can be sent
+    CLOSED = "closed"  # close() was called: the handle and its connections are gone
+
+
+def _check_text(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{field} must be a str, got {value!r} ({type(value).__name__})")
+    if _FORBIDDEN.search(value):
+        raise InvalidRequest(
+            f"{field}={value!r} contains CR, LF or NUL, which would let it inject extra "
+            "header lines or requests; remove those characters."
+        )
+    return value
+
+
+def _header_lines(items: HeaderItems) -> list[str]:
+    pairs = items.items() if isinstance(items, Mapping) else items
+    lines = []
+    for name, value in pairs:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidRequest(
+                f"header name {name!r} is not a valid HTTP token (letters, digits and "
+                "!#$%&'*+-.^_`|~ only: no spaces, colons, CR, LF or NUL)."
+            )
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        text = _check_text(f"header {name!r} value", str(value) if value is not None else "")
+        # "Name;" tells libcurl to send the header with an empty value; "Name:" would drop it.
+        lines.append(f"{name}: {text}" if text else f"{name};")
+    return lines
+
+
+def _with_params(url: str, params: ParamItems | None) -> str:
+    if not params:
+        return url
+    pairs = params.items() if isinstance(params, Mapping) else params
+    flat: list[tuple[str, str]] = []
+    for key, value in pairs:
+        values = value if isinstance(value, list | tuple) else [value]
+        flat.extend((str(key), "" if v is None else str(v)) for v in values)
+    query = urlencode(flat)
+    base, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    if base.endswith(("?", "&")):
+        joiner = ""
+    return f"{base}{joiner}{query}{hash_}{fragment}"
+
+
+def _read_file(content: FileContent) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode()
+    data = content.read()
+    return data if isinstance(data, bytes) else str(data).encode()
+
+
+def _form(data: Any, files: Mapping[str, FileTypes]) -> list[tuple[str, FormField]]:
+    """Multipart fields: plain (name, text) pairs, then (name, (filename, bytes, type))."""
+    fields: list[tuple[str, FormField]] = []
+    if data:
+        pairs = data.items() if isinstance(data, Mapping) else data
+        fields.extend((str(k), str(v)) for k, v in pairs)
+    for name, spec in files.items():
+        content_type = "application/octet-stream"
+        if isinstance(spec, tuple):
+            filename, content = spec[0], spec[1]
+            if len(spec) > 2:
+                content_type = spec[2]
+        else:
+            content = spec
+            filename = os.path.basename(str(getattr(spec, "name", "") or name))
+        fields.append((name, (filename or name, _read_file(content), content_type)))
+    return fields
+
+
+class Session:
+    """A reusable HTTP client on one libcurl handle.
+
+    ```python
+    with curlx.Session(headers={"User-Agent": "my-crawler/1.0"}, timeout=10) as s:
+        r = s.get("https://example.org/", params={"q": "curl"})
+        r.raise_for_status()
+    ```
+
+    **Parameters** (all optional; each request may override them, None meaning "not set"):
+    `headers`, `cookies` and `params` sent with every request; `auth` ((user, password) for
+    Basic, `DigestAuth` for Digest); `timeout` (seconds for each phase, or a `Timeout`);
+    `follow_redirects` (default True) and `max_redirects` (30); `verify` (True: certifi's CA
+    bundle; False: no verification; or a CA file or directory); `cert` (a client certificate
+    file, or (cert, key)); `proxy` (http, https, socks5 or socks5h URL); `max_size` (largest
+    body in bytes); `http_version` ("1.1", "2", "3"); `allowed_protocols` (default http and
+    https; add "ftp", "file"... only on purpose).
+
+    A Session is for one thread at a time: a second thread using it while a request runs gets
+    `InvalidOperation`. Give each thread its own Session.
+    """
+
+    def __init__(
+        self,
+        *,
+        headers: HeaderItems | None = None,
+        cookies: Mapping[str, str] | None = None,
+        params: ParamItems | None = None,
+        auth: AuthTypes = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        follow_redirects: bool = True,
+        max_redirects: int = 30,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxy: str | None = None,
+        max_size: int | None = None,
+        http_version: str | None = None,
+        allowed_protocols: Iterable[str] = _DEFAULT_PROTOCOLS,
+        _cookie_engine: bool = True,
+    ) -> None:
+        self.headers = Headers(headers)
+        self.params = params
+        self.auth = auth
+        self.timeout = Timeout.of(timeout)
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.verify = verify
+        self.cert = cert
+        self.proxy = proxy
+        self.max_size = max_size
+        self.http_version = http_version
+        self.allowed_protocols = frozenset(p.lower() for p in allowed_protocols)
+        unknown = self.allowed_protocols - supported_protocols()
+        if unknown:
+            raise InvalidRequest(
+                f"allowed_protocols={sorted(self.allowed_protocols)!r} names "
+                f"{sorted(unknown)!r}, which this libcurl does not support "
+                f"(it has {sorted(supported_protocols())!r})."
+            )
+        self._cookies: dict[str, str] = dict(cookies or {})
+        self._cookie_engine = _cookie_engine
+        self._transport = Transport()
+        self._lock = threading.Lock()
+        self.state = SessionState.OPEN
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the handle and its connections; later requests raise InvalidOperation."""
+        with self._lock:
+            if self.state is SessionState.OPEN:
+                self.state = SessionState.CLOSED
+                self._transport.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- cookies --------------------------------------------------------------------------
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies this Session sends: those given to it and those servers have set."""
+        jar = dict(self._cookies)
+        if self.state is SessionState.OPEN and self._cookie_engine:
+            with self._lock:
+                for line in self._transport.cookies():
+                    parts = line.split("\t")
+                    if len(parts) >= 7:
+                        jar[parts[5]] = parts[6]
+        return jar
+
+    # --- requests -------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: ParamItems | None = None,
+        headers: HeaderItems | None = None,
+        data: bytes | str | Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        json: Any = None,
+        files: Mapping[str, FileTypes] | None = None,
+        auth: AuthTypes | _Unset = UNSET,
+        cookies: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | _Unset = UNSET,
+        follow_redirects: bool | _Unset = UNSET,
+        max_redirects: int | _Unset = UNSET,
+        verify: bool | str | _Unset = UNSET,
+        cert: str | tuple[str, str] | None | _Unset = UNSET,
+        proxy: str | None | _Unset = UNSET,
+        max_size: int | None | _Unset = UNSET,
+        http_version: str | None | _Unset = UNSET,
+    ) -> Response:
+        """Send one request and return its Response; failures raise typed curlx errors."""
+        if not self._lock.acquire(blocking=False):
+            raise InvalidOperation(
+                "This Session is already running a request in another thread (or in a "
+                "callback of this one). A Session serves one thread at a time: give each "
+                "thread its own Session."
+            )
+        try:
+            if self.state is SessionState.CLOSED:
+                raise InvalidOperation(
+                    "Cannot send a request, as the Session has been closed. Create a new "
+                    "Session, or use curlx.get() for a one-off request."
+                )
+            method = _check_text("method", method).upper()
+            if not _TOKEN.fullmatch(method):
+                raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
+            url = _with_params(_check_text("url", url), params or self.params)
+            options = self._options(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                json=json,
+                files=files,
+                auth=self.auth if auth is UNSET else auth,
+                cookies=cookies,
+                timeout=self.timeout if timeout is UNSET else Timeout.of(timeout),
+                follow_redirects=(
+                    self.follow_redirects if follow_redirects is UNSET else follow_redirects
+                ),
+                max_redirects=self.max_redirects if max_redirects is UNSET else max_redirects,
+                verify=self.verify if verify is UNSET else verify,
+                cert=self.cert if cert is UNSET else cert,
+                proxy=self.proxy if proxy is UNSET else proxy,
+                max_size=self.max_size if max_size is UNSET else max_size,
+                http_version=self.http_version if http_version is UNSET else http_version,
+            )
+            content, header_lines, info = self._transport.perform(options)
+            return Response(
+                status_code=info.response_code,
+                content=content,
+                header_lines=header_lines,
+                info=info,
+                method=method,
+                request_url=redact_url(url),
+            )
+        finally:
+            self._lock.release()
+
+    def _options(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: HeaderItems | None,
+        data: Any,
+        json: Any,
+        files: Mapping[str, FileTypes] | None,
+        auth: AuthTypes,
+        cookies: Mapping[str, str] | None,
+        timeout: Timeout,
+        follow_redirects: bool,
+        max_redirects: int,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None,
+        proxy: str | None,
+        max_size: int | None,
+        http_version: str | None,
+    ) -> list[tuple[int, Any]]:
+        scheme = _SCHEME.match(url)
+        if scheme and scheme.group(1).lower() not in self.allowed_protocols:
+            raise error_from_code(
+                1,
+                f'Protocol "{scheme.group(1)}" is not allowed: this Session allows only '
+                f"{', '.join(sorted(self.allowed_protocols))} "
+                "(widen it with Session(allowed_protocols=...))",
+                url=redact_url(url),
+            )
+        lines = _header_lines(self.headers.multi_items())
+        if headers:
+            lines += _header_lines(headers)
+        body: bytes | None = None
+        form = None
+        if json is not None and data is not None:
+            raise InvalidRequest("pass either data= or json=, not both.")
+        if files:
+            form = _form(data, files)
+        elif json is not None:
+            body = _json.dumps(json, separators=(",", ":")).encode()
+            lines.append("Content-Type: application/json")
+        elif isinstance(data, bytes | bytearray | memoryview):
+            body = bytes(data)
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            pairs = data.items() if isinstance(data, Mapping) else data
+            body = urlencode(list(pairs), doseq=True).encode()
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+        if body is not None and method in ("GET", "HEAD") and not body:
+            body = None
+        auth_spec = None
+        if isinstance(auth, DigestAuth):
+            auth_spec = ("digest", auth.username, auth.password)
+        elif auth is not None:
+            user, password = auth
+            auth_spec = ("basic", _check_text("auth user", user), _check_text("auth", password))
+        jar = dict(self._cookies)
+        if cookies:
+            jar.update(cookies)
+        cookie = "; ".join(
+            f"{_check_text('cookie name', k)}={_check_text(f'cookie {k!r}', v)}"
+            for k, v in jar.items()
+        )
+        if not isinstance(max_redirects, int) or max_redirects < 0:
+            raise InvalidRequest(f"max_redirects={max_redirects!r} must be an int >= 0.")
+        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
+            raise InvalidRequest(f"max_size={max_size!r} must be a number of bytes >= 0.")
+        if http_version is not None and not http_version_supported(http_version):
+            raise error_from_code(
+                4,
+                f"http_version={http_version!r} is not available in this libcurl "
+                "(choose from '1.0', '1.1', '2', '2-prior-knowledge', '3', '3-only'; "
+                "HTTP/2 and HTTP/3 need a libcurl built with them)",
+                url=redact_url(url),
+            )
+        if verify is True:
+            verify = certifi.where()
+        if isinstance(cert, str):
+            cert_spec: tuple[str, str | None] | None = (cert, None)
+        else:
+            cert_spec = cert
+        return request_options(
+            method=method,
+            url=url,
+            headers=lines,
+            body=body,
+            form=form,
+            auth=auth_spec,
+            cookie=cookie or None,
+            cookie_engine=self._cookie_engine,
+            connect_timeout=timeout.connect,
+            read_timeout=timeout.read,
+            total_timeout=timeout.total,
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
+            verify=verify,
+            ca_is_dir=isinstance(verify, str) and os.path.isdir(verify),
+            cert=cert_spec,
+            proxy=proxy,
+            max_size=max_size,
+            http_version=http_version,
+            protocols=protocol_mask(self.allowed_protocols),
+        )
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        """GET `url`; keywords as for `request()`."""
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        """HEAD `url` (redirects are not followed unless follow_redirects=True)."""
+        kwargs.setdefault("follow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        """OPTIONS `url`."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Response:
+        """POST `url` with data=, json= or files=."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Response:
+        """PUT `url`."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Response:
+        """PATCH `url`."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        """DELETE `url`."""
+        return self.request("DELETE", url, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<curlx.Session {self.state.value}>"
