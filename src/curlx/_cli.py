@@ -1,11 +1,15 @@
-"""The `curlx` command line: ``curlx explain 60``, ``curlx explain SSL_CACERT``, ``--list``."""
+"""The `curlx` command line: ``curlx get URL`` and ``curlx explain 60`` (or a name, or --list).
+
+`curlx get` exits as curl does: 0 on success (whatever the HTTP status, unless --fail), the
+CURLcode of a failed transfer otherwise, and 2 for a command line curlx cannot run.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import _explain
 from ._codes import ALIASES, Family, _Code, all_codes
@@ -46,6 +50,28 @@ def _parser() -> argparse.ArgumentParser:
         help="which libcurl enum a number belongs to (default: easy, the CURLcode)",
     )
     explain.add_argument("--list", action="store_true", help="print the whole table")
+
+    get = commands.add_parser(
+        "get",
+        help="fetch a URL; errors are explained, and the exit status is the CURLcode",
+        description="Fetch a URL and print the body. A failure prints a two-line explanation "
+        "to stderr and exits with libcurl's code (7 refused, 6 DNS, 60 certificate...).",
+    )
+    get.add_argument("url")
+    get.add_argument("-X", "--request", dest="method", help="method (default GET, POST with -d)")
+    get.add_argument(
+        "-H", "--header", action="append", default=[], help="'Name: value' (repeatable)"
+    )
+    get.add_argument("-d", "--data", help="request body; @FILE reads it from a file")
+    get.add_argument("-o", "--output", help="write the body to this file instead of stdout")
+    get.add_argument("-i", "--include", action="store_true", help="print status and headers")
+    get.add_argument("-k", "--insecure", action="store_true", help="do not verify TLS")
+    get.add_argument("-f", "--fail", action="store_true", help="exit 22 on HTTP status >= 400")
+    get.add_argument("--timeout", type=float, help="seconds allowed for each phase")
+    get.add_argument("--max-size", type=int, help="largest body accepted, in bytes")
+    get.add_argument("--proxy", help="proxy URL (http, https, socks5, socks5h)")
+    get.add_argument("--http-version", help="1.1, 2 or 3")
+    get.add_argument("--no-follow", action="store_true", help="do not follow redirects")
     return parser
 
 
@@ -72,6 +98,69 @@ def _list(out: TextIO) -> None:
         )
 
 
+def _get(args: argparse.Namespace) -> int:
+    from ._api import request
+    from ._exceptions import CurlError
+
+    headers = []
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep:
+            sys.stderr.write(f"curlx get: header {raw!r} is not 'Name: value'\n")
+            return 2
+        headers.append((name.strip(), value.strip()))
+    data: bytes | None = None
+    if args.data is not None:
+        if args.data.startswith("@"):
+            try:
+                with open(args.data[1:], "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                sys.stderr.write(f"curlx get: cannot read {args.data[1:]!r}: {exc.strerror}\n")
+                return 2
+        else:
+            data = args.data.encode()
+    method = args.method or ("POST" if data is not None else "GET")
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_size is not None:
+        options["max_size"] = args.max_size
+    if args.proxy is not None:
+        options["proxy"] = args.proxy
+    if args.http_version is not None:
+        options["http_version"] = args.http_version
+    try:
+        response = request(
+            method,
+            args.url,
+            headers=headers,
+            data=data,
+            verify=not args.insecure,
+            follow_redirects=not args.no_follow,
+            **options,
+        )
+        if args.fail:
+            response.raise_for_status()
+    except CurlError as exc:
+        sys.stderr.write(f"curlx: {exc}\n")
+        return int(exc.code) if exc.code is not None else 2
+    head = b""
+    if args.include:
+        version = response.http_version or "1.1"
+        status = f"HTTP/{version} {response.status_code} {response.reason}".rstrip()
+        lines = [status, *(f"{k}: {v}" for k, v in response.headers.multi_items())]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    if args.output:
+        with open(args.output, "wb") as f:
+            f.write(response.content)
+        sys.stdout.buffer.write(head)
+    else:
+        sys.stdout.buffer.write(head + response.content)
+    sys.stdout.flush()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:
@@ -85,6 +174,8 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     out = sys.stdout
+    if args.command == "get":
+        return _get(args)
     if args.command == "explain":
         if args.list:
             _list(out)
