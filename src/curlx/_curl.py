@@ -52,35 +52,60 @@ def _getinfo_str(handle: pycurl.Curl, option: int) -> str:
 
 
 def read_info(handle: pycurl.Curl) -> TransferInfo | None:
-    """Snapshot the handle's getinfo values; None if the handle cannot answer (closed)."""
+    """Snapshot every getinfo value a failure may need; None if the handle is closed."""
     get = handle.getinfo
+    text = _getinfo_str
     try:
         return TransferInfo(
-            effective_url=redact_url(_getinfo_str(handle, pycurl.EFFECTIVE_URL)),
-            effective_method=_getinfo_str(handle, pycurl.EFFECTIVE_METHOD),
-            os_errno=get(pycurl.OS_ERRNO),
-            ssl_verify_result=get(pycurl.SSL_VERIFYRESULT),
-            proxy_ssl_verify_result=get(pycurl.PROXY_SSL_VERIFYRESULT),
-            response_code=get(pycurl.RESPONSE_CODE),
-            http_connect_code=get(pycurl.HTTP_CONNECTCODE),
-            proxy_error=proxy_detail(get(pycurl.PROXY_ERROR)),
-            http_version=get(pycurl.INFO_HTTP_VERSION),
-            primary_ip=_getinfo_str(handle, pycurl.PRIMARY_IP),
-            primary_port=get(pycurl.PRIMARY_PORT),
-            namelookup_time=get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
-            connect_time=get(pycurl.CONNECT_TIME_T) / 1e6,
-            appconnect_time=get(pycurl.APPCONNECT_TIME_T) / 1e6,
-            pretransfer_time=get(pycurl.PRETRANSFER_TIME_T) / 1e6,
-            starttransfer_time=get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
-            total_time=get(pycurl.TOTAL_TIME_T) / 1e6,
-            request_size=get(pycurl.REQUEST_SIZE),
-            size_upload=get(pycurl.SIZE_UPLOAD_T),
-            size_download=get(pycurl.SIZE_DOWNLOAD_T),
-            redirect_count=get(pycurl.REDIRECT_COUNT),
-            retry_after=float(get(pycurl.RETRY_AFTER)),
+            redact_url(text(handle, pycurl.EFFECTIVE_URL)),
+            text(handle, pycurl.EFFECTIVE_METHOD),
+            get(pycurl.OS_ERRNO),
+            get(pycurl.SSL_VERIFYRESULT),
+            get(pycurl.PROXY_SSL_VERIFYRESULT),
+            get(pycurl.RESPONSE_CODE),
+            get(pycurl.HTTP_CONNECTCODE),
+            proxy_detail(get(pycurl.PROXY_ERROR)),
+            get(pycurl.INFO_HTTP_VERSION),
+            text(handle, pycurl.PRIMARY_IP),
+            get(pycurl.PRIMARY_PORT),
+            get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
+            get(pycurl.CONNECT_TIME_T) / 1e6,
+            get(pycurl.APPCONNECT_TIME_T) / 1e6,
+            get(pycurl.PRETRANSFER_TIME_T) / 1e6,
+            get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
+            get(pycurl.TOTAL_TIME_T) / 1e6,
+            get(pycurl.REQUEST_SIZE),
+            get(pycurl.SIZE_UPLOAD_T),
+            get(pycurl.SIZE_DOWNLOAD_T),
+            get(pycurl.REDIRECT_COUNT),
+            float(get(pycurl.RETRY_AFTER)),
         )
     except pycurl.error:
         return None
+
+
+def _read_response_info(handle: pycurl.Curl, method: str) -> TransferInfo:
+    """The getinfo values a successful response shows (each getinfo costs ~0.4 µs)."""
+    get = handle.getinfo
+    try:
+        url = get(pycurl.EFFECTIVE_URL)
+        ip = get(pycurl.PRIMARY_IP)
+    except UnicodeDecodeError:
+        url = _getinfo_str(handle, pycurl.EFFECTIVE_URL)
+        ip = _getinfo_str(handle, pycurl.PRIMARY_IP)
+    return TransferInfo(
+        effective_url=redact_url(url),
+        effective_method=method,
+        response_code=get(pycurl.RESPONSE_CODE),
+        http_version=get(pycurl.INFO_HTTP_VERSION),
+        primary_ip=ip,
+        namelookup_time=get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
+        connect_time=get(pycurl.CONNECT_TIME_T) / 1e6,
+        appconnect_time=get(pycurl.APPCONNECT_TIME_T) / 1e6,
+        starttransfer_time=get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
+        total_time=get(pycurl.TOTAL_TIME_T) / 1e6,
+        redirect_count=get(pycurl.REDIRECT_COUNT),
+    )
 
 
 def translate(
@@ -420,44 +445,59 @@ def _pycurl_form(fields: list[tuple[str, FormField]]) -> list[tuple[str, Any]]:
 
 
 class Transport:
-    """One reused easy handle performing prepared HTTP requests; not thread-safe by itself.
+    """One reused easy handle performing HTTP requests; not thread-safe by itself.
 
-    The handle is reset before each request, so nothing from a failed request (options,
-    callbacks, half-set state) leaks into the next, while libcurl keeps what is worth keeping:
-    open connections, the DNS cache, TLS sessions and cookies.
+    Options come in two lists: `base` (the Session's settings, the same object for as long as
+    they do not change) and `extra` (what this one request adds: method, body, headers). The
+    handle is reset and the base re-applied whenever the base changed, the previous request
+    added extras, or the previous transfer failed; so nothing from a failed or unusual request
+    leaks into the next, while consecutive plain requests cost no more than raw pycurl's.
+    libcurl keeps what is worth keeping across resets: open connections, the DNS cache, TLS
+    sessions and cookies.
     """
 
-    __slots__ = ("_handle",)
+    __slots__ = ("_applied", "_dirty", "_handle")
 
     def __init__(self) -> None:
         self._handle = pycurl.Curl()
+        self._applied: list[tuple[int, Any]] | None = None
+        self._dirty = False
 
     def close(self) -> None:
         """Close the handle and its connections."""
         self._handle.close()
+        self._applied = None
 
-    def perform(self, options: list[tuple[int, Any]]) -> tuple[bytes, list[bytes], TransferInfo]:
-        """Run one transfer with `options`; return (body, raw header lines, info).
-
-        `options` are (pycurl option, value) pairs made by `request_options()`. A failure
-        raises the typed curlx error, with this transfer's context.
-        """
+    def perform(
+        self,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+    ) -> tuple[bytes, list[bytes], TransferInfo]:
+        """Run one transfer; return (body, raw header lines, info), or raise the typed error."""
         handle = self._handle
-        handle.reset()
         setopt = handle.setopt
         body = io.BytesIO()
         header_lines: list[bytes] = []
-        setopt(pycurl.WRITEFUNCTION, body.write)
-        setopt(pycurl.HEADERFUNCTION, header_lines.append)
         try:
-            for option, value in options:
+            if self._applied is not base or self._dirty:
+                self._applied = None
+                handle.reset()
+                for option, value in base:
+                    setopt(option, value)
+                self._applied = base
+            self._dirty = bool(extra)
+            for option, value in extra:
                 setopt(option, value)
+            setopt(pycurl.URL, url)
+            setopt(pycurl.WRITEFUNCTION, body.write)
+            setopt(pycurl.HEADERFUNCTION, header_lines.append)
             handle.perform()
         except pycurl.error as exc:
+            self._applied = None  # start from a reset handle next time
             raise translate(exc, handle) from exc
-        info = read_info(handle)
-        assert info is not None  # the handle is open: perform just ran on it
-        return body.getvalue(), header_lines, info
+        return body.getvalue(), header_lines, _read_response_info(handle, method)
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
@@ -465,13 +505,9 @@ class Transport:
         return lines
 
 
-def request_options(
+def base_options(
     *,
-    method: str,
-    url: str,
     headers: list[str],
-    body: bytes | None,
-    form: list[tuple[str, FormField]] | None,
     auth: tuple[str, str, str] | None,
     cookie: str | None,
     cookie_engine: bool,
@@ -488,34 +524,18 @@ def request_options(
     http_version: str | None,
     protocols: int,
 ) -> list[tuple[int, Any]]:
-    """The pycurl options for one request, from values `Session` has already validated."""
+    """The pycurl options for a Session's settings (values already validated by Session)."""
     options: list[tuple[int, Any]] = [
-        (pycurl.URL, url),
         (pycurl.NOSIGNAL, 1),
         (pycurl.PROTOCOLS, protocols),
         (pycurl.REDIR_PROTOCOLS, protocols),
         (pycurl.ACCEPT_ENCODING, ""),
     ]
     add = options.append
-    custom = method not in ("GET", "HEAD", "POST")
-    if method == "HEAD":
-        add((pycurl.NOBODY, 1))
-    elif custom:
-        add((pycurl.CUSTOMREQUEST, method))
-    if form is not None:
-        add((pycurl.HTTPPOST, _pycurl_form(form)))
-    elif body is not None:
-        add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
-        add((pycurl.COPYPOSTFIELDS, body))
-        if method == "GET":
-            add((pycurl.CUSTOMREQUEST, "GET"))
-    elif method == "POST":
-        add((pycurl.POST, 1))
-        add((pycurl.POSTFIELDSIZE, 0))
     if headers:
         add((pycurl.HTTPHEADER, headers))
     if follow_redirects:
-        add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM if custom else 1))
+        add((pycurl.FOLLOWLOCATION, 1))
         add((pycurl.MAXREDIRS, max_redirects))
     if connect_timeout is not None:
         add((pycurl.CONNECTTIMEOUT_MS, max(1, int(connect_timeout * 1000))))
@@ -542,9 +562,8 @@ def request_options(
             add((pycurl.SSLKEY, cert[1]))
     if auth is not None:
         kind, user, password = auth
-        add(
-            (pycurl.HTTPAUTH, pycurl.HTTPAUTH_DIGEST if kind == "digest" else pycurl.HTTPAUTH_BASIC)
-        )
+        scheme = pycurl.HTTPAUTH_DIGEST if kind == "digest" else pycurl.HTTPAUTH_BASIC
+        add((pycurl.HTTPAUTH, scheme))
         add((pycurl.USERNAME, user))
         add((pycurl.PASSWORD, password))
     if cookie_engine:
@@ -558,3 +577,39 @@ def request_options(
     if http_version is not None:
         add((pycurl.HTTP_VERSION, _HTTP_VERSION_OPTIONS[http_version]))
     return options
+
+
+def request_extras(
+    *,
+    method: str,
+    body: bytes | None,
+    form: list[tuple[str, FormField]] | None,
+    headers: list[str] | None,
+    cookie: str | None,
+    follow_redirects: bool,
+) -> list[tuple[int, Any]]:
+    """The options one request adds to its Session's base: method, body, headers, cookies."""
+    extra: list[tuple[int, Any]] = []
+    add = extra.append
+    custom = method not in ("GET", "HEAD", "POST")
+    if method == "HEAD":
+        add((pycurl.NOBODY, 1))
+    elif custom:
+        add((pycurl.CUSTOMREQUEST, method))
+        if follow_redirects:
+            add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM))
+    if form is not None:
+        add((pycurl.HTTPPOST, _pycurl_form(form)))
+    elif body is not None:
+        add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
+        add((pycurl.COPYPOSTFIELDS, body))
+        if method == "GET":
+            add((pycurl.CUSTOMREQUEST, "GET"))
+    elif method == "POST":
+        add((pycurl.POST, 1))
+        add((pycurl.POSTFIELDSIZE, 0))
+    if headers is not None:
+        add((pycurl.HTTPHEADER, headers))
+    if cookie is not None:
+        add((pycurl.COOKIE, cookie))
+    return extra

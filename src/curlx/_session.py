@@ -23,9 +23,10 @@ import certifi
 from ._curl import (
     FormField,
     Transport,
+    base_options,
     http_version_supported,
     protocol_mask,
-    request_options,
+    request_extras,
     supported_protocols,
 )
 from ._exceptions import InvalidOperation, InvalidRequest
@@ -55,6 +56,8 @@ _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
+_PLAIN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_NO_EXTRAS: Final[list[tuple[int, Any]]] = []
 
 
 class SessionState(enum.Enum):
@@ -90,6 +93,20 @@ def _header_lines(items: HeaderItems) -> list[str]:
         # "Name;" tells libcurl to send the header with an empty value; "Name:" would drop it.
         lines.append(f"{name}: {text}" if text else f"{name};")
     return lines
+
+
+def _cookie_header(jar: Mapping[str, str]) -> str | None:
+    """A Cookie header value ("a=1; b=2"), each name and value checked; None if empty."""
+    if not jar:
+        return None
+    for name, value in jar.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidRequest(f"cookie name {name!r} is not a valid token.")
+        if not isinstance(value, str) or _FORBIDDEN.search(value) or ";" in value:
+            raise InvalidRequest(
+                f"cookie {name!r} value {value!r} must be a str without CR, LF, NUL or ';'."
+            )
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
 
 
 def _with_params(url: str, params: ParamItems | None) -> str:
@@ -196,7 +213,10 @@ class Session:
                 f"(it has {sorted(supported_protocols())!r})."
             )
         self._cookies: dict[str, str] = dict(cookies or {})
+        _cookie_header(self._cookies)  # refuse bad cookies now, not at the first request
         self._cookie_engine = _cookie_engine
+        self._base_cache: list[tuple[int, Any]] | None = None
+        self._base_key: tuple[object, ...] = ()
         self._transport = Transport()
         self._lock = threading.Lock()
         self.state = SessionState.OPEN
@@ -266,31 +286,35 @@ class Session:
                     "Cannot send a request, as the Session has been closed. Create a new "
                     "Session, or use curlx.get() for a one-off request."
                 )
-            method = _check_text("method", method).upper()
-            if not _TOKEN.fullmatch(method):
-                raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
-            url = _with_params(_check_text("url", url), params or self.params)
-            options = self._options(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                json=json,
-                files=files,
-                auth=self.auth if auth is UNSET else auth,
-                cookies=cookies,
-                timeout=self.timeout if timeout is UNSET else Timeout.of(timeout),
-                follow_redirects=(
-                    self.follow_redirects if follow_redirects is UNSET else follow_redirects
-                ),
-                max_redirects=self.max_redirects if max_redirects is UNSET else max_redirects,
-                verify=self.verify if verify is UNSET else verify,
-                cert=self.cert if cert is UNSET else cert,
-                proxy=self.proxy if proxy is UNSET else proxy,
-                max_size=self.max_size if max_size is UNSET else max_size,
-                http_version=self.http_version if http_version is UNSET else http_version,
-            )
-            content, header_lines, info = self._transport.perform(options)
+            if method not in _PLAIN_METHODS:
+                method = _check_text("method", method).upper()
+                if not _TOKEN.fullmatch(method):
+                    raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
+            if type(url) is not str or _FORBIDDEN.search(url):
+                _check_text("url", url)
+            params = params or self.params
+            if params:
+                url = _with_params(url, params)
+            self._check_scheme(url)
+            overrides = {
+                name: value
+                for name, value in (
+                    ("auth", auth),
+                    ("timeout", timeout),
+                    ("follow_redirects", follow_redirects),
+                    ("max_redirects", max_redirects),
+                    ("verify", verify),
+                    ("cert", cert),
+                    ("proxy", proxy),
+                    ("max_size", max_size),
+                    ("http_version", http_version),
+                )
+                if value is not UNSET
+            }
+            base = self._base(overrides, url)
+            follow = self.follow_redirects if follow_redirects is UNSET else follow_redirects
+            extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
+            content, header_lines, info = self._transport.perform(url, method, base, extra)
             return Response(
                 status_code=info.response_code,
                 content=content,
@@ -302,26 +326,7 @@ class Session:
         finally:
             self._lock.release()
 
-    def _options(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: HeaderItems | None,
-        data: Any,
-        json: Any,
-        files: Mapping[str, FileTypes] | None,
-        auth: AuthTypes,
-        cookies: Mapping[str, str] | None,
-        timeout: Timeout,
-        follow_redirects: bool,
-        max_redirects: int,
-        verify: bool | str,
-        cert: str | tuple[str, str] | None,
-        proxy: str | None,
-        max_size: int | None,
-        http_version: str | None,
-    ) -> list[tuple[int, Any]]:
+    def _check_scheme(self, url: str) -> None:
         scheme = _SCHEME.match(url)
         if scheme and scheme.group(1).lower() not in self.allowed_protocols:
             raise error_from_code(
@@ -331,41 +336,66 @@ class Session:
                 "(widen it with Session(allowed_protocols=...))",
                 url=redact_url(url),
             )
-        lines = _header_lines(self.headers.multi_items())
-        if headers:
-            lines += _header_lines(headers)
-        body: bytes | None = None
-        form = None
-        if json is not None and data is not None:
-            raise InvalidRequest("pass either data= or json=, not both.")
-        if files:
-            form = _form(data, files)
-        elif json is not None:
-            body = _json.dumps(json, separators=(",", ":")).encode()
-            lines.append("Content-Type: application/json")
-        elif isinstance(data, bytes | bytearray | memoryview):
-            body = bytes(data)
-        elif isinstance(data, str):
-            body = data.encode()
-        elif data is not None:
-            pairs = data.items() if isinstance(data, Mapping) else data
-            body = urlencode(list(pairs), doseq=True).encode()
-            lines.append("Content-Type: application/x-www-form-urlencoded")
-        if body is not None and method in ("GET", "HEAD") and not body:
-            body = None
+
+    def _settings_key(self) -> tuple[object, ...]:
+        return (
+            self.headers,
+            self.auth,
+            self.timeout,
+            self.follow_redirects,
+            self.max_redirects,
+            self.verify,
+            self.cert,
+            self.proxy,
+            self.max_size,
+            self.http_version,
+            self.allowed_protocols,
+        )
+
+    def _base(self, overrides: dict[str, Any], url: str) -> list[tuple[int, Any]]:
+        """The handle options for the Session's settings; cached while they do not change."""
+        if not overrides:
+            key = self._settings_key()
+            if self._base_cache is not None and self._base_key == key:
+                return self._base_cache
+        settings: dict[str, Any] = {
+            "auth": self.auth,
+            "timeout": self.timeout,
+            "follow_redirects": self.follow_redirects,
+            "max_redirects": self.max_redirects,
+            "verify": self.verify,
+            "cert": self.cert,
+            "proxy": self.proxy,
+            "max_size": self.max_size,
+            "http_version": self.http_version,
+        }
+        settings.update(overrides)
+        options = self._build_base(url, **settings)
+        if not overrides:
+            self._base_cache, self._base_key = options, key
+        return options
+
+    def _build_base(
+        self,
+        url: str,
+        *,
+        auth: AuthTypes,
+        timeout: TimeoutTypes,
+        follow_redirects: bool,
+        max_redirects: int,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None,
+        proxy: str | None,
+        max_size: int | None,
+        http_version: str | None,
+    ) -> list[tuple[int, Any]]:
+        limits = Timeout.of(timeout)
         auth_spec = None
         if isinstance(auth, DigestAuth):
             auth_spec = ("digest", auth.username, auth.password)
         elif auth is not None:
             user, password = auth
             auth_spec = ("basic", _check_text("auth user", user), _check_text("auth", password))
-        jar = dict(self._cookies)
-        if cookies:
-            jar.update(cookies)
-        cookie = "; ".join(
-            f"{_check_text('cookie name', k)}={_check_text(f'cookie {k!r}', v)}"
-            for k, v in jar.items()
-        )
         if not isinstance(max_redirects, int) or max_redirects < 0:
             raise InvalidRequest(f"max_redirects={max_redirects!r} must be an int >= 0.")
         if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
@@ -378,24 +408,19 @@ class Session:
                 "HTTP/2 and HTTP/3 need a libcurl built with them)",
                 url=redact_url(url),
             )
+        if proxy is not None:
+            _check_text("proxy", proxy)
         if verify is True:
             verify = certifi.where()
-        if isinstance(cert, str):
-            cert_spec: tuple[str, str | None] | None = (cert, None)
-        else:
-            cert_spec = cert
-        return request_options(
-            method=method,
-            url=url,
-            headers=lines,
-            body=body,
-            form=form,
+        cert_spec: tuple[str, str | None] | None = (cert, None) if isinstance(cert, str) else cert
+        return base_options(
+            headers=_header_lines(self.headers.multi_items()),
             auth=auth_spec,
-            cookie=cookie or None,
+            cookie=_cookie_header(self._cookies),
             cookie_engine=self._cookie_engine,
-            connect_timeout=timeout.connect,
-            read_timeout=timeout.read,
-            total_timeout=timeout.total,
+            connect_timeout=limits.connect,
+            read_timeout=limits.read,
+            total_timeout=limits.total,
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
             verify=verify,
@@ -405,6 +430,55 @@ class Session:
             max_size=max_size,
             http_version=http_version,
             protocols=protocol_mask(self.allowed_protocols),
+        )
+
+    def _extras(
+        self,
+        method: str,
+        headers: HeaderItems | None,
+        data: Any,
+        json: Any,
+        files: Mapping[str, FileTypes] | None,
+        cookies: Mapping[str, str] | None,
+        follow_redirects: bool,
+    ) -> list[tuple[int, Any]]:
+        """What this request adds to the Session's options: method, body, headers, cookies."""
+        if method == "GET" and headers is None and data is None and json is None:
+            if not files and not cookies:
+                return _NO_EXTRAS
+        added: list[str] = []
+        body: bytes | None = None
+        form = None
+        if json is not None and data is not None:
+            raise InvalidRequest("pass either data= or json=, not both.")
+        if files:
+            form = _form(data, files)
+        elif json is not None:
+            body = _json.dumps(json, separators=(",", ":")).encode()
+            added.append("Content-Type: application/json")
+        elif isinstance(data, bytes | bytearray | memoryview):
+            body = bytes(data)
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            pairs = data.items() if isinstance(data, Mapping) else data
+            body = urlencode(list(pairs), doseq=True).encode()
+            added.append("Content-Type: application/x-www-form-urlencoded")
+        lines = None
+        if headers or added:
+            lines = _header_lines(self.headers.multi_items()) + added
+            if headers:
+                lines += _header_lines(headers)
+        cookie = None
+        if cookies:
+            cookie = _cookie_header({**self._cookies, **cookies})
+        return request_extras(
+            method=method,
+            body=body,
+            form=form,
+            headers=lines,
+            cookie=cookie,
+            follow_redirects=follow_redirects,
         )
 
     def get(self, url: str, **kwargs: Any) -> Response:

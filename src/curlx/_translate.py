@@ -9,9 +9,10 @@ CONNECT refused by an HTTP proxy.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final
 
 from . import _code_errors as _ce
@@ -52,6 +53,7 @@ __all__ = [
     "code_for",
     "error_class",
     "error_from_code",
+    "parse_retry_after",
     "status_error",
 ]
 
@@ -265,6 +267,26 @@ def error_class(key: int | str, family: Family = Family.EASY) -> type[CurlError]
     return _class_of_member(code_for(key, family))
 
 
+def parse_retry_after(value: str, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (a number of seconds or an HTTP date), or None.
+
+    A date in the past gives 0.0; anything unparsable gives None.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    delay = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, delay)
+
+
 def status_error(response: Response) -> CurlError:
     """The `HTTPClientError` or `HTTPServerError` for a response with an error status.
 
@@ -272,7 +294,10 @@ def status_error(response: Response) -> CurlError:
     """
     reason = response.reason
     message = f"{response.status_code} {reason}" if reason else f"HTTP {response.status_code}"
-    info = dataclasses.replace(response.info, response_code=response.status_code)
+    info = response.info._replace(
+        response_code=response.status_code,
+        retry_after=parse_retry_after(response.headers.get("retry-after", "")) or 0.0,
+    )
     error = error_from_code(
         int(CurlCode.HTTP_RETURNED_ERROR),
         message,
