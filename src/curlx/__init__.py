@@ -66,6 +66,8 @@ from ._models import Headers as Headers
 from ._models import RedirectHop as RedirectHop
 from ._models import Response as Response
 from ._models import Timeout as Timeout
+from ._retry import Retry as Retry
+from ._retry import RetryEvent as RetryEvent
 from ._retry import RetryHint as RetryHint
 from ._retry import is_retryable as is_retryable
 from ._retry import retry_after as retry_after
@@ -123,6 +125,8 @@ __all__ = [
     "RemoteError",
     "ResolveTimeout",
     "Response",
+    "Retry",
+    "RetryEvent",
     "RetryHint",
     "RetryKind",
     "SSHError",

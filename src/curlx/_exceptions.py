@@ -52,7 +52,7 @@ import pycurl
 from . import _explain
 from ._codes import _FAMILY_OF, Category, CurlCode, Family, ProxyCode, RetryKind, _Code
 from ._info import TransferInfo
-from ._retry import RetryHint
+from ._retry import RetryEvent, RetryHint
 
 if TYPE_CHECKING:
     from ._models import Response
@@ -135,6 +135,8 @@ class CurlError(pycurl.error):
     """The OS errno libcurl saw (ECONNREFUSED...), or None; never the curl code."""
     strerror: str | None
     """libcurl's message again, under OSError's name for it."""
+    history: tuple[RetryEvent, ...] = ()
+    """The attempts a Retry policy made before giving up with this error (oldest first)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

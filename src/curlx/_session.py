@@ -29,8 +29,9 @@ from ._curl import (
     request_extras,
     supported_protocols,
 )
-from ._exceptions import InvalidOperation, InvalidRequest
+from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
 from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
+from ._retry import Retry
 from ._translate import error_from_code
 from ._urls import redact_url
 
@@ -169,7 +170,8 @@ class Session:
     bundle; False: no verification; or a CA file or directory); `cert` (a client certificate
     file, or (cert, key)); `proxy` (http, https, socks5 or socks5h URL); `max_size` (largest
     body in bytes); `http_version` ("1.1", "2", "3"); `allowed_protocols` (default http and
-    https; add "ftp", "file"... only on purpose).
+    https; add "ftp", "file"... only on purpose); `retry` (a `Retry` policy, or a number of
+    retries; default None: no retries).
 
     A Session is for one thread at a time: a second thread using it while a request runs gets
     `InvalidOperation`. Give each thread its own Session.
@@ -191,6 +193,7 @@ class Session:
         max_size: int | None = None,
         http_version: str | None = None,
         allowed_protocols: Iterable[str] = _DEFAULT_PROTOCOLS,
+        retry: Retry | int | None = None,
         _cookie_engine: bool = True,
     ) -> None:
         self.headers = Headers(headers)
@@ -204,6 +207,7 @@ class Session:
         self.proxy = proxy
         self.max_size = max_size
         self.http_version = http_version
+        self.retry = Retry.of(retry)
         self.allowed_protocols = frozenset(p.lower() for p in allowed_protocols)
         unknown = self.allowed_protocols - supported_protocols()
         if unknown:
@@ -272,8 +276,14 @@ class Session:
         proxy: str | None | _Unset = UNSET,
         max_size: int | None | _Unset = UNSET,
         http_version: str | None | _Unset = UNSET,
+        retry: Retry | int | None | _Unset = UNSET,
     ) -> Response:
-        """Send one request and return its Response; failures raise typed curlx errors."""
+        """Send one request and return its Response; failures raise typed curlx errors.
+
+        With a Retry policy (the Session's, or `retry=`), failures its rules allow are repeated
+        after its backoff; when it gives up, the last typed error is raised with `.history`
+        (or, for status retries, the last response is returned unless `raise_on_status`).
+        """
         if not self._lock.acquire(blocking=False):
             raise InvalidOperation(
                 "This Session is already running a request in another thread (or in a "
@@ -314,17 +324,51 @@ class Session:
             base = self._base(overrides, url)
             follow = self.follow_redirects if follow_redirects is UNSET else follow_redirects
             extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
-            content, header_lines, info = self._transport.perform(url, method, base, extra)
-            return Response(
-                status_code=info.response_code,
-                content=content,
-                header_lines=header_lines,
-                info=info,
-                method=method,
-                request_url=redact_url(url),
-            )
+            policy = self.retry if retry is UNSET else Retry.of(retry)
+            if policy is None:
+                return self._send(url, method, base, extra)
+            return self._send_with_retries(policy, url, method, base, extra)
         finally:
             self._lock.release()
+
+    def _send(
+        self, url: str, method: str, base: list[tuple[int, Any]], extra: list[tuple[int, Any]]
+    ) -> Response:
+        content, header_lines, info = self._transport.perform(url, method, base, extra)
+        return Response(
+            status_code=info.response_code,
+            content=content,
+            header_lines=header_lines,
+            info=info,
+            method=method,
+            request_url=redact_url(url),
+        )
+
+    def _send_with_retries(
+        self,
+        policy: Retry,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+    ) -> Response:
+        safe_url = redact_url(url)
+        while True:
+            try:
+                response = self._send(url, method, base, extra)
+            except CurlError as error:
+                policy = policy.increment(error, method, safe_url)  # raises when done
+                policy.sleep()
+                continue
+            if response.status_code not in policy.statuses:
+                return response
+            try:
+                policy = policy.increment(response, method, safe_url)
+            except HTTPStatusError:
+                if policy.raise_on_status:
+                    raise
+                return response
+            policy.sleep()
 
     def _check_scheme(self, url: str) -> None:
         scheme = _SCHEME.match(url)
