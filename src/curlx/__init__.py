@@ -60,12 +60,16 @@ from ._exceptions import TFTPError as TFTPError
 from ._exceptions import TimeoutError as TimeoutError
 from ._exceptions import URLError as URLError
 from ._exceptions import UsageError as UsageError
+from ._fetch import Result as Result
+from ._fetch import fetch_many as fetch_many
 from ._info import TransferInfo as TransferInfo
 from ._models import DigestAuth as DigestAuth
 from ._models import Headers as Headers
 from ._models import RedirectHop as RedirectHop
+from ._models import Request as Request
 from ._models import Response as Response
 from ._models import Timeout as Timeout
+from ._report import Report as Report
 from ._retry import Retry as Retry
 from ._retry import RetryEvent as RetryEvent
 from ._retry import RetryHint as RetryHint
@@ -123,8 +127,11 @@ __all__ = [
     "ReadTimeout",
     "RedirectHop",
     "RemoteError",
+    "Report",
+    "Request",
     "ResolveTimeout",
     "Response",
+    "Result",
     "Retry",
     "RetryEvent",
     "RetryHint",
@@ -145,6 +152,7 @@ __all__ = [
     "code_for",
     "delete",
     "error_class",
+    "fetch_many",
     "get",
     "head",
     "is_retryable",

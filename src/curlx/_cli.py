@@ -72,7 +72,29 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--proxy", help="proxy URL (http, https, socks5, socks5h)")
     get.add_argument("--http-version", help="1.1, 2 or 3")
     get.add_argument("--no-follow", action="store_true", help="do not follow redirects")
+
+    crawl = commands.add_parser(
+        "crawl",
+        help="fetch many URLs concurrently and report the failures by category",
+        description="Fetch every URL of FILE (one per line; - for stdin) concurrently, write "
+        "one JSON object per URL with --jsonl, and print a summary of what failed and why. "
+        "Exits 0 when the crawl ran, whatever the URLs did.",
+    )
+    crawl.add_argument("file", help="a file of URLs, one per line, or - for stdin")
+    crawl.add_argument("--concurrency", type=_positive, default=50, help="default 50")
+    crawl.add_argument("--per-host", type=_positive, help="most transfers at once per host")
+    crawl.add_argument("--timeout", type=float, default=30.0, help="seconds per phase (30)")
+    crawl.add_argument("--retries", type=int, default=0, help="retries per URL (default 0)")
+    crawl.add_argument("--jsonl", help="write one JSON line per URL to this file (- = stdout)")
+    crawl.add_argument("-k", "--insecure", action="store_true", help="do not verify TLS")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number >= 1")
+    return value
 
 
 def _aliases(code: _Code) -> list[str]:
@@ -176,6 +198,10 @@ def _run(argv: Sequence[str] | None) -> int:
     out = sys.stdout
     if args.command == "get":
         return _get(args)
+    if args.command == "crawl":
+        from ._crawl_cli import crawl
+
+        return crawl(args)
     if args.command == "explain":
         if args.list:
             _list(out)

@@ -11,7 +11,7 @@ import contextlib
 import io
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import pycurl
 
@@ -26,6 +26,7 @@ __all__ = [
     "CurlMulti",
     "CurlShare",
     "FormField",
+    "MultiTransport",
     "TransferFailure",
     "Transport",
     "translate",
@@ -444,29 +445,81 @@ def _pycurl_form(fields: list[tuple[str, FormField]]) -> list[tuple[str, Any]]:
     return form
 
 
-class Transport:
-    """One reused easy handle performing HTTP requests; not thread-safe by itself.
+Outcome = tuple[bytes, list[bytes], TransferInfo]
+"""What a finished transfer gives: (body, raw header lines, info)."""
 
-    Options come in two lists: `base` (the Session's settings, the same object for as long as
-    they do not change) and `extra` (what this one request adds: method, body, headers). The
-    handle is reset and the base re-applied whenever the base changed, the previous request
-    added extras, or the previous transfer failed; so nothing from a failed or unusual request
-    leaks into the next, while consecutive plain requests cost no more than raw pycurl's.
-    libcurl keeps what is worth keeping across resets: open connections, the DNS cache, TLS
-    sessions and cookies.
+
+class _Slot:
+    """One reused easy handle and what it needs to run HTTP requests one after another.
+
+    Options come in two lists: `base` (the settings of a Session or a crawl, the same list
+    object for as long as they do not change) and `extra` (what one request adds: method,
+    body, headers). The handle is reset and the base re-applied whenever the base changed,
+    the previous request added extras, or the previous transfer failed; so nothing from a
+    failed or unusual request leaks into the next, while consecutive plain requests cost no
+    more than with raw pycurl. libcurl keeps what is worth keeping across resets: open
+    connections, the DNS cache, TLS sessions and cookies.
     """
 
-    __slots__ = ("_applied", "_dirty", "_handle")
+    __slots__ = ("applied", "body", "dirty", "handle", "header_lines", "method")
 
     def __init__(self) -> None:
-        self._handle = pycurl.Curl()
-        self._applied: list[tuple[int, Any]] | None = None
-        self._dirty = False
+        self.handle = pycurl.Curl()
+        self.applied: list[tuple[int, Any]] | None = None
+        self.dirty = False
+        self.body = io.BytesIO()
+        self.header_lines: list[bytes] = []
+        self.method = "GET"
+
+    def prepare(
+        self,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+    ) -> None:
+        handle = self.handle
+        setopt = handle.setopt
+        if self.applied is not base or self.dirty:
+            self.applied = None
+            handle.reset()
+            for option, value in base:
+                setopt(option, value)
+            self.applied = base
+        self.dirty = bool(extra)
+        for option, value in extra:
+            setopt(option, value)
+        self.body = io.BytesIO()
+        self.header_lines = []
+        self.method = method
+        setopt(pycurl.URL, url)
+        setopt(pycurl.WRITEFUNCTION, self.body.write)
+        setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
+
+    def outcome(self) -> Outcome:
+        return (
+            self.body.getvalue(),
+            self.header_lines,
+            _read_response_info(self.handle, self.method),
+        )
+
+    def failed(self, exc: pycurl.error) -> CurlError:
+        self.applied = None  # start from a reset handle next time
+        return translate(exc, self.handle)
+
+
+class Transport:
+    """One reused easy handle performing HTTP requests, for a Session; not thread-safe."""
+
+    __slots__ = ("_slot",)
+
+    def __init__(self) -> None:
+        self._slot = _Slot()
 
     def close(self) -> None:
         """Close the handle and its connections."""
-        self._handle.close()
-        self._applied = None
+        self._slot.handle.close()
+        self._slot.applied = None
 
     def perform(
         self,
@@ -474,35 +527,104 @@ class Transport:
         method: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
-    ) -> tuple[bytes, list[bytes], TransferInfo]:
+    ) -> Outcome:
         """Run one transfer; return (body, raw header lines, info), or raise the typed error."""
-        handle = self._handle
-        setopt = handle.setopt
-        body = io.BytesIO()
-        header_lines: list[bytes] = []
+        slot = self._slot
         try:
-            if self._applied is not base or self._dirty:
-                self._applied = None
-                handle.reset()
-                for option, value in base:
-                    setopt(option, value)
-                self._applied = base
-            self._dirty = bool(extra)
-            for option, value in extra:
-                setopt(option, value)
-            setopt(pycurl.URL, url)
-            setopt(pycurl.WRITEFUNCTION, body.write)
-            setopt(pycurl.HEADERFUNCTION, header_lines.append)
-            handle.perform()
+            slot.prepare(url, method, base, extra)
+            slot.handle.perform()
         except pycurl.error as exc:
-            self._applied = None  # start from a reset handle next time
-            raise translate(exc, handle) from exc
-        return body.getvalue(), header_lines, _read_response_info(handle, method)
+            raise slot.failed(exc) from exc
+        return slot.outcome()
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
-        lines: list[str] = self._handle.getinfo(pycurl.INFO_COOKIELIST)
+        lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
         return lines
+
+
+_T = TypeVar("_T")
+
+
+class MultiTransport(Generic[_T]):
+    """Up to `size` concurrent HTTP transfers on one multi handle, with reused easy handles.
+
+    Connections are pooled by the multi handle, so transfers to the same host reuse them.
+    `start()` begins a transfer tagged with a token; `poll()` waits for progress and returns
+    the finished ones as (token, outcome or typed error). Not thread-safe.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._multi = pycurl.CurlMulti()
+        self._idle = [_Slot() for _ in range(size)]
+        self._running: dict[pycurl.Curl, tuple[_Slot, _T]] = {}
+
+    @property
+    def free(self) -> int:
+        """How many more transfers can start now."""
+        return len(self._idle)
+
+    @property
+    def running(self) -> int:
+        """How many transfers are under way."""
+        return len(self._running)
+
+    def start(
+        self,
+        token: _T,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+    ) -> CurlError | None:
+        """Begin a transfer; a typed error if it could not even start (a refused option)."""
+        slot = self._idle.pop()
+        try:
+            slot.prepare(url, method, base, extra)
+            self._multi.add_handle(slot.handle)
+        except pycurl.error as exc:
+            self._idle.append(slot)
+            return slot.failed(exc)
+        self._running[slot.handle] = (slot, token)
+        return None
+
+    def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
+        """Wait up to `timeout` seconds for activity; return the transfers that finished."""
+        multi = self._multi
+        if self._running:
+            multi.select(timeout)
+        while True:
+            status, _ = multi.perform()
+            if status != pycurl.E_CALL_MULTI_PERFORM:
+                break
+        done: list[tuple[_T, Outcome | CurlError]] = []
+        while True:
+            queued, ok_list, err_list = multi.info_read()
+            for handle in ok_list:
+                slot, token = self._release(handle)
+                done.append((token, slot.outcome()))
+            for handle, code, message in err_list:
+                slot, token = self._release(handle)
+                done.append((token, slot.failed(pycurl.error(code, message))))
+            if not queued:
+                return done
+
+    def _release(self, handle: pycurl.Curl) -> tuple[_Slot, _T]:
+        slot, token = self._running.pop(handle)
+        self._multi.remove_handle(handle)
+        self._idle.append(slot)
+        return slot, token
+
+    def close(self) -> None:
+        """Stop every transfer and close all handles and connections."""
+        for handle in list(self._running):
+            slot, _ = self._running.pop(handle)
+            self._multi.remove_handle(handle)
+            self._idle.append(slot)
+        for slot in self._idle:
+            slot.handle.close()
+        self._idle.clear()
+        self._multi.close()
 
 
 def base_options(

@@ -12,7 +12,7 @@ from typing import Any, Final, NamedTuple
 
 from ._info import TransferInfo
 
-__all__ = ["DigestAuth", "Headers", "RedirectHop", "Response", "Timeout"]
+__all__ = ["DigestAuth", "Headers", "RedirectHop", "Request", "Response", "Timeout"]
 
 HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -139,6 +139,17 @@ class DigestAuth:
 
     username: str
     password: str = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """One request for `fetch_many()`: a URL plus, optionally, a method, headers and a body."""
+
+    url: str
+    method: str = "GET"
+    headers: HeaderItems | None = None
+    data: bytes | str | None = None
+    json: Any = None
 
 
 class RedirectHop(NamedTuple):

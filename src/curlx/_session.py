@@ -296,16 +296,6 @@ class Session:
                     "Cannot send a request, as the Session has been closed. Create a new "
                     "Session, or use curlx.get() for a one-off request."
                 )
-            if method not in _PLAIN_METHODS:
-                method = _check_text("method", method).upper()
-                if not _TOKEN.fullmatch(method):
-                    raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
-            if type(url) is not str or _FORBIDDEN.search(url):
-                _check_text("url", url)
-            params = params or self.params
-            if params:
-                url = _with_params(url, params)
-            self._check_scheme(url)
             overrides = {
                 name: value
                 for name, value in (
@@ -321,9 +311,17 @@ class Session:
                 )
                 if value is not UNSET
             }
-            base = self._base(overrides, url)
-            follow = self.follow_redirects if follow_redirects is UNSET else follow_redirects
-            extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
+            method, url, base, extra = self._prepare(
+                method,
+                url,
+                headers,
+                data,
+                json,
+                params=params,
+                files=files,
+                cookies=cookies,
+                overrides=overrides,
+            )
             policy = self.retry if retry is UNSET else Retry.of(retry)
             if policy is None:
                 return self._send(url, method, base, extra)
@@ -369,6 +367,36 @@ class Session:
                     raise
                 return response
             policy.sleep()
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        headers: HeaderItems | None = None,
+        data: Any = None,
+        json: Any = None,
+        *,
+        params: ParamItems | None = None,
+        files: Mapping[str, FileTypes] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> tuple[str, str, list[tuple[int, Any]], list[tuple[int, Any]]]:
+        """Check one request and turn it into (method, url, base options, extra options)."""
+        if method not in _PLAIN_METHODS:
+            method = _check_text("method", method).upper()
+            if not _TOKEN.fullmatch(method):
+                raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
+        if type(url) is not str or _FORBIDDEN.search(url):
+            _check_text("url", url)
+        params = params or self.params
+        if params:
+            url = _with_params(url, params)
+        self._check_scheme(url)
+        overrides = overrides or {}
+        base = self._base(overrides, url)
+        follow = overrides.get("follow_redirects", self.follow_redirects)
+        extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
+        return method, url, base, extra
 
     def _check_scheme(self, url: str) -> None:
         scheme = _SCHEME.match(url)

@@ -1,0 +1,155 @@
+"""`curlx crawl`: fetch_many over a file of URLs, JSON lines out, a summary table at the end.
+
+The live progress line uses `rich` (the optional ``cli`` extra) when stderr is a terminal;
+piped or redirected output gets no progress display, and without rich there is none either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import IO, Any, Protocol
+
+from ._fetch import Result, fetch_many
+from ._report import Report
+from ._retry import Retry
+
+__all__ = ["crawl", "result_record"]
+
+
+def result_record(result: Result) -> dict[str, Any]:
+    """One JSON line of `curlx crawl --jsonl`."""
+    error = result.error
+    return {
+        "url": result.url,
+        "ok": result.ok,
+        "status": result.status_code,
+        "category": error.category.value if error is not None else None,
+        "code": int(error.code) if error is not None and error.code is not None else None,
+        "name": error.name if error is not None else None,
+        "message": error.message if error is not None else None,
+        "attempts": result.attempts,
+        "elapsed": round(result.elapsed, 6),
+    }
+
+
+def _urls(stream: IO[str]) -> Iterator[str]:
+    for line in stream:
+        url = line.strip()
+        if url and not url.startswith("#"):
+            yield url
+
+
+class _Progress(Protocol):
+    def update(self, done: int, failures: Counter[str]) -> None: ...
+    def close(self) -> None: ...
+
+
+class _NoProgress:
+    def update(self, done: int, failures: Counter[str]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _RichProgress:
+    """done/total, rate and failures by category, redrawn a few times a second."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._total = total
+        self._start = time.monotonic()
+        self._live = Live(console=Console(stderr=True), refresh_per_second=4, transient=True)
+        self._live.start()
+
+    def update(self, done: int, failures: Counter[str]) -> None:
+        from rich.text import Text
+
+        elapsed = max(time.monotonic() - self._start, 1e-9)
+        of = f"/{self._total}" if self._total is not None else ""
+        failed = ", ".join(f"{k} {v}" for k, v in failures.most_common(4)) or "none"
+        self._live.update(Text(f"{done}{of} URLs  {done / elapsed:,.0f}/s  failures: {failed}"))
+
+    def close(self) -> None:
+        self._live.stop()
+
+
+def _progress(total: int | None) -> _Progress:
+    if not sys.stderr.isatty():
+        return _NoProgress()
+    try:
+        return _RichProgress(total)
+    except ImportError:  # the optional cli extra is not installed
+        return _NoProgress()
+
+
+def _count_lines(path: str) -> int | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if line.strip() and not line.lstrip().startswith("#"))
+    except OSError:
+        return None
+
+
+def crawl(args: argparse.Namespace) -> int:
+    """Run `curlx crawl` with parsed arguments; returns the exit status."""
+    if args.retries < 0:
+        sys.stderr.write(f"curlx crawl: --retries {args.retries} must be >= 0\n")
+        return 2
+    if not args.timeout > 0:
+        sys.stderr.write(f"curlx crawl: --timeout {args.timeout} must be more than 0\n")
+        return 2
+    with ExitStack() as stack:
+        if args.file == "-":
+            source: IO[str] = sys.stdin
+            total = None
+        else:
+            try:
+                source = stack.enter_context(open(args.file, encoding="utf-8", errors="replace"))
+            except OSError as exc:
+                sys.stderr.write(f"curlx crawl: cannot read {args.file!r}: {exc.strerror}\n")
+                return 2
+            total = _count_lines(args.file)
+        out: IO[str] | None = None
+        if args.jsonl == "-":
+            out = sys.stdout
+        elif args.jsonl:
+            out = stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
+        progress = _progress(total)
+        stack.callback(progress.close)
+        report = Report()
+        failures: Counter[str] = Counter()
+        results = fetch_many(
+            _urls(source),
+            concurrency=args.concurrency,
+            per_host=args.per_host,
+            timeout=args.timeout,
+            retry=Retry(total=args.retries) if args.retries else None,
+            verify=not args.insecure,
+        )
+        interrupted = False
+        try:
+            for result in results:
+                report.add(result)
+                if result.error is not None:
+                    failures[result.error.category.value] += 1
+                if out is not None:
+                    out.write(json.dumps(result_record(result)) + "\n")
+                progress.update(report.total, failures)
+        except KeyboardInterrupt:
+            interrupted = True
+        progress.close()
+        summary = sys.stderr if out is sys.stdout else sys.stdout
+        summary.write(report.render() + "\n")
+        if interrupted:
+            summary.write("interrupted: the report covers the URLs finished so far\n")
+            return 130
+    return 0
