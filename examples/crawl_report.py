@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     report = curlx.Report()
     retry = curlx.Retry(total=2, backoff_factor=0.2)  # only what each error's hint allows
     with open(args.urls, encoding="utf-8") as lines:
-        urls = (line.strip() for line in lines if line.strip())
+        urls = (u.strip() for u in lines if u.strip() and not u.lstrip().startswith("#"))
         for result in curlx.fetch_many(urls, concurrency=50, per_host=6, timeout=15, retry=retry):
             report.add(result)
             if result.ok and result.response is not None:

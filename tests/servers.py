@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
 
 import trustme
 from pyftpdlib.authorizers import DummyAuthorizer
@@ -58,6 +57,8 @@ __all__ = [
     "PKI",
     "ConnectStall",
     "FTPServer",
+    "FTPReply",
+    "FTPSession",
     "Handler",
     "Lab",
     "RawServer",
@@ -77,6 +78,7 @@ __all__ = [
     "reset_on_accept",
     "respond",
     "respond_and_reset",
+    "respond_then_stall",
     "scripted_ftp",
     "socks5",
     "socks5_reply",
@@ -161,7 +163,7 @@ class RawServer:
         """A URL that reaches this server, such as ``http://127.0.0.1:PORT/path``."""
         return f"{scheme}://{_url_host(self.host)}:{self.port}{path}"
 
-    def start(self) -> Self:
+    def start(self) -> RawServer:
         """Start accepting connections (idempotent)."""
         if not self._started:
             self._started = True
@@ -177,6 +179,8 @@ class RawServer:
             return
         self._stopped = True
         self.stopping.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux
         if self._started:
             self._acceptor.join(JOIN_TIMEOUT)
         self._listener.close()
@@ -200,7 +204,7 @@ class RawServer:
         with self._lock:
             self._open.discard(sock)
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> RawServer:
         return self.start()
 
     def __exit__(
@@ -324,6 +328,17 @@ def greet(raw: bytes) -> Handler:
     def handler(sock: socket.socket, server: RawServer) -> None:
         sock.sendall(raw)
         drain(sock, server)
+
+    return handler
+
+
+def respond_then_stall(raw: bytes) -> Handler:
+    """Read the request head, send `raw` (say, headers and part of a body), then go silent."""
+
+    def handler(sock: socket.socket, server: RawServer) -> None:
+        read_head(sock)
+        sock.sendall(raw)
+        server.stopping.wait()
 
     return handler
 
@@ -491,11 +506,11 @@ def h2_garbage(sock: socket.socket, server: RawServer) -> None:
     drain(sock, server)
 
 
-FTPReply = str | Callable[["_FTPSession", str], str]
+FTPReply = str | Callable[["FTPSession", str], str]
 """A scripted FTP reply: the literal reply line(s), or a function of (session, argument)."""
 
 
-class _FTPSession:
+class FTPSession:
     """State of one scripted-FTP control connection: its socket and passive data listener."""
 
     def __init__(self, sock: socket.socket, server: RawServer, data: bytes) -> None:
@@ -554,10 +569,10 @@ _FTP_DEFAULTS: Mapping[str, FTPReply] = {
     "SIZE": "213 10",
     "REST": "350 Restarting",
     "EPSV": "500 EPSV not understood",
-    "PASV": _FTPSession.passive,
-    "RETR": _FTPSession.send_data,
-    "LIST": _FTPSession.send_data,
-    "NLST": _FTPSession.send_data,
+    "PASV": FTPSession.passive,
+    "RETR": FTPSession.send_data,
+    "LIST": FTPSession.send_data,
+    "NLST": FTPSession.send_data,
     "QUIT": "221 Bye",
 }
 
@@ -578,7 +593,7 @@ def scripted_ftp(
     script = {**_FTP_DEFAULTS, **(replies or {})}
 
     def handler(sock: socket.socket, server: RawServer) -> None:
-        session = _FTPSession(sock, server, data)
+        session = FTPSession(sock, server, data)
         try:
             session.reply(greeting)
             buffer = b""
@@ -633,7 +648,7 @@ class ConnectStall:
             sock.close()
         self._listener.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> ConnectStall:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -671,7 +686,7 @@ class PKI:
         """Make the CAs and certificates and write the files into `directory`."""
         ca = trustme.CA()
         other_ca = trustme.CA()
-        now = datetime.datetime.now(datetime.UTC)
+        now = datetime.datetime.now(datetime.timezone.utc)
         pki = cls(
             ca=ca,
             other_ca=other_ca,
@@ -712,9 +727,7 @@ class PKI:
 
 def ok_response(body: bytes = b"hello") -> bytes:
     """A complete, well-formed HTTP/1.1 200 response closing the connection."""
-    return (
-        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
-    )
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
 
 
 # --------------------------------------------------------------------------------------------
@@ -742,7 +755,11 @@ class FTPServer:
         authorizer = DummyAuthorizer()
         authorizer.add_user(FTP_USER, FTP_PASSWORD, str(home), perm="elradfmwMT")
         authorizer.add_user(FTP_READONLY_USER, FTP_READONLY_PASSWORD, str(home), perm="elr")
-        handler = type("_Handler", (FTPHandler,), {"authorizer": authorizer, "timeout": 10, "auth_failed_timeout": 0})
+        handler = type(
+            "_Handler",
+            (FTPHandler,),
+            {"authorizer": authorizer, "timeout": 10, "auth_failed_timeout": 0},
+        )
         self._ioloop = IOLoop()
         self._server = _PyFTPServer((LOOPBACK, 0), handler, ioloop=self._ioloop)
         self.port: int = self._server.address[1]
@@ -750,9 +767,7 @@ class FTPServer:
         self._thread = threading.Thread(target=self._run, name=f"FTP:{self.port}", daemon=True)
         self._started = False
 
-    def url(
-        self, path: str = "/", user: str = FTP_USER, password: str = FTP_PASSWORD
-    ) -> str:
+    def url(self, path: str = "/", user: str = FTP_USER, password: str = FTP_PASSWORD) -> str:
         """An ``ftp://user:password@127.0.0.1:PORT/path`` URL."""
         return f"ftp://{user}:{password}@{LOOPBACK}:{self.port}{path}"
 
@@ -763,7 +778,7 @@ class FTPServer:
         finally:
             self._server.close_all()
 
-    def start(self) -> Self:
+    def start(self) -> FTPServer:
         if not self._started:
             self._started = True
             self._thread.start()
@@ -776,7 +791,7 @@ class FTPServer:
         else:
             self._server.close_all()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> FTPServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -813,7 +828,7 @@ class TFTPErrorServer:
             self.requests += 1
             self._sock.sendto(self.packet, peer)
 
-    def start(self) -> Self:
+    def start(self) -> TFTPErrorServer:
         if not self._started:
             self._started = True
             self._thread.start()
@@ -825,7 +840,7 @@ class TFTPErrorServer:
             self._thread.join(JOIN_TIMEOUT)
         self._sock.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> TFTPErrorServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -874,9 +889,14 @@ class Lab:
         return self._ftp
 
     def scripted_ftp(
-        self, replies: Mapping[str, FTPReply] | None = None, *, greeting: str = "220 Scripted FTP"
+        self,
+        replies: Mapping[str, FTPReply] | None = None,
+        *,
+        greeting: str = "220 Scripted FTP ready",
+        data: bytes = b"0123456789",
     ) -> RawServer:
-        return self.raw(scripted_ftp(replies, greeting=greeting))
+        """A started `scripted_ftp` server (see there)."""
+        return self.raw(scripted_ftp(replies, greeting=greeting, data=data))
 
     def tftp_error(self, error_code: int) -> TFTPErrorServer:
         return self._stack.enter_context(TFTPErrorServer(error_code))
