@@ -19,7 +19,7 @@ from ._codes import Family
 from ._exceptions import CurlError, InvalidOperation
 from ._info import TransferInfo
 from ._translate import error_from_code, proxy_detail
-from ._urls import redact_text, redact_url
+from ._urls import HTTP_SCHEMES, redact_text, redact_url
 
 __all__ = [
     "Curl",
@@ -32,8 +32,6 @@ __all__ = [
     "translate",
     "translating",
 ]
-
-_HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
 
 
 def _text(value: object) -> str:
@@ -126,7 +124,7 @@ def translate(
     info = read_info(handle) if isinstance(handle, pycurl.Curl) else None
     url = _url_of(handle, info)
     method = None
-    if info is not None and url is not None and url.lower().startswith(_HTTP_SCHEMES):
+    if info is not None and url is not None and url.lower().startswith(HTTP_SCHEMES):
         method = info.effective_method or None
     code = args[0] if args else None
     if len(args) == 2 and isinstance(code, int) and not isinstance(code, bool):

@@ -39,6 +39,7 @@ from ._exceptions import (
     _status_from_message,
 )
 from ._info import TransferInfo
+from ._urls import HTTP_SCHEMES
 
 if TYPE_CHECKING:
     from ._models import Response
@@ -121,8 +122,6 @@ class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
 
 # --- refinement rules --------------------------------------------------------------------------
 
-_HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
-
 
 def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
     # libcurl sets the pre-transfer and start-transfer times even when a transfer fails before
@@ -133,7 +132,7 @@ def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
             return ReadTimeout
         if info.connect_time == 0:
             return ResolveTimeout if info.namelookup_time == 0 else ConnectTimeout
-        if info.effective_url.lower().startswith(_HTTP_SCHEMES):
+        if info.effective_url.lower().startswith(HTTP_SCHEMES):
             return ConnectTimeout  # connected, request not sent: TLS handshake or proxy tunnel
     lowered = message.lower()
     if lowered.startswith("resolving timed out"):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["redact_text", "redact_url"]
+__all__ = ["HTTP_SCHEMES", "redact_text", "redact_url"]
+
+# URL prefixes of the protocols that have a request method (HTTP and WebSocket).
+HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
 
 # The authority runs from "//" to the next "/", "?" or "#"; its userinfo ends at its last "@".
 _USERINFO_AT_START: Final = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*:)?//)?[^/?#\s]*@")
