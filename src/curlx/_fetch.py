@@ -105,6 +105,14 @@ def _crawl(
     per_host_running: Counter[str] = Counter()
     max_waiting = concurrency * 4  # stop reading input while this many are held back
     exhausted = False
+
+    def launch(job: _Job) -> Result | None:
+        """Start `job` now, or hold it back while its host is at its limit."""
+        if per_host is not None and per_host_running[job.host] >= per_host:
+            waiting.append(job)
+            return None
+        return _start(config, transport, job, per_host_running)
+
     try:
         while True:
             now = time.monotonic()
@@ -114,27 +122,16 @@ def _crawl(
             for _ in range(len(waiting)):
                 if not transport.free:
                     break
-                job = waiting.popleft()
-                if per_host is not None and per_host_running[job.host] >= per_host:
-                    waiting.append(job)
-                    continue
-                result = _start(config, transport, job, per_host_running)
+                result = launch(waiting.popleft())
                 if result is not None:
                     yield result
             while transport.free and not exhausted and len(waiting) < max_waiting:
-                item = next(source, None)
-                if item is None:
+                try:
+                    item = next(source)
+                except StopIteration:
                     exhausted = True
                     break
-                job_or_result = _job(config, item)
-                if isinstance(job_or_result, Result):
-                    yield job_or_result
-                    continue
-                job = job_or_result
-                if per_host is not None and per_host_running[job.host] >= per_host:
-                    waiting.append(job)
-                    continue
-                result = _start(config, transport, job, per_host_running)
+                result = launch(_job(config, item))
                 if result is not None:
                     yield result
             if not transport.running:
@@ -156,7 +153,7 @@ def _crawl(
         config.close()
 
 
-def _job(config: Session, item: str | Request) -> _Job | Result:
+def _job(config: Session, item: str | Request) -> _Job:
     request = item if isinstance(item, Request) else Request(str(item).strip())
     url = request.url
     host = (urlsplit(url).hostname or "") if isinstance(url, str) else ""
