@@ -207,7 +207,7 @@ def _finish(
         method=method,
         request_url=job.url,
     )
-    if policy is not None and response.status_code in policy.statuses:
+    if policy is not None and policy.retries_status(response.status_code, method):
         try:
             job.policy = policy.increment(response, method, job.url)
         except HTTPStatusError as final:

@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import random as _random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ._codes import RetryKind
@@ -122,7 +122,8 @@ class Retry:
     `backoff_max`, plus up to `jitter` random seconds; a server's Retry-After (seconds or an
     HTTP date) is honoured when `respect_retry_after`, up to `retry_after_max` seconds;
     `raise_on_status`: when status retries run out, raise the `HTTPStatusError` instead of
-    returning the last response. `increment()` returns the next policy (with `history`) or
+    returning the last response (a status this policy does not retry, such as a 503 to a
+    POST, is returned as it is). `increment()` returns the next policy (with `history`) or
     raises; `backoff()` and `parse_retry_after()` are pure; only `sleep()` waits.
     """
 
@@ -133,8 +134,8 @@ class Retry:
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     jitter: float = 0.0
-    statuses: frozenset[int] = DEFAULT_STATUSES
-    methods: frozenset[str] = IDEMPOTENT_METHODS
+    statuses: Collection[int] = DEFAULT_STATUSES
+    methods: Collection[str] = IDEMPOTENT_METHODS
     respect_retry_after: bool = True
     retry_after_max: float = 120.0
     raise_on_status: bool = False
@@ -155,7 +156,7 @@ class Retry:
                 _count(name, value)
         for name in ("backoff_factor", "backoff_max", "jitter", "retry_after_max"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ValueError(f"Retry({name}={value!r}) must be a number of seconds >= 0.")
         statuses = frozenset(self.statuses)
         for code in statuses:
@@ -204,6 +205,10 @@ class Retry:
             return True
         return hint.kind is RetryKind.IDEMPOTENT and method.upper() in self.methods
 
+    def retries_status(self, status: int, method: str) -> bool:
+        """True if a response with `status` to `method` is one this policy repeats."""
+        return status in self.statuses and method.upper() in self.methods
+
     def increment(self, failure: BaseException | Response, method: str, url: str = "") -> Retry:
         """The policy for the next attempt after `failure`, or raise if there is none.
 
@@ -220,7 +225,7 @@ class Retry:
         if isinstance(failure, _Response):
             error: BaseException = status_error(failure)
             url = url or failure.url
-            retryable = failure.status_code in self.statuses and method in self.methods
+            retryable = self.retries_status(failure.status_code, method)
             kind, label = "status", f"HTTP {failure.status_code}"
             asked = failure.headers.get("retry-after", "")
             wait_asked = self.parse_retry_after(asked, now) if asked else None

@@ -358,7 +358,7 @@ class Session:
                 policy = policy.increment(error, method, safe_url)  # raises when done
                 policy.sleep()
                 continue
-            if response.status_code not in policy.statuses:
+            if not policy.retries_status(response.status_code, method):
                 return response
             try:
                 policy = policy.increment(response, method, safe_url)

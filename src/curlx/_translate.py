@@ -9,6 +9,7 @@ CONNECT refused by an HTTP proxy.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import time
 from collections.abc import Callable, Mapping
@@ -274,14 +275,14 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        return None
+    if when.tzinfo is None:  # asctime form: HTTP dates are always GMT (RFC 9110 5.6.7)
+        when = when.replace(tzinfo=datetime.timezone.utc)
     delay = when.timestamp() - (time.time() if now is None else now)
     return max(0.0, delay)
 

@@ -1,0 +1,737 @@
+"""The Retry policy against real local servers that fail a few times, then succeed.
+
+Every server here is a small threaded HTTP/1.1 server on 127.0.0.1 that answers connection n
+with the n-th step of its script (the last step repeats) and records each request it read, so a
+test can count attempts from the server's side. A refused port is a port nothing listens on
+yet: the injected `sleep_function` (or tenacity's or stamina's hook) opens the listener at a
+chosen retry, so no test ever waits, really sleeps, or polls for a server.
+
+Also here: tenacity and stamina driving `curlx.get` with `curlx.is_retryable` and
+`curlx.retry_after`, and a run of both example scripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+import stamina
+import stamina.instrumentation
+import tenacity
+import tenacity.nap
+import trustme
+
+import curlx
+from curlx import Retry
+
+LOOPBACK = "127.0.0.1"
+TIMEOUT = 5.0
+"""The `timeout=` of every transfer: nothing can hang."""
+IO_TIMEOUT = 5.0
+"""Seconds a server-side socket operation may block."""
+POLL = 0.05
+"""Seconds between the accept loop's checks of its stop event."""
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+# --- the servers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request a server read."""
+
+    method: str
+    path: str
+    body: bytes
+
+
+Step = Callable[[socket.socket, "ScriptedServer"], None]
+"""What a server does with one accepted connection."""
+
+
+class ScriptedServer:
+    """A loopback TCP server answering connection n with `script[n]` (the last step repeats).
+
+    Connections are served one at a time in one thread. `start()` binds and listens before it
+    returns (on `port` if given, so a refused port can start accepting); `close()` stops the
+    thread, closes every socket and re-raises any unexpected exception a step raised.
+    """
+
+    def __init__(self, *script: Step, port: int = 0) -> None:
+        assert script, "a server needs at least one step"
+        self.script = script
+        self.port = port
+        self.accepted = 0
+        self.requests: list[Seen] = []
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+
+    def url(self, path: str = "/", scheme: str = "http") -> str:
+        return f"{scheme}://{LOOPBACK}:{self.port}{path}"
+
+    @property
+    def methods(self) -> list[str]:
+        return [seen.method for seen in self.requests]
+
+    def start(self) -> ScriptedServer:
+        assert self._listener is None, "already started"
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((LOOPBACK, self.port))
+            listener.listen(16)
+            listener.settimeout(POLL)
+        except BaseException:
+            listener.close()
+            raise
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._thread = threading.Thread(target=self._serve, name=f"retry:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(3 * IO_TIMEOUT)
+            assert not self._thread.is_alive(), "server thread did not stop"
+        if self._listener is not None:
+            self._listener.close()
+        if self.errors:
+            raise self.errors[0]
+
+    def read_request(self, conn: socket.socket) -> Seen:
+        """Read one request (head and Content-Length body) and record it."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("client closed before the end of the request head")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("client closed before the end of the body")
+            body += chunk
+        seen = Seen(method, path, body)
+        self.requests.append(seen)
+        return seen
+
+    def _serve(self) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(IO_TIMEOUT)
+                step = self.script[min(self.accepted, len(self.script) - 1)]
+                self.accepted += 1
+                try:
+                    step(conn, self)
+                except OSError:
+                    pass  # the client went away, or the step reset the connection on purpose
+                except BaseException as exc:  # noqa: B036 - re-raised by close()
+                    self.errors.append(exc)
+
+
+def reply(status: int, headers: Mapping[str, str] | None = None, body: bytes = b"") -> Step:
+    """Read the request, answer `status` with `headers` and `body`, and close."""
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    head = f"HTTP/1.1 {status} {phrase}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    raw = head.encode("latin-1") + body
+
+    def step(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+        conn.sendall(raw)
+
+    return step
+
+
+OK = reply(200, {"Content-Type": "text/plain"}, b"done")
+
+
+def reset(conn: socket.socket, server: ScriptedServer) -> None:
+    """Read the request, then abort the connection (SO_LINGER 0: the close sends a RST)."""
+    server.read_request(conn)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def tls_handshake(context: ssl.SSLContext) -> Step:
+    """Offer TLS with `context`'s certificate; the client decides whether it trusts it."""
+
+    def step(conn: socket.socket, server: ScriptedServer) -> None:
+        with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True) as tls:
+            server.read_request(tls)
+
+    return step
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class Lab:
+    """Makes servers for one test and closes them all afterwards."""
+
+    def __init__(self) -> None:
+        self._servers: list[ScriptedServer] = []
+
+    def serve(self, *script: Step) -> ScriptedServer:
+        """A server already listening on a fresh port."""
+        server = ScriptedServer(*script)
+        self._servers.append(server)
+        return server.start()
+
+    def later(self, *script: Step) -> ScriptedServer:
+        """A server on a reserved port that refuses connections until `start()`."""
+        server = ScriptedServer(*script, port=unused_port())
+        self._servers.append(server)
+        return server
+
+    def close(self) -> None:
+        errors = []
+        for server in self._servers:
+            try:
+                server.close()
+            except BaseException as exc:  # noqa: B036 - reported after every server closed
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    servers = Lab()
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+class Sleeps:
+    """An injected `sleep_function`: records each delay; can start a server at the n-th one."""
+
+    def __init__(self, start: ScriptedServer | None = None, at: int = 0) -> None:
+        self.delays: list[float] = []
+        self._start = start
+        self._at = at
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        if self._start is not None and len(self.delays) == self._at:
+            self._start.start()
+
+
+def no_sleep(seconds: float) -> None:
+    raise AssertionError(f"slept {seconds} s although no retry was allowed")
+
+
+# --- Retry-After ----------------------------------------------------------------------------
+
+
+def test_503_retry_after_seconds_is_waited_then_200(lab: Lab) -> None:
+    """A 503 with Retry-After: 1 is retried after 1 s (not the 0 s backoff); then 200."""
+    server = lab.serve(reply(503, {"Retry-After": "1"}), OK)
+    sleeps = Sleeps()
+    with curlx.Session(retry=Retry(backoff_factor=0, sleep_function=sleeps)) as session:
+        answer = session.get(server.url("/a"), timeout=TIMEOUT)
+    assert answer.status_code == 200 and answer.content == b"done"
+    assert sleeps.delays == [1.0]
+    assert server.methods == ["GET", "GET"]
+
+
+def test_503_retry_after_http_date_is_waited_then_200(lab: Lab) -> None:
+    """A 503 whose Retry-After is an HTTP date two seconds ahead waits until that date."""
+    server = lab.serve(reply(503, {"Retry-After": formatdate(time.time() + 2, usegmt=True)}), OK)
+    sleeps = Sleeps()
+    answer = curlx.get(
+        server.url(), timeout=TIMEOUT, retry=Retry(backoff_factor=0, sleep_function=sleeps)
+    )
+    assert answer.status_code == 200
+    [delay] = sleeps.delays
+    assert 0.5 <= delay <= 2.0  # the date has whole seconds: now+2 truncated, read a bit later
+    assert len(server.requests) == 2
+
+
+def test_429_retry_after_is_waited_then_200(lab: Lab) -> None:
+    """A 429 with Retry-After: 1 is retried after 1 s; then 200."""
+    server = lab.serve(reply(429, {"Retry-After": "1"}), OK)
+    sleeps = Sleeps()
+    answer = curlx.get(
+        server.url(), timeout=TIMEOUT, retry=Retry(backoff_factor=0.25, sleep_function=sleeps)
+    )
+    assert answer.status_code == 200
+    assert sleeps.delays == [1.0]
+    assert len(server.requests) == 2
+
+
+def test_retry_after_above_the_cap_waits_the_cap(lab: Lab) -> None:
+    """A server asking for an hour is waited retry_after_max seconds only."""
+    server = lab.serve(reply(503, {"Retry-After": "3600"}), OK)
+    sleeps = Sleeps()
+    policy = Retry(backoff_factor=0, retry_after_max=2.5, sleep_function=sleeps)
+    assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).status_code == 200
+    assert sleeps.delays == [2.5]
+
+
+def test_retry_after_not_respected_waits_the_backoff(lab: Lab) -> None:
+    """With respect_retry_after=False the server's Retry-After is ignored."""
+    server = lab.serve(reply(503, {"Retry-After": "30"}), OK)
+    sleeps = Sleeps()
+    policy = Retry(backoff_factor=0.125, respect_retry_after=False, sleep_function=sleeps)
+    assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).status_code == 200
+    assert sleeps.delays == [0.125]
+
+
+def test_unusable_retry_after_byte_does_not_break_the_retry(lab: Lab) -> None:
+    """A Retry-After holding the byte 0xB2 ('²' in latin-1) is ignored: the 503 is retried."""
+    server = lab.serve(reply(503, {"Retry-After": "\xb2"}), OK)
+    sleeps = Sleeps()
+    policy = Retry(backoff_factor=0.125, sleep_function=sleeps)
+    assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).status_code == 200
+    assert sleeps.delays == [0.125]
+
+
+# --- SAFE errors: a refused port that starts listening --------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_refused_connection_is_retried_until_the_server_listens(lab: Lab, method: str) -> None:
+    """Refused connections (SAFE) are retried for GET and POST; the third attempt connects."""
+    server = lab.later(OK)
+    sleeps = Sleeps(start=server, at=2)
+    policy = Retry(total=5, backoff_factor=0.125, sleep_function=sleeps)
+    with curlx.Session(retry=policy) as session:
+        body = b"payload" if method == "POST" else None
+        answer = session.request(method, server.url("/r"), data=body, timeout=TIMEOUT)
+    assert answer.status_code == 200
+    assert sleeps.delays == [0.125, 0.25]
+    assert server.requests == [Seen(method, "/r", body or b"")]
+
+
+def test_refused_connection_is_retried_with_curlx_get(lab: Lab) -> None:
+    """curlx.get(..., retry=policy) retries a refused connection like a Session does."""
+    server = lab.later(OK)
+    sleeps = Sleeps(start=server, at=1)
+    policy = Retry(backoff_factor=0.5, sleep_function=sleeps)
+    assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).content == b"done"
+    assert sleeps.delays == [0.5]
+    assert server.methods == ["GET"]
+
+
+def test_refused_connection_retries_exhausted_raise_connect_error(lab: Lab) -> None:
+    """When retries run out, the last CouldntConnect is raised (except ConnectError works),
+    with one history event per attempt."""
+    server = lab.later(OK)  # never started
+    sleeps = Sleeps()
+    policy = Retry(total=2, backoff_factor=0.25, sleep_function=sleeps)
+    with pytest.raises(curlx.ConnectError) as caught, curlx.Session(retry=policy) as session:
+        session.post(server.url("/p"), data=b"x", timeout=TIMEOUT)
+    history = caught.value.history
+    assert isinstance(caught.value, curlx.CouldntConnect)
+    assert [event.attempt for event in history] == [1, 2, 3]
+    assert {(event.method, event.url, event.kind) for event in history} == {
+        ("POST", server.url("/p"), "connect")
+    }
+    assert {event.failure for event in history} == {"CURLE_COULDNT_CONNECT"}
+    assert [event.delay for event in history] == [0.25, 0.5, 0.0]
+    assert sleeps.delays == [0.25, 0.5]
+
+
+def test_connect_limit_stops_before_total(lab: Lab) -> None:
+    """connect=1 allows a single retry of a refused connection though total allows more."""
+    server = lab.later(OK)
+    sleeps = Sleeps()
+    with pytest.raises(curlx.ConnectError) as caught:
+        curlx.get(
+            server.url(),
+            timeout=TIMEOUT,
+            retry=Retry(total=5, connect=1, backoff_factor=0.1, sleep_function=sleeps),
+        )
+    assert len(caught.value.history) == 2
+    assert sleeps.delays == [0.1]
+
+
+def test_history_urls_have_no_credentials(lab: Lab) -> None:
+    """The URLs in the history never hold the user:password of the request URL."""
+    server = lab.later(OK)
+    url = server.url("/login").replace("://", "://user:s3cret@")
+    with pytest.raises(curlx.ConnectError) as caught:
+        curlx.get(url, timeout=TIMEOUT, retry=Retry(total=1, backoff_factor=0))
+    assert len(caught.value.history) == 2
+    assert all("s3cret" not in event.url for event in caught.value.history)
+    assert caught.value.history[0].url == server.url("/login")
+
+
+def test_int_retry_is_a_number_of_retries(lab: Lab) -> None:
+    """retry=0 (an int) is Retry(total=0): one attempt, raised with its history."""
+    server = lab.later(OK)
+    with pytest.raises(curlx.ConnectError) as caught:
+        curlx.get(server.url(), timeout=TIMEOUT, retry=0)
+    assert [event.kind for event in caught.value.history] == ["connect"]
+
+
+def test_request_retry_none_overrides_the_session_policy(lab: Lab) -> None:
+    """retry=None on one request sends it without the Session's policy."""
+    server = lab.later(OK)
+    with curlx.Session(retry=Retry(sleep_function=no_sleep)) as session:
+        with pytest.raises(curlx.ConnectError) as caught:
+            session.get(server.url(), timeout=TIMEOUT, retry=None)
+    assert caught.value.history == ()
+
+
+# --- IDEMPOTENT errors: a server that resets after reading the request ----------------------
+
+
+def test_reset_after_request_is_retried_for_get(lab: Lab) -> None:
+    """A connection reset after the request was sent (IDEMPOTENT) is retried for GET."""
+    server = lab.serve(reset, reset, OK)
+    sleeps = Sleeps()
+    with curlx.Session(retry=Retry(backoff_factor=0.125, sleep_function=sleeps)) as session:
+        answer = session.get(server.url(), timeout=TIMEOUT)
+    assert answer.status_code == 200
+    assert server.methods == ["GET", "GET", "GET"]
+    assert sleeps.delays == [0.125, 0.25]
+
+
+def test_reset_after_request_is_not_retried_for_post(lab: Lab) -> None:
+    """The same reset is not retried for POST: the server may have acted on it."""
+    server = lab.serve(reset, OK)
+    with curlx.Session(retry=Retry(total=5, sleep_function=no_sleep)) as session:
+        with pytest.raises(curlx.RecvError) as caught:
+            session.post(server.url(), data=b"order=1", timeout=TIMEOUT)
+    assert isinstance(caught.value, curlx.NetworkError)
+    assert [(event.method, event.kind) for event in caught.value.history] == [("POST", "read")]
+    assert server.requests == [Seen("POST", "/", b"order=1")]
+
+
+def test_reset_retries_exhausted_raise_recv_error_with_history(lab: Lab) -> None:
+    """When read retries run out, the last RecvError is raised with its full history."""
+    server = lab.serve(reset)
+    sleeps = Sleeps()
+    policy = Retry(total=2, backoff_factor=0.125, sleep_function=sleeps)
+    with pytest.raises(curlx.RecvError) as caught:
+        curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
+    assert [(event.kind, event.failure) for event in caught.value.history] == [
+        ("read", "CURLE_RECV_ERROR")
+    ] * 3
+    assert len(server.requests) == 3
+
+
+def test_read_limit_stops_before_total(lab: Lab) -> None:
+    """read=1 allows a single retry of a reset though total allows more."""
+    server = lab.serve(reset)
+    policy = Retry(total=5, read=1, backoff_factor=0.1, sleep_function=Sleeps())
+    with pytest.raises(curlx.RecvError) as caught:
+        curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
+    assert len(caught.value.history) == 2
+    assert len(server.requests) == 2
+
+
+# --- status retries running out -------------------------------------------------------------
+
+
+def test_status_retries_exhausted_return_the_last_response(lab: Lab) -> None:
+    """When status retries run out, the last 503 response is returned, not raised."""
+    server = lab.serve(reply(503, body=b"busy"))
+    sleeps = Sleeps()
+    with curlx.Session(retry=Retry(total=2, backoff_factor=0.5, sleep_function=sleeps)) as s:
+        answer = s.get(server.url(), timeout=TIMEOUT)
+    assert (answer.status_code, answer.content) == (503, b"busy")
+    assert len(server.requests) == 3
+    assert sleeps.delays == [0.5, 1.0]
+
+
+def test_status_retries_exhausted_raise_with_raise_on_status(lab: Lab) -> None:
+    """With raise_on_status=True the last 503 is raised as HTTPServerError with .response and
+    .history."""
+    server = lab.serve(reply(503))
+    policy = Retry(total=2, backoff_factor=0, raise_on_status=True)
+    with pytest.raises(curlx.HTTPServerError) as caught:
+        curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
+    assert caught.value.response is not None and caught.value.response.status_code == 503
+    assert caught.value.status_code == 503
+    assert [(event.kind, event.failure) for event in caught.value.history] == [
+        ("status", "HTTP 503")
+    ] * 3
+    assert len(server.requests) == 3
+
+
+def test_statuses_not_in_the_set_are_returned_at_once(lab: Lab) -> None:
+    """A 404 is not a status to retry: one request, the 404 returned."""
+    server = lab.serve(reply(404), OK)
+    answer = curlx.get(server.url(), timeout=TIMEOUT, retry=Retry(sleep_function=no_sleep))
+    assert answer.status_code == 404
+    assert len(server.requests) == 1
+
+
+def test_status_503_to_post_is_returned_without_retry(lab: Lab) -> None:
+    """A 503 to a POST is returned as it is: POST is not in the policy's methods."""
+    server = lab.serve(reply(503), OK)
+    policy = Retry(sleep_function=no_sleep)
+    answer = curlx.post(server.url(), data=b"x", timeout=TIMEOUT, retry=policy)
+    assert answer.status_code == 503
+    assert server.methods == ["POST"]
+
+
+# --- NEVER errors: raised after one attempt -------------------------------------------------
+
+
+def test_redirect_to_a_refused_protocol_is_not_retried(lab: Lab) -> None:
+    """A redirect to ftp:// (outside the allowed protocols) fails with UnsupportedProtocol,
+    a NEVER error: raised after the single attempt."""
+    server = lab.serve(reply(302, {"Location": f"ftp://{LOOPBACK}:1/file"}), OK)
+    with pytest.raises(curlx.UnsupportedProtocol) as caught:
+        curlx.get(server.url(), timeout=TIMEOUT, retry=Retry(total=5, sleep_function=no_sleep))
+    assert caught.value.retry.kind is curlx.RetryKind.NEVER
+    assert [event.failure for event in caught.value.history] == ["CURLE_UNSUPPORTED_PROTOCOL"]
+    assert len(server.requests) == 1
+
+
+def test_file_url_is_refused_without_retry() -> None:
+    """file:// is refused (UnsupportedProtocol, NEVER) without a retry or a wait."""
+    with pytest.raises(curlx.UnsupportedProtocol) as caught:
+        curlx.get("file:///etc/hostname", timeout=TIMEOUT, retry=Retry(sleep_function=no_sleep))
+    assert caught.value.retry.kind is curlx.RetryKind.NEVER
+    assert len(caught.value.history) <= 1  # refused before any transfer: no retry events
+
+
+def test_malformed_url_is_not_retried() -> None:
+    """A URL libcurl cannot parse (URLMalformat, NEVER) is raised after one attempt."""
+    with pytest.raises(curlx.InvalidURL) as caught:
+        curlx.get("http://", timeout=TIMEOUT, retry=Retry(total=5, sleep_function=no_sleep))
+    assert [event.failure for event in caught.value.history] == ["CURLE_URL_MALFORMAT"]
+
+
+@pytest.fixture(scope="module")
+def untrusted_tls() -> ssl.SSLContext:
+    """A server TLS context whose certificate (for 127.0.0.1) no client trusts."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(LOOPBACK).configure_cert(context)
+    return context
+
+
+def test_certificate_failure_is_not_retried(lab: Lab, untrusted_tls: ssl.SSLContext) -> None:
+    """A certificate that does not verify (NEVER) is raised after one handshake, and is still
+    caught as SSLError."""
+    server = lab.serve(tls_handshake(untrusted_tls))
+    with pytest.raises(curlx.SSLError) as caught:
+        curlx.get(
+            server.url(scheme="https"),
+            timeout=TIMEOUT,
+            retry=Retry(total=5, sleep_function=no_sleep),
+        )
+    assert isinstance(caught.value, curlx.CertificateError)
+    assert [event.failure for event in caught.value.history] == ["CURLE_PEER_FAILED_VERIFICATION"]
+    assert server.accepted == 1
+
+
+# --- tenacity -------------------------------------------------------------------------------
+
+
+def no_sleep_over_zero(seconds: float) -> None:
+    assert seconds == 0, f"tenacity was to wait {seconds} s"
+
+
+def test_tenacity_retries_a_refused_connection_with_is_retryable(lab: Lab) -> None:
+    """tenacity with retry_if_exception(curlx.is_retryable) retries refusals until it works."""
+    server = lab.later(OK)
+
+    def start_before_third_attempt(state: tenacity.RetryCallState) -> None:
+        if state.attempt_number == 2:
+            server.start()
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(curlx.is_retryable),
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_none(),
+        before_sleep=start_before_third_attempt,
+        sleep=no_sleep_over_zero,
+        reraise=True,
+    )
+    answer = retrying(curlx.get, server.url(), timeout=TIMEOUT)
+    assert answer.content == b"done"
+    assert retrying.statistics["attempt_number"] == 3
+
+
+def test_tenacity_does_not_retry_post_after_a_reset(lab: Lab) -> None:
+    """is_retryable takes the failed request's method: a POST reset is not retried."""
+    server = lab.serve(reset, OK)
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(curlx.is_retryable),
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_none(),
+        sleep=no_sleep,
+        reraise=True,
+    )
+    with pytest.raises(curlx.RecvError):
+        retrying(curlx.post, server.url(), data=b"x", timeout=TIMEOUT)
+    assert server.methods == ["POST"]
+
+
+def test_tenacity_waits_the_retry_after_of_the_error(lab: Lab) -> None:
+    """A tenacity wait callback using curlx.retry_after waits what the 503 asked for."""
+    server = lab.serve(reply(503, {"Retry-After": "1"}), OK)
+    waits: list[float] = []
+
+    def wait_retry_after(state: tenacity.RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        asked = curlx.retry_after(failure) if failure is not None else None
+        return asked if asked is not None else 0.0
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(curlx.is_retryable),
+        stop=tenacity.stop_after_attempt(3),
+        wait=wait_retry_after,
+        sleep=waits.append,
+        reraise=True,
+    )
+
+    def fetch() -> curlx.Response:
+        return curlx.get(server.url(), timeout=TIMEOUT).raise_for_status()
+
+    assert retrying(fetch).status_code == 200
+    assert waits == [1.0]
+
+
+# --- stamina --------------------------------------------------------------------------------
+
+
+class StaminaHooks:
+    """stamina's on-retry hooks for one test: a recorder of each retry's details, plus extras."""
+
+    def __init__(self) -> None:
+        self.seen: list[stamina.instrumentation.RetryDetails] = []
+        self.use()
+
+    def record(self, details: stamina.instrumentation.RetryDetails) -> None:
+        self.seen.append(details)
+
+    def use(self, *extra: stamina.instrumentation.RetryHook) -> None:
+        stamina.instrumentation.set_on_retry_hooks([self.record, *extra])
+
+
+@pytest.fixture
+def stamina_hooks() -> Iterator[StaminaHooks]:
+    """Replaces stamina's on-retry hooks by a recorder; restores the defaults afterwards."""
+    try:
+        yield StaminaHooks()
+    finally:
+        stamina.instrumentation.set_on_retry_hooks(None)
+
+
+def test_stamina_retries_a_refused_connection_with_is_retryable(
+    lab: Lab, stamina_hooks: StaminaHooks
+) -> None:
+    """stamina.retry(on=curlx.is_retryable) retries refusals; test mode makes it not wait."""
+    server = lab.later(OK)
+
+    def start_on_second_retry(details: stamina.instrumentation.RetryDetails) -> None:
+        if details.retry_num == 2:
+            server.start()
+
+    stamina_hooks.use(start_on_second_retry)
+
+    @stamina.retry(on=curlx.is_retryable, attempts=3)
+    def fetch() -> curlx.Response:
+        return curlx.get(server.url(), timeout=TIMEOUT)
+
+    with stamina.set_testing(True, attempts=3):
+        answer = fetch()
+    assert answer.content == b"done"
+    assert [details.retry_num for details in stamina_hooks.seen] == [1, 2]
+    assert all(isinstance(d.caused_by, curlx.ConnectError) for d in stamina_hooks.seen)
+
+
+def test_stamina_does_not_retry_post_after_a_reset(lab: Lab, stamina_hooks: StaminaHooks) -> None:
+    """stamina with curlx.is_retryable lets a POST reset through at once."""
+    server = lab.serve(reset, OK)
+
+    @stamina.retry(on=curlx.is_retryable, attempts=3)
+    def order() -> curlx.Response:
+        return curlx.post(server.url(), data=b"x", timeout=TIMEOUT)
+
+    with stamina.set_testing(True, attempts=3), pytest.raises(curlx.RecvError):
+        order()
+    assert server.methods == ["POST"]
+    assert stamina_hooks.seen == []
+
+
+def test_stamina_backoff_hook_waits_the_retry_after(
+    lab: Lab,
+    stamina_hooks: StaminaHooks,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stamina backoff hook returning curlx.retry_after makes stamina wait that long."""
+    server = lab.serve(reply(429, {"Retry-After": "1"}), OK)
+    waits: list[float] = []
+    # stamina sleeps through tenacity's default sleep, which calls tenacity.nap's time.sleep.
+    monkeypatch.setattr(tenacity.nap, "time", types.SimpleNamespace(sleep=waits.append))
+
+    def retry_after_or_backoff(exc: Exception) -> bool | float:
+        if not curlx.is_retryable(exc):
+            return False
+        asked = curlx.retry_after(exc)
+        return asked if asked is not None else True
+
+    @stamina.retry(on=retry_after_or_backoff, attempts=3)
+    def fetch() -> curlx.Response:
+        return curlx.get(server.url(), timeout=TIMEOUT).raise_for_status()
+
+    assert not stamina.is_testing()
+    assert fetch().status_code == 200
+    assert waits == [1.0]
+    assert [details.wait_for for details in stamina_hooks.seen] == [1.0]
+
+
+# --- the examples ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", ["tenacity_retry.py", "stamina_retry.py"])
+def test_example_runs_to_completion(script: str) -> None:
+    """Each retry example runs on its own (its own loopback server) and exits 0."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "200" in done.stdout
