@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
@@ -25,7 +26,6 @@ __all__ = [
     "Curl",
     "CurlMulti",
     "CurlShare",
-    "FormField",
     "MultiTransport",
     "TransferFailure",
     "Transport",
@@ -92,6 +92,8 @@ def _read_response_info(handle: pycurl.Curl, method: str) -> TransferInfo:
     except UnicodeDecodeError:
         url = _getinfo_str(handle, pycurl.EFFECTIVE_URL)
         ip = _getinfo_str(handle, pycurl.PRIMARY_IP)
+    if method not in ("GET", "HEAD"):  # a redirect may have turned it into a GET
+        method = get(pycurl.EFFECTIVE_METHOD) or method
     return TransferInfo(
         effective_url=redact_url(url),
         effective_method=method,
@@ -389,9 +391,16 @@ _HTTP_VERSION_OPTIONS: Final[dict[str, int]] = {
 }
 _FEATURES: Final[int] = pycurl.version_info()[4]
 _LIBCURL_VERSION: Final[int] = pycurl.version_info()[2]
-# FOLLOWLOCATION=2 (CURLFOLLOW_OBEYCODE, libcurl 8.13): a custom method becomes GET on 303
-# (and on 301/302 for POST), as browsers and requests do.
+# FOLLOWLOCATION=2 (CURLFOLLOW_OBEYCODE, libcurl 8.13): a custom method (PUT, PATCH,
+# DELETE...) is not kept where the status says to switch: it becomes GET on 301, 302 and 303.
 _FOLLOW_CUSTOM: Final[int] = 2 if _LIBCURL_VERSION >= 0x080D00 else 1
+
+
+# Schemes a redirect may lead to, at most (libcurl's own default): never file, scp or sftp, so
+# no server can make a client read local files or start SSH sessions by answering a redirect.
+_REDIRECT_SAFE: Final = frozenset({"http", "https", "ftp", "ftps"})
+# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54): pycurl has no name for it, but passes it on.
+_SUPPRESS_CONNECT_HEADERS: Final = 265
 
 
 def supported_protocols() -> frozenset[str]:
@@ -399,13 +408,18 @@ def supported_protocols() -> frozenset[str]:
     return frozenset(_text(p) for p in pycurl.version_info()[8])
 
 
+HTTP_VERSIONS: Final = tuple(_HTTP_VERSION_OPTIONS)
+
+
 def http_version_supported(version: str) -> bool:
-    """True if this libcurl can speak that HTTP version ("1.1", "2", "3"...)."""
+    """True if this libcurl can speak that HTTP version (one of `HTTP_VERSIONS`)."""
+    if version not in _HTTP_VERSION_OPTIONS:
+        return False
     if version.startswith("3"):
         return bool(_FEATURES & pycurl.VERSION_HTTP3)
     if version.startswith("2"):
         return bool(_FEATURES & pycurl.VERSION_HTTP2)
-    return version in _HTTP_VERSION_OPTIONS
+    return True
 
 
 def protocol_mask(schemes: frozenset[str]) -> int:
@@ -414,33 +428,6 @@ def protocol_mask(schemes: frozenset[str]) -> int:
     for scheme in schemes:
         mask |= _PROTOCOL_BITS.get(scheme, 0)
     return mask
-
-
-# A multipart field: plain text, or (filename, content, content type) for a file part.
-FormField = str | tuple[str, bytes, str]
-
-
-def _pycurl_form(fields: list[tuple[str, FormField]]) -> list[tuple[str, Any]]:
-    form: list[tuple[str, Any]] = []
-    for name, field in fields:
-        if isinstance(field, str):
-            form.append((name, field))
-        else:
-            filename, content, content_type = field
-            form.append(
-                (
-                    name,
-                    (
-                        pycurl.FORM_BUFFER,
-                        filename,
-                        pycurl.FORM_BUFFERPTR,
-                        content,
-                        pycurl.FORM_CONTENTTYPE,
-                        content_type,
-                    ),
-                )
-            )
-    return form
 
 
 Outcome = tuple[bytes, list[bytes], TransferInfo]
@@ -459,7 +446,18 @@ class _Slot:
     connections, the DNS cache, TLS sessions and cookies.
     """
 
-    __slots__ = ("applied", "body", "dirty", "handle", "header_lines", "method")
+    __slots__ = (
+        "applied",
+        "body",
+        "dirty",
+        "handle",
+        "header_lines",
+        "method",
+        "stalled",
+        "watch_limit",
+        "watch_progress",
+        "watch_since",
+    )
 
     def __init__(self) -> None:
         self.handle = pycurl.Curl()
@@ -468,6 +466,22 @@ class _Slot:
         self.body = io.BytesIO()
         self.header_lines: list[bytes] = []
         self.method = "GET"
+        self.stalled = False
+        self.watch_limit = 0.0
+        self.watch_progress = 0
+        self.watch_since = 0.0
+
+    def _watch(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
+        """Stop a transfer on which no byte moved for `watch_limit` seconds."""
+        progress = dlnow + ulnow
+        now = time.monotonic()
+        if progress != self.watch_progress:
+            self.watch_progress, self.watch_since = progress, now
+            return 0
+        if now - self.watch_since >= self.watch_limit:
+            self.stalled = True
+            return 1
+        return 0
 
     def prepare(
         self,
@@ -475,6 +489,7 @@ class _Slot:
         method: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
     ) -> None:
         handle = self.handle
         setopt = handle.setopt
@@ -484,9 +499,17 @@ class _Slot:
             for option, value in base:
                 setopt(option, value)
             self.applied = base
-        self.dirty = bool(extra)
+        self.dirty = bool(extra) or watchdog is not None
         for option, value in extra:
             setopt(option, value)
+        self.stalled = False
+        if watchdog is not None:
+            # libcurl's low-speed limit averages over 5 s, so after an upload it notices a
+            # silent server seconds late; this watches for "no byte moved" directly.
+            self.watch_limit, self.watch_progress = watchdog, -1
+            self.watch_since = time.monotonic()
+            setopt(pycurl.NOPROGRESS, 0)
+            setopt(pycurl.XFERINFOFUNCTION, self._watch)
         self.body = io.BytesIO()
         self.header_lines = []
         self.method = method
@@ -503,6 +526,11 @@ class _Slot:
 
     def failed(self, exc: pycurl.error) -> CurlError:
         self.applied = None  # start from a reset handle next time
+        if self.stalled and exc.args[:1] == (pycurl.E_ABORTED_BY_CALLBACK,):
+            exc = pycurl.error(
+                pycurl.E_OPERATION_TIMEDOUT,
+                f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
+            )
         return translate(exc, self.handle)
 
 
@@ -525,11 +553,15 @@ class Transport:
         method: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
     ) -> Outcome:
-        """Run one transfer; return (body, raw header lines, info), or raise the typed error."""
+        """Run one transfer; return (body, raw header lines, info), or raise the typed error.
+
+        `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
+        """
         slot = self._slot
         try:
-            slot.prepare(url, method, base, extra)
+            slot.prepare(url, method, base, extra, watchdog)
             slot.handle.perform()
         except pycurl.error as exc:
             raise slot.failed(exc) from exc
@@ -574,11 +606,12 @@ class MultiTransport(Generic[_T]):
         method: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
     ) -> CurlError | None:
         """Begin a transfer; a typed error if it could not even start (a refused option)."""
         slot = self._idle.pop()
         try:
-            slot.prepare(url, method, base, extra)
+            slot.prepare(url, method, base, extra, watchdog)
             self._multi.add_handle(slot.handle)
         except pycurl.error as exc:
             self._idle.append(slot)
@@ -642,14 +675,15 @@ def base_options(
     proxy: str | None,
     max_size: int | None,
     http_version: str | None,
-    protocols: int,
+    protocols: frozenset[str],
 ) -> list[tuple[int, Any]]:
     """The pycurl options for a Session's settings (values already validated by Session)."""
     options: list[tuple[int, Any]] = [
         (pycurl.NOSIGNAL, 1),
-        (pycurl.PROTOCOLS, protocols),
-        (pycurl.REDIR_PROTOCOLS, protocols),
+        (pycurl.PROTOCOLS, protocol_mask(protocols)),
+        (pycurl.REDIR_PROTOCOLS, protocol_mask(protocols & _REDIRECT_SAFE)),
         (pycurl.ACCEPT_ENCODING, ""),
+        (_SUPPRESS_CONNECT_HEADERS, 1),
     ]
     add = options.append
     if headers:
@@ -703,7 +737,6 @@ def request_extras(
     *,
     method: str,
     body: bytes | None,
-    form: list[tuple[str, FormField]] | None,
     headers: list[str] | None,
     cookie: str | None,
     follow_redirects: bool,
@@ -718,11 +751,10 @@ def request_extras(
         add((pycurl.CUSTOMREQUEST, method))
         if follow_redirects:
             add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM))
-    if form is not None:
-        add((pycurl.HTTPPOST, _pycurl_form(form)))
-    elif body is not None:
+    if body is not None:
+        # POSTFIELDS, not COPYPOSTFIELDS: pycurl keeps a reference, and NUL bytes survive.
         add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
-        add((pycurl.COPYPOSTFIELDS, body))
+        add((pycurl.POSTFIELDS, body))
         if method == "GET":
             add((pycurl.CUSTOMREQUEST, "GET"))
     elif method == "POST":

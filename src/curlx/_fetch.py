@@ -167,12 +167,14 @@ def _start(
     request = job.request
     job.attempts += 1
     try:
-        method, url, base, extra = config._prepare(
+        prepared = config._prepare(
             request.method, request.url, request.headers, request.data, request.json
         )
     except CurlError as error:
         return Result(job.url, None, error, job.attempts, time.monotonic() - job.started)
-    failure = transport.start(job, url, method, base, extra)
+    failure = transport.start(
+        job, prepared.url, prepared.method, prepared.base, prepared.extra, prepared.watchdog
+    )
     if failure is not None:
         return Result(job.url, None, failure, job.attempts, time.monotonic() - job.started)
     running[job.host] += 1

@@ -5,11 +5,13 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json as _json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from email.message import Message
 from typing import Any, Final, NamedTuple
 
+from ._exceptions import InvalidRequest
 from ._info import TransferInfo
 
 __all__ = ["DigestAuth", "Headers", "RedirectHop", "Request", "Response", "Timeout"]
@@ -120,8 +122,11 @@ class Timeout:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise TypeError(f"Timeout({name}={value!r}) must be a number of seconds or None")
-            if not value > 0:
-                raise ValueError(f"Timeout({name}={value!r}) must be more than 0 seconds")
+            if not 0 < value < math.inf:
+                raise InvalidRequest(
+                    f"Timeout({name}={value!r}) must be more than 0 seconds and finite "
+                    "(None means no limit)"
+                )
 
     @classmethod
     def of(cls, value: Timeout | float | None) -> Timeout:
@@ -273,14 +278,16 @@ class Response:
 
     @property
     def redirect_count(self) -> int:
-        """How many redirects were followed."""
-        return self.info.redirect_count
+        """How many redirects were followed (the length of `history`)."""
+        return len(self.history)
 
     @property
     def history(self) -> list[RedirectHop]:
         """The redirect responses followed to get here, oldest first."""
         from urllib.parse import urljoin
 
+        # Only 3xx answers with a Location are hops: an authentication challenge (401, 407)
+        # that libcurl answered, or a proxy's reply to CONNECT, is not a redirect.
         blocks = _split_responses(self._header_lines)[:-1]
         hops: list[RedirectHop] = []
         url = self.request_url
@@ -288,8 +295,9 @@ class Response:
             parts = status_line.split()
             status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
             headers = Headers.parse(lines)
-            hops.append(RedirectHop(status, url, headers))
-            url = urljoin(url, headers.get("location", url))
+            if 300 <= status < 400 and "location" in headers:
+                hops.append(RedirectHop(status, url, headers))
+                url = urljoin(url, headers["location"])
         return hops
 
     @property

@@ -13,19 +13,19 @@ import enum
 import json as _json
 import os
 import re
+import secrets
 import threading
 from collections.abc import Iterable, Mapping
-from typing import IO, Any, Final, TypeAlias
+from typing import IO, Any, Final, NamedTuple, TypeAlias
 from urllib.parse import urlencode
 
 import certifi
 
 from ._curl import (
-    FormField,
+    HTTP_VERSIONS,
     Transport,
     base_options,
     http_version_supported,
-    protocol_mask,
     request_extras,
     supported_protocols,
 )
@@ -59,6 +59,16 @@ _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
 _PLAIN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_EXTRAS: Final[list[tuple[int, Any]]] = []
+
+
+class Prepared(NamedTuple):
+    """A checked request, as options for a transport (`Transport` or `MultiTransport`)."""
+
+    method: str
+    url: str
+    base: list[tuple[int, Any]]  # the Session's settings: the same list while they hold
+    extra: list[tuple[int, Any]]  # what this request adds (method, body, headers)
+    watchdog: float | None  # the read timeout, watched directly when a body is sent
 
 
 class SessionState(enum.Enum):
@@ -135,12 +145,31 @@ def _read_file(content: FileContent) -> bytes:
     return data if isinstance(data, bytes) else str(data).encode()
 
 
-def _form(data: Any, files: Mapping[str, FileTypes]) -> list[tuple[str, FormField]]:
-    """Multipart fields: plain (name, text) pairs, then (name, (filename, bytes, type))."""
-    fields: list[tuple[str, FormField]] = []
+def _multipart(data: Any, files: Mapping[str, FileTypes]) -> tuple[bytes, str]:
+    """A multipart/form-data body (RFC 7578) and its Content-Type: text fields, then files.
+
+    Names and filenames are UTF-8, with quotes and line breaks percent-encoded as browsers do.
+    """
+    boundary = "curlx-" + secrets.token_hex(16)
+    parts: list[bytes] = []
+
+    def quoted(text: str) -> str:
+        return text.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+
+    def part(name: str, content: bytes, filename: str | None, content_type: str | None) -> None:
+        disposition = f'form-data; name="{quoted(name)}"'
+        if filename is not None:
+            disposition += f'; filename="{quoted(filename)}"'
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        if content_type:
+            head += f"Content-Type: {_check_text('file content type', content_type)}\r\n"
+        parts.append(head.encode() + b"\r\n" + content + b"\r\n")
+
     if data:
         pairs = data.items() if isinstance(data, Mapping) else data
-        fields.extend((str(k), str(v)) for k, v in pairs)
+        for key, value in pairs:
+            text = value if isinstance(value, bytes) else str(value).encode()
+            part(str(key), text, None, None)
     for name, spec in files.items():
         content_type = "application/octet-stream"
         if isinstance(spec, tuple):
@@ -150,8 +179,13 @@ def _form(data: Any, files: Mapping[str, FileTypes]) -> list[tuple[str, FormFiel
         else:
             content = spec
             filename = os.path.basename(str(getattr(spec, "name", "") or name))
-        fields.append((name, (filename or name, _read_file(content), content_type)))
-    return fields
+        part(name, _read_file(content), filename or name, content_type)
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def _names(lines: list[str]) -> set[str]:
+    return {line.split(":", 1)[0].split(";", 1)[0].strip().lower() for line in lines}
 
 
 class Session:
@@ -311,7 +345,7 @@ class Session:
                 )
                 if value is not UNSET
             }
-            method, url, base, extra = self._prepare(
+            prepared = self._prepare(
                 method,
                 url,
                 headers,
@@ -324,15 +358,16 @@ class Session:
             )
             policy = self.retry if retry is UNSET else Retry.of(retry)
             if policy is None:
-                return self._send(url, method, base, extra)
-            return self._send_with_retries(policy, url, method, base, extra)
+                return self._send(prepared)
+            return self._send_with_retries(policy, prepared)
         finally:
             self._lock.release()
 
-    def _send(
-        self, url: str, method: str, base: list[tuple[int, Any]], extra: list[tuple[int, Any]]
-    ) -> Response:
-        content, header_lines, info = self._transport.perform(url, method, base, extra)
+    def _send(self, prepared: Prepared) -> Response:
+        method, url = prepared.method, prepared.url
+        content, header_lines, info = self._transport.perform(
+            url, method, prepared.base, prepared.extra, prepared.watchdog
+        )
         return Response(
             status_code=info.response_code,
             content=content,
@@ -342,18 +377,11 @@ class Session:
             request_url=redact_url(url),
         )
 
-    def _send_with_retries(
-        self,
-        policy: Retry,
-        url: str,
-        method: str,
-        base: list[tuple[int, Any]],
-        extra: list[tuple[int, Any]],
-    ) -> Response:
-        safe_url = redact_url(url)
+    def _send_with_retries(self, policy: Retry, prepared: Prepared) -> Response:
+        method, safe_url = prepared.method, redact_url(prepared.url)
         while True:
             try:
-                response = self._send(url, method, base, extra)
+                response = self._send(prepared)
             except CurlError as error:
                 policy = policy.increment(error, method, safe_url)  # raises when done
                 policy.sleep()
@@ -380,15 +408,16 @@ class Session:
         files: Mapping[str, FileTypes] | None = None,
         cookies: Mapping[str, str] | None = None,
         overrides: dict[str, Any] | None = None,
-    ) -> tuple[str, str, list[tuple[int, Any]], list[tuple[int, Any]]]:
-        """Check one request and turn it into (method, url, base options, extra options)."""
+    ) -> Prepared:
+        """Check one request and turn it into what a transport needs to run it."""
         if method not in _PLAIN_METHODS:
             method = _check_text("method", method).upper()
             if not _TOKEN.fullmatch(method):
                 raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
         if type(url) is not str or _FORBIDDEN.search(url):
             _check_text("url", url)
-        params = params or self.params
+        if self.params:
+            url = _with_params(url, self.params)
         if params:
             url = _with_params(url, params)
         self._check_scheme(url)
@@ -396,7 +425,10 @@ class Session:
         base = self._base(overrides, url)
         follow = overrides.get("follow_redirects", self.follow_redirects)
         extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
-        return method, url, base, extra
+        watchdog = None
+        if data is not None or json is not None or files:
+            watchdog = Timeout.of(overrides.get("timeout", self.timeout)).read
+        return Prepared(method, url, base, extra, watchdog)
 
     def _check_scheme(self, url: str) -> None:
         scheme = _SCHEME.match(url)
@@ -472,6 +504,10 @@ class Session:
             raise InvalidRequest(f"max_redirects={max_redirects!r} must be an int >= 0.")
         if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
             raise InvalidRequest(f"max_size={max_size!r} must be a number of bytes >= 0.")
+        if http_version is not None and http_version not in HTTP_VERSIONS:
+            raise InvalidRequest(
+                f"http_version={http_version!r} is not one of {', '.join(HTTP_VERSIONS)}."
+            )
         if http_version is not None and not http_version_supported(http_version):
             raise error_from_code(
                 4,
@@ -501,7 +537,7 @@ class Session:
             proxy=proxy,
             max_size=max_size,
             http_version=http_version,
-            protocols=protocol_mask(self.allowed_protocols),
+            protocols=self.allowed_protocols,
         )
 
     def _extras(
@@ -518,16 +554,15 @@ class Session:
         if method == "GET" and headers is None and data is None and json is None:
             if not files and not cookies:
                 return _NO_EXTRAS
-        added: list[str] = []
+        default_type = None
         body: bytes | None = None
-        form = None
         if json is not None and data is not None:
             raise InvalidRequest("pass either data= or json=, not both.")
         if files:
-            form = _form(data, files)
+            body, default_type = _multipart(data, files)
         elif json is not None:
             body = _json.dumps(json, separators=(",", ":")).encode()
-            added.append("Content-Type: application/json")
+            default_type = "application/json"
         elif isinstance(data, bytes | bytearray | memoryview):
             body = bytes(data)
         elif isinstance(data, str):
@@ -535,19 +570,26 @@ class Session:
         elif data is not None:
             pairs = data.items() if isinstance(data, Mapping) else data
             body = urlencode(list(pairs), doseq=True).encode()
-            added.append("Content-Type: application/x-www-form-urlencoded")
+            default_type = "application/x-www-form-urlencoded"
+        if not body and method in ("GET", "HEAD"):
+            body, default_type = None, None
         lines = None
-        if headers or added:
-            lines = _header_lines(self.headers.multi_items()) + added
-            if headers:
-                lines += _header_lines(headers)
+        if headers or default_type:
+            own = _header_lines(headers) if headers else []
+            mine = _names(own)
+            lines = [
+                line
+                for line in _header_lines(self.headers.multi_items())
+                if _names([line]).isdisjoint(mine)
+            ] + own
+            if default_type and "content-type" not in _names(lines):
+                lines.append(f"Content-Type: {default_type}")
         cookie = None
         if cookies:
             cookie = _cookie_header({**self._cookies, **cookies})
         return request_extras(
             method=method,
             body=body,
-            form=form,
             headers=lines,
             cookie=cookie,
             follow_redirects=follow_redirects,

@@ -1,0 +1,716 @@
+"""Local HTTP peers for the Session, API and CLI tests: all on 127.0.0.1, all torn down.
+
+Everything binds and listens in its constructor, so a fixture that hands a server out never
+waits for it to be ready; a handler that must stall waits on the server's `release` event
+(set at teardown), never on a sleep. Every connection a server accepted is shut down when it
+stops, and its threads are joined.
+
+- `HTTPApp`: a threaded HTTP/1.1 keep-alive server (plain, or TLS with a given context) that
+  answers each request with what a handler function returns, records every request and counts
+  the TCP connections it accepted.
+- `ForwardProxy`: an HTTP forward proxy for absolute-URI requests and CONNECT tunnels, with an
+  optional Basic Proxy-Authorization check (407) and a mode that refuses every CONNECT (403).
+- `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
+  that no HTTP/2 library is needed.
+- `TLSFiles`: a trustme CA written to a PEM file, and server contexts with its certificate.
+- `closed_port()`: a port nothing listens on.
+
+Test modules load this file as a plugin (``pytest_plugins = ["http_servers"]``) for its
+fixtures: ``tls_files`` (one CA for the session), ``httpd`` (a pytest-httpserver on 127.0.0.1,
+cleared after each test) and ``net`` (starts the servers above on demand, stops them all).
+Test modules also import names from it before pytest loads it as a plugin, so pytest must not
+try to rewrite its asserts: PYTEST_DONT_REWRITE.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import selectors
+import socket
+import ssl
+import struct
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+
+__all__ = [
+    "IO_TIMEOUT",
+    "Exchange",
+    "Net",
+    "ProxyRecord",
+    "LOOPBACK",
+    "ForwardProxy",
+    "H2Server",
+    "HTTPApp",
+    "Reply",
+    "Request",
+    "TLSFiles",
+    "closed_port",
+    "echo",
+    "httpd",
+    "net",
+    "reset_socket",
+    "stall",
+    "tls_files",
+]
+
+LOOPBACK = "127.0.0.1"
+IO_TIMEOUT = 5.0
+"""Seconds a server-side socket operation may block before the handler gives up."""
+JOIN_TIMEOUT = 5.0
+_POLL = 0.05
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+_REASONS = {
+    100: "Continue",
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    407: "Proxy Authentication Required",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+def closed_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def reset_socket(sock: socket.socket) -> None:
+    """Abort a connection with a TCP RST: SO_LINGER with a zero timeout, then close."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The threaded TCP base
+
+
+class _TCPServer:
+    """Accepts on 127.0.0.1 and runs `serve(sock)` per connection, each in a daemon thread."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.ssl_context = ssl_context
+        self.release = threading.Event()
+        """Set on stop (or by a test): handlers that stall wait on it."""
+        self.connections = 0
+        """TCP connections accepted so far."""
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._workers: list[threading.Thread] = []
+        self._stopped = False
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._listener.bind((LOOPBACK, 0))
+            self._listener.listen(64)
+            self._listener.settimeout(_POLL)
+        except BaseException:
+            self._listener.close()
+            raise
+        self.port: int = self._listener.getsockname()[1]
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+        self._acceptor.start()
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.ssl_context is None else "https"
+
+    def url(self, path: str = "/", host: str = LOOPBACK) -> str:
+        """``http(s)://HOST:PORT/path`` for this server (`host` may be "localhost")."""
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def serve(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.add(sock)
+
+    def untrack(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def _accept_loop(self) -> None:
+        while not self.release.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(IO_TIMEOUT)
+            with self._lock:
+                if self._stopped:
+                    conn.close()
+                    return
+                self.connections += 1
+                self._open.add(conn)
+                worker = threading.Thread(target=self._run, args=(conn,), daemon=True)
+                self._workers.append(worker)
+            worker.start()
+
+    def _run(self, conn: socket.socket) -> None:
+        sock: socket.socket = conn
+        try:
+            if self.ssl_context is not None:
+                tls = self.ssl_context.wrap_socket(
+                    conn, server_side=True, do_handshake_on_connect=False
+                )
+                sock = tls
+                self.track(tls)
+                tls.do_handshake()
+            self.serve(sock)
+        except (OSError, ValueError):
+            pass  # the client went away, refused our certificate, or the server stopped
+        except BaseException as exc:  # noqa: B036 - re-raised by stop(): a bug in a test handler
+            self.errors.append(exc)
+        finally:
+            self.untrack(sock)
+            self.untrack(conn)
+            sock.close()
+            conn.close()
+
+    def stop(self) -> None:
+        """Release stalled handlers, stop accepting, shut connections, join every thread."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self.release.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._acceptor.join(JOIN_TIMEOUT)
+        self._listener.close()
+        with self._lock:
+            still_open = list(self._open)
+            workers = list(self._workers)
+        for sock in still_open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for worker in workers:
+            worker.join(JOIN_TIMEOUT)
+        if self.errors:
+            raise self.errors[0]
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.stop()
+        else:
+            with contextlib.suppress(Exception):
+                self.stop()
+
+
+class _Reader:
+    """Buffered reads of an HTTP/1.1 stream."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def head(self) -> bytes | None:
+        """The next request or response head (without the blank line); None at a clean EOF."""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                if self.buffer:
+                    raise ConnectionError("peer closed in the middle of a head")
+                return None
+            self.buffer += chunk
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        return head
+
+    def exactly(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("peer closed in the middle of a body")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("peer closed in the middle of a line")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\r\n")
+        return line
+
+
+def _parse_head(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]]:
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, version = lines[0].split(" ", 2)
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name.strip(), value.strip()))
+    return method, target, version, headers
+
+
+def _find(headers: Iterable[tuple[str, str]], name: str) -> list[str]:
+    lowered = name.lower()
+    return [v for k, v in headers if k.lower() == lowered]
+
+
+# --------------------------------------------------------------------------------------------
+# HTTPApp: a keep-alive HTTP/1.1 server answering through a handler
+
+
+@dataclass
+class Request:
+    """One request as the server received it."""
+
+    method: str
+    target: str
+    version: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    connection: int
+    """Which accepted connection (1, 2...) carried it."""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), or None."""
+        found = _find(self.headers, name)
+        return found[0] if found else None
+
+    def header_list(self, name: str) -> list[str]:
+        """Every value of header `name`, in order."""
+        return _find(self.headers, name)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
+
+
+@dataclass
+class Reply:
+    """What `HTTPApp` sends back: a status, headers and a body (Content-Length added).
+
+    `chunked` sends the body with Transfer-Encoding: chunked instead; `close` sends
+    Connection: close and ends the connection after the reply.
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    reason: str | None = None
+    chunked: bool = False
+    close: bool = False
+
+
+class Exchange:
+    """What a handler may use besides the request: the raw socket and the server."""
+
+    def __init__(self, sock: socket.socket, server: HTTPApp) -> None:
+        self.sock = sock
+        self.server = server
+
+
+Handler = Callable[[Request, Exchange], "Reply | None"]
+"""Answers one request: a `Reply`, or None to close the connection without a (further) reply
+(the handler may have written raw bytes to ``exchange.sock`` itself)."""
+
+
+def serialize(reply: Reply) -> bytes:
+    """The bytes of `reply` on the wire."""
+    reason = reply.reason if reply.reason is not None else _REASONS.get(reply.status, "Status")
+    lines = [f"HTTP/1.1 {reply.status} {reason}".rstrip()]
+    lines += [f"{name}: {value}" for name, value in reply.headers]
+    if reply.chunked:
+        lines.append("Transfer-Encoding: chunked")
+    elif not _find(reply.headers, "content-length"):
+        lines.append(f"Content-Length: {len(reply.body)}")
+    if reply.close:
+        lines.append("Connection: close")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if not reply.chunked:
+        return head + reply.body
+    chunks = b""
+    step = 16384
+    for start in range(0, len(reply.body), step):
+        piece = reply.body[start : start + step]
+        chunks += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    return head + chunks + b"0\r\n\r\n"
+
+
+class HTTPApp(_TCPServer):
+    """A threaded, keep-alive HTTP/1.1 server on 127.0.0.1 (TLS if given a context).
+
+    ``requests`` holds every request received, in order; ``connections`` counts the TCP
+    connections accepted. HEAD replies carry the headers of the reply but no body.
+    """
+
+    def __init__(self, handler: Handler, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.handler = handler
+        self.requests: list[Request] = []
+        super().__init__(ssl_context)
+
+    def __enter__(self) -> HTTPApp:
+        return self
+
+    def serve(self, sock: socket.socket) -> None:
+        reader = _Reader(sock)
+        with self._lock:
+            number = self.connections
+        while not self.release.is_set():
+            head = reader.head()
+            if head is None:
+                return
+            method, target, version, headers = _parse_head(head)
+            if any(v.lower() == "100-continue" for v in _find(headers, "expect")):
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if any("chunked" in v.lower() for v in _find(headers, "transfer-encoding")):
+                body = b""
+                while True:
+                    size = int(reader.line().split(b";")[0], 16)
+                    body += reader.exactly(size + 2)[:size]
+                    if size == 0:
+                        break
+            else:
+                length = _find(headers, "content-length")
+                body = reader.exactly(int(length[0])) if length else b""
+            request = Request(method, target, version, headers, body, number)
+            with self._lock:
+                self.requests.append(request)
+            reply = self.handler(request, Exchange(sock, self))
+            if reply is None:
+                return
+            data = serialize(reply)
+            if method == "HEAD":
+                data = data.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
+            sock.sendall(data)
+            if reply.close:
+                return
+
+
+def echo(request: Request, exchange: Exchange) -> Reply:
+    """A handler answering 200 with ``ok`` (the test reads `HTTPApp.requests`)."""
+    return Reply(200, b"ok", [("Content-Type", "text/plain")])
+
+
+def stall(request: Request, exchange: Exchange) -> Reply | None:
+    """A handler that reads the request and never answers (until the server is released)."""
+    exchange.server.release.wait()
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# ForwardProxy
+
+
+@dataclass
+class ProxyRecord:
+    """One request the proxy received: method, target and its Proxy-Authorization header."""
+
+    method: str
+    target: str
+    proxy_authorization: str | None
+
+
+class ForwardProxy(_TCPServer):
+    """An HTTP forward proxy on 127.0.0.1: absolute-URI requests and CONNECT tunnels.
+
+    Only loopback destinations are served (anything else gets 403). With `credentials`, a
+    request without the matching ``Proxy-Authorization: Basic`` header gets 407; with
+    `refuse_connect`, every CONNECT gets 403.
+    """
+
+    def __init__(
+        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
+    ) -> None:
+        self.credentials = credentials
+        self.refuse_connect = refuse_connect
+        self.records: list[ProxyRecord] = []
+        super().__init__(None)
+
+    def __enter__(self) -> ForwardProxy:
+        return self
+
+    def proxy_url(self, userinfo: str | None = None) -> str:
+        """``http://[userinfo@]127.0.0.1:PORT``: what to pass as ``proxy=``."""
+        at = f"{userinfo}@" if userinfo else ""
+        return f"http://{at}{LOOPBACK}:{self.port}"
+
+    def _authorized(self, headers: list[tuple[str, str]]) -> bool:
+        if self.credentials is None:
+            return True
+        token = base64.b64encode(":".join(self.credentials).encode()).decode()
+        return _find(headers, "proxy-authorization") == [f"Basic {token}"]
+
+    def serve(self, sock: socket.socket) -> None:
+        reader = _Reader(sock)
+        head = reader.head()
+        if head is None:
+            return
+        method, target, _, headers = _parse_head(head)
+        found = _find(headers, "proxy-authorization")
+        with self._lock:
+            self.records.append(ProxyRecord(method, target, found[0] if found else None))
+        if not self._authorized(headers):
+            sock.sendall(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                b'Proxy-Authenticate: Basic realm="test proxy"\r\n'
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            return
+        if method == "CONNECT":
+            self._tunnel(sock, reader, target)
+        else:
+            self._forward(sock, reader, method, target, headers)
+
+    def _refuse(self, sock: socket.socket) -> None:
+        sock.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    def _tunnel(self, sock: socket.socket, reader: _Reader, target: str) -> None:
+        host, _, port = target.rpartition(":")
+        if self.refuse_connect or host not in _LOOPBACK_NAMES:
+            self._refuse(sock)
+            return
+        with socket.create_connection((LOOPBACK, int(port)), timeout=IO_TIMEOUT) as upstream:
+            self.track(upstream)
+            try:
+                sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                if reader.buffer:
+                    upstream.sendall(reader.buffer)
+                self._relay(sock, upstream)
+            finally:
+                self.untrack(upstream)
+
+    def _forward(
+        self,
+        sock: socket.socket,
+        reader: _Reader,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+    ) -> None:
+        parts = urlsplit(target)
+        if parts.scheme != "http" or parts.hostname not in _LOOPBACK_NAMES:
+            self._refuse(sock)
+            return
+        length = _find(headers, "content-length")
+        body = reader.exactly(int(length[0])) if length else b""
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        kept = [
+            (k, v)
+            for k, v in headers
+            if not k.lower().startswith("proxy-") and k.lower() != "connection"
+        ]
+        lines = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in kept), "Connection: close"]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        with socket.create_connection((LOOPBACK, parts.port or 80), timeout=IO_TIMEOUT) as up:
+            self.track(up)
+            try:
+                up.sendall(request)
+                while chunk := up.recv(65536):
+                    sock.sendall(chunk)
+            finally:
+                self.untrack(up)
+
+    def _relay(self, a: socket.socket, b: socket.socket) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(a, selectors.EVENT_READ, b)
+            selector.register(b, selectors.EVENT_READ, a)
+            while not self.release.is_set():
+                for key, _ in selector.select(_POLL):
+                    source: socket.socket = key.fileobj  # type: ignore[assignment]
+                    chunk = source.recv(65536)
+                    if not chunk:
+                        return
+                    key.data.sendall(chunk)
+
+
+# --------------------------------------------------------------------------------------------
+# H2Server: just enough HTTP/2 to answer one GET
+
+
+def _h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    head = struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream)
+    return head + payload
+
+
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_DATA, _HEADERS, _SETTINGS, _GOAWAY = 0x0, 0x1, 0x4, 0x7
+_END_STREAM, _ACK, _END_HEADERS = 0x1, 0x1, 0x4
+
+
+def _hpack_literal(name: bytes, value: bytes) -> bytes:
+    """A literal header field without indexing, new name, no Huffman (names/values < 127)."""
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+class H2Server(_TCPServer):
+    """HTTP/2 over TLS (ALPN h2) on 127.0.0.1: every request stream gets 200 and `body`.
+
+    It speaks only the frame layer: it acknowledges SETTINGS, ignores what it need not read
+    (HPACK of the request included) and answers ``:status 200`` (HPACK static index 8) with an
+    ``x-served-by: h2server`` header, then one DATA frame ending the stream.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext, body: bytes = b"hello over h2") -> None:
+        self.body = body
+        self.alpn: list[str | None] = []
+        """The protocol ALPN selected on each connection."""
+        super().__init__(ssl_context)
+
+    def __enter__(self) -> H2Server:
+        return self
+
+    def serve(self, sock: socket.socket) -> None:
+        assert isinstance(sock, ssl.SSLSocket)
+        self.alpn.append(sock.selected_alpn_protocol())
+        reader = _Reader(sock)
+        if reader.exactly(len(_H2_PREFACE)) != _H2_PREFACE:
+            return
+        sock.sendall(_h2_frame(_SETTINGS, 0, 0))
+        while not self.release.is_set():
+            header = reader.exactly(9)
+            length = int.from_bytes(header[:3], "big")
+            kind, flags = header[3], header[4]
+            stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
+            reader.exactly(length)  # the payload: nothing in it needs reading
+            if kind == _SETTINGS and not flags & _ACK:
+                sock.sendall(_h2_frame(_SETTINGS, _ACK, 0))
+            elif kind == _HEADERS:
+                block = b"\x88" + _hpack_literal(b"x-served-by", b"h2server")
+                block += _hpack_literal(b"content-length", str(len(self.body)).encode())
+                sock.sendall(
+                    _h2_frame(_HEADERS, _END_HEADERS, stream, block)
+                    + _h2_frame(_DATA, _END_STREAM, stream, self.body)
+                )
+            elif kind == _GOAWAY:
+                return
+
+
+# --------------------------------------------------------------------------------------------
+# TLS material
+
+
+class TLSFiles:
+    """A throw-away trustme CA whose certificate is in `ca_file`, and server contexts."""
+
+    def __init__(self, directory: Path) -> None:
+        self.ca = trustme.CA()
+        self.leaf = self.ca.issue_cert(LOOPBACK, "localhost")
+        self.ca_file = directory / "test-ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+
+    def server_context(self, alpn: list[str] | None = None) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.leaf.configure_cert(context)
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        return context
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+
+
+class Net:
+    """Starts servers on demand; `close` stops them all (the ``net`` fixture)."""
+
+    def __init__(self, tls: TLSFiles) -> None:
+        self.tls = tls
+        self.proxies: list[ForwardProxy] = []
+        """Every proxy started, to check that no request went through one unasked."""
+        self._stack = contextlib.ExitStack()
+
+    def app(
+        self, handler: Handler = echo, *, tls: bool = False, alpn: list[str] | None = None
+    ) -> HTTPApp:
+        """A started `HTTPApp` (HTTPS with the test CA's certificate if `tls`)."""
+        context = self.tls.server_context(alpn) if tls else None
+        server = HTTPApp(handler, context)
+        self._stack.callback(server.stop)
+        return server
+
+    def proxy(
+        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
+    ) -> ForwardProxy:
+        server = ForwardProxy(credentials=credentials, refuse_connect=refuse_connect)
+        self._stack.callback(server.stop)
+        self.proxies.append(server)
+        return server
+
+    def h2(self, body: bytes = b"hello over h2") -> H2Server:
+        server = H2Server(self.tls.server_context(["h2"]), body)
+        self._stack.callback(server.stop)
+        return server
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A throw-away CA (in ``ca_file``) and a certificate for 127.0.0.1 and localhost."""
+    return TLSFiles(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def net(tls_files: TLSFiles) -> Iterator[Net]:
+    """Servers started on demand (``net.app(handler)``, ``net.proxy()``...), all stopped after."""
+    servers = Net(tls_files)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="module")
+def _httpd_for_module() -> Iterator[HTTPServer]:
+    server = HTTPServer(host=LOOPBACK, port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()
+
+
+@pytest.fixture
+def httpd(_httpd_for_module: HTTPServer) -> Iterator[HTTPServer]:
+    """pytest-httpserver on 127.0.0.1 (HTTP/1.0, one connection per request), cleared after."""
+    try:
+        yield _httpd_for_module
+    finally:
+        _httpd_for_module.clear()
