@@ -73,6 +73,7 @@ __all__ = [
     "h2_reset_stream",
     "ok_response",
     "read_head",
+    "refuse_connect",
     "reset",
     "reset_after_request",
     "reset_on_accept",
@@ -355,7 +356,11 @@ def respond_and_reset(raw: bytes) -> Handler:
 
 
 def reset_on_accept(sock: socket.socket, server: RawServer) -> None:
-    """Reset the connection at once, before reading or sending a byte."""
+    """Reset the connection at once, before reading or sending a byte.
+
+    Whether the client then fails to send (55) or to receive (56) is a race; for a
+    deterministic receive error use `reset_after_request`.
+    """
     reset(sock)
 
 
@@ -400,18 +405,36 @@ def endless_body(head: bytes = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n
     return handler
 
 
+def refuse_connect(status: int) -> Handler:
+    """An HTTP proxy that answers every request (a CONNECT) with `status` and no tunnel."""
+    reasons = {403: "Forbidden", 407: "Proxy Authentication Required"}
+    head = f"HTTP/1.1 {status} {reasons.get(status, 'Refused')}\r\n"
+    if status == 407:
+        head += 'Proxy-Authenticate: Basic realm="curlx"\r\n'
+    return respond((head + "Content-Length: 0\r\n\r\n").encode())
+
+
 def tls(context: ssl.SSLContext, then: Handler) -> Handler:
     """Do a server-side TLS handshake with `context`, then run `then` on the TLS socket.
 
-    A failed handshake (the client refused our certificate, or we refused the client's) raises
-    `ssl.SSLError`, an `OSError`, which just ends the connection.
+    If the handshake fails (the client refused our certificate, or we refused the client's),
+    the connection stays open until the client hangs up, so the client reads our alert.
     """
 
     def handler(sock: socket.socket, server: RawServer) -> None:
         tls_sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         server.track(tls_sock)
         try:
-            tls_sock.do_handshake()
+            try:
+                tls_sock.do_handshake()
+            except ssl.SSLError:
+                # Keep the TCP connection until the client hangs up: it then reads the alert
+                # we sent, instead of racing a reset against its next send.
+                with socket.socket(fileno=tls_sock.detach()) as raw:
+                    server.track(raw)
+                    drain(raw, server)
+                    server.untrack(raw)
+                return
             then(tls_sock, server)
         finally:
             server.untrack(tls_sock)
@@ -774,7 +797,7 @@ class FTPServer:
     def _run(self) -> None:
         try:
             while not self.stopping.is_set():
-                self._server.serve_forever(timeout=POLL_INTERVAL, blocking=False, handle_exit=False)
+                self._ioloop.loop(timeout=POLL_INTERVAL, blocking=False)
         finally:
             self._server.close_all()
 

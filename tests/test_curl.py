@@ -187,8 +187,8 @@ def test_multi_reports_typed_failures_that_still_unpack(
         c.setopt(pycurl.WRITEFUNCTION, lambda data: None)
         multi.add_handle(c)
     try:
-        with pytest.raises(curlx.InvalidOperation, match="already on this multi-stack"):
-            multi.add_handle(good)  # pycurl refuses this itself, before libcurl sees it
+        with pytest.raises(curlx.MultiAddedAlready, match="already on this multi-stack"):
+            multi.add_handle(good)  # pycurl refuses this itself; typed as libcurl would
         with pytest.raises(curlx.MultiBadSocket) as caught:
             multi.assign(12345, None)
         assert caught.value.code is MultiCode.BAD_SOCKET and caught.value.args[0] == 5

@@ -51,36 +51,49 @@ def _getinfo_str(handle: pycurl.Curl, option: int) -> str:
 
 
 def read_info(handle: pycurl.Curl) -> TransferInfo | None:
-    """Snapshot every getinfo value a failure may need; None if the handle is closed."""
-    get = handle.getinfo
-    text = _getinfo_str
+    """Snapshot every getinfo value a failure may need; None if the handle is closed.
+
+    Each value is read on its own: libcurl refuses some after some failures (the effective
+    URL after a malformed URL), and one refusal must not lose the rest.
+    """
+
+    def get(option: int, default: Any = 0) -> Any:
+        try:
+            value = handle.getinfo(option)
+        except UnicodeDecodeError:
+            value = _text(handle.getinfo_raw(option))
+        except pycurl.error:
+            return default
+        return default if value is None else value
+
     try:
-        return TransferInfo(
-            redact_url(text(handle, pycurl.EFFECTIVE_URL)),
-            text(handle, pycurl.EFFECTIVE_METHOD),
-            get(pycurl.OS_ERRNO),
-            get(pycurl.SSL_VERIFYRESULT),
-            get(pycurl.PROXY_SSL_VERIFYRESULT),
-            get(pycurl.RESPONSE_CODE),
-            get(pycurl.HTTP_CONNECTCODE),
-            proxy_detail(get(pycurl.PROXY_ERROR)),
-            get(pycurl.INFO_HTTP_VERSION),
-            text(handle, pycurl.PRIMARY_IP),
-            get(pycurl.PRIMARY_PORT),
-            get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
-            get(pycurl.CONNECT_TIME_T) / 1e6,
-            get(pycurl.APPCONNECT_TIME_T) / 1e6,
-            get(pycurl.PRETRANSFER_TIME_T) / 1e6,
-            get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
-            get(pycurl.TOTAL_TIME_T) / 1e6,
-            get(pycurl.REQUEST_SIZE),
-            get(pycurl.SIZE_UPLOAD_T),
-            get(pycurl.SIZE_DOWNLOAD_T),
-            get(pycurl.REDIRECT_COUNT),
-            float(get(pycurl.RETRY_AFTER)),
-        )
+        handle.getinfo(pycurl.RESPONSE_CODE)
     except pycurl.error:
-        return None
+        return None  # closed: it can answer nothing
+    return TransferInfo(
+        redact_url(get(pycurl.EFFECTIVE_URL, "")),
+        get(pycurl.EFFECTIVE_METHOD, ""),
+        get(pycurl.OS_ERRNO),
+        get(pycurl.SSL_VERIFYRESULT),
+        get(pycurl.PROXY_SSL_VERIFYRESULT),
+        get(pycurl.RESPONSE_CODE),
+        get(pycurl.HTTP_CONNECTCODE),
+        proxy_detail(get(pycurl.PROXY_ERROR)),
+        get(pycurl.INFO_HTTP_VERSION),
+        get(pycurl.PRIMARY_IP, ""),
+        get(pycurl.PRIMARY_PORT),
+        get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
+        get(pycurl.CONNECT_TIME_T) / 1e6,
+        get(pycurl.APPCONNECT_TIME_T) / 1e6,
+        get(pycurl.PRETRANSFER_TIME_T) / 1e6,
+        get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
+        get(pycurl.TOTAL_TIME_T) / 1e6,
+        get(pycurl.REQUEST_SIZE),
+        get(pycurl.SIZE_UPLOAD_T),
+        get(pycurl.SIZE_DOWNLOAD_T),
+        get(pycurl.REDIRECT_COUNT),
+        float(get(pycurl.RETRY_AFTER)),
+    )
 
 
 def _read_response_info(handle: pycurl.Curl, method: str) -> TransferInfo:
@@ -309,8 +322,16 @@ class CurlMulti(pycurl.CurlMulti):
             raise translate(exc, family=Family.MULTI) from exc
 
     def add_handle(self, handle: pycurl.Curl) -> None:
-        """Add an easy handle (a `MultiAddedAlready` if it was added before)."""
-        self._call(pycurl.CurlMulti.add_handle, handle)
+        """Add an easy handle (a `MultiAddedAlready` if it is on a multi handle already)."""
+        try:
+            pycurl.CurlMulti.add_handle(self, handle)
+        except pycurl.error as exc:
+            if exc.args and "already on" in str(exc.args[-1]):
+                # pycurl checks this itself and raises without a code; libcurl's answer to
+                # the same call is CURLM_ADDED_ALREADY, so that is the error it gets.
+                already = pycurl.error(pycurl.E_MULTI_ADDED_ALREADY, str(exc.args[-1]))
+                raise translate(already, family=Family.MULTI) from exc
+            raise translate(exc, family=Family.MULTI) from exc
 
     def remove_handle(self, handle: pycurl.Curl) -> None:
         """Remove an easy handle."""

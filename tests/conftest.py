@@ -1,0 +1,43 @@
+"""Shared fixtures: local fault servers (see `servers`), all on loopback, all torn down.
+
+This file imports only the standard library, pytest and the test servers, never curlx, so that
+every test module can use it even while curlx itself does not import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers import PKI, ConnectStall, FTPServer, Lab
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    """A throw-away CA with server, wrong-host, expired and client certificates in PEM files."""
+    return PKI.create(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def lab(tmp_path: Path, pki: PKI) -> Iterator[Lab]:
+    """Starts fault servers on demand (``lab.raw(handler)``, ``lab.ftp()``...); stops them all."""
+    servers = Lab(tmp_path, pki)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture
+def ftp_server(tmp_path: Path) -> Iterator[FTPServer]:
+    """A real FTP server (pyftpdlib) on loopback with a read-write and a read-only user."""
+    with FTPServer(tmp_path / "ftp-home") as server:
+        yield server
+
+
+@pytest.fixture
+def connect_stall() -> Iterator[ConnectStall]:
+    """A loopback port whose TCP connects never complete."""
+    with ConnectStall() as stall:
+        yield stall
