@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections import Counter
@@ -104,7 +105,7 @@ def crawl(args: argparse.Namespace) -> int:
     if args.retries < 0:
         sys.stderr.write(f"curlx crawl: --retries {args.retries} must be >= 0\n")
         return 2
-    if not args.timeout > 0:
+    if not 0 < args.timeout < math.inf:
         sys.stderr.write(f"curlx crawl: --timeout {args.timeout} must be more than 0\n")
         return 2
     with ExitStack() as stack:
@@ -122,7 +123,11 @@ def crawl(args: argparse.Namespace) -> int:
         if args.jsonl == "-":
             out = sys.stdout
         elif args.jsonl:
-            out = stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
+            try:
+                out = stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
+            except OSError as exc:
+                sys.stderr.write(f"curlx crawl: cannot write {args.jsonl!r}: {exc.strerror}\n")
+                return 2
         progress = _progress(total)
         stack.callback(progress.close)
         report = Report()

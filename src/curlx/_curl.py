@@ -641,14 +641,32 @@ class MultiTransport(Generic[_T]):
         return None
 
     def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
-        """Wait up to `timeout` seconds for activity; return the transfers that finished."""
+        """Wait up to `timeout` seconds for activity; return the transfers that finished.
+
+        Transfers just started are driven at once (before any waiting), and the wait is cut
+        short to libcurl's own next deadline, so one stalled transfer never slows the rest.
+        """
         multi = self._multi
-        if self._running:
+        self._drive()
+        done = self._collect()
+        if done or not self._running:
+            return done
+        deadline_ms = multi.timeout()
+        if deadline_ms >= 0:
+            timeout = min(timeout, deadline_ms / 1000)
+        if timeout > 0:
             multi.select(timeout)
+        self._drive()
+        return self._collect()
+
+    def _drive(self) -> None:
         while True:
-            status, _ = multi.perform()
+            status, _ = self._multi.perform()
             if status != pycurl.E_CALL_MULTI_PERFORM:
-                break
+                return
+
+    def _collect(self) -> list[tuple[_T, Outcome | CurlError]]:
+        multi = self._multi
         done: list[tuple[_T, Outcome | CurlError]] = []
         while True:
             queued, ok_list, err_list = multi.info_read()

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,7 +70,7 @@ def fetch_many(
     timeout: TimeoutTypes = DEFAULT_TIMEOUT,
     retry: Retry | int | None = None,
     **options: Any,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """Fetch every URL (or `Request`), up to `concurrency` at once; yield Results as they end.
 
     ```python
@@ -97,7 +97,7 @@ def fetch_many(
 
 def _crawl(
     config: Session, source: Iterator[str | Request], concurrency: int, per_host: int | None
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     transport: MultiTransport[_Job] = MultiTransport(concurrency)
     waiting: deque[_Job] = deque()  # held back by per_host, or retries now due
     retries: list[tuple[float, int, _Job]] = []  # (due, tie-breaker, job), a heap
@@ -155,9 +155,12 @@ def _crawl(
 
 def _job(config: Session, item: str | Request) -> _Job:
     request = item if isinstance(item, Request) else Request(str(item).strip())
-    url = request.url
-    host = (urlsplit(url).hostname or "") if isinstance(url, str) else ""
-    return _Job(request, host, redact_url(str(url)), config.retry, time.monotonic())
+    url = str(request.url)
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # unparsable here: libcurl (or the Session's checks) will say why
+        host = ""
+    return _Job(request, host, redact_url(url), config.retry, 0.0)
 
 
 def _start(
@@ -165,6 +168,8 @@ def _start(
 ) -> Result | None:
     """Start the job's next attempt; a final Result if it cannot start."""
     request = job.request
+    if not job.attempts:
+        job.started = time.monotonic()  # elapsed counts from the first attempt, not the queue
     job.attempts += 1
     try:
         prepared = config._prepare(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ._fetch import Result
+from ._urls import redact_text, redact_url
 
 __all__ = ["Report"]
 
@@ -39,7 +40,10 @@ class Bucket:
 def _merge(a: dict[str, Bucket], b: dict[str, Bucket]) -> dict[str, Bucket]:
     out = {key: Bucket(bucket.count, list(bucket.examples)) for key, bucket in a.items()}
     for key, bucket in b.items():
-        out[key] = out[key].merged(bucket) if key in out else Bucket(bucket.count, bucket.examples)
+        if key in out:
+            out[key] = out[key].merged(bucket)
+        else:
+            out[key] = Bucket(bucket.count, list(bucket.examples))
     return out
 
 
@@ -64,21 +68,22 @@ class Report:
     def add(self, result: Result) -> None:
         """Count one Result."""
         self.total += 1
-        host = _host(result.url)
+        url = redact_url(result.url)
+        host = _host(url)
         counts = self.by_host.setdefault(host, [0, 0])
         counts[0] += 1
         error = result.error
         if error is not None:
             self.errors += 1
             counts[1] += 1
-            line = str(error).split("\n", 1)[0]
-            self.by_category.setdefault(error.category.value, Bucket()).add(result.url, line)
-            self.by_code.setdefault(error.name, Bucket()).add(result.url, line)
+            line = redact_text(str(error).split("\n", 1)[0])
+            self.by_category.setdefault(error.category.value, Bucket()).add(url, line)
+            self.by_code.setdefault(error.name, Bucket()).add(url, line)
             return
         status = result.status_code or 0
         status_class = f"{status // 100}xx"
         reason = result.response.reason if result.response is not None else ""
-        self.by_status.setdefault(status_class, Bucket()).add(result.url, f"{status} {reason}")
+        self.by_status.setdefault(status_class, Bucket()).add(url, f"{status} {reason}")
         if status >= 400:
             self.http_errors += 1
             counts[1] += 1

@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, Final, NamedTuple, TypeAlias
 from urllib.parse import urlencode
 
@@ -57,6 +57,7 @@ _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
+_SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
 _PLAIN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_EXTRAS: Final[list[tuple[int, Any]]] = []
 
@@ -78,12 +79,25 @@ class SessionState(enum.Enum):
     CLOSED = "closed"  # close() was called: the handle and its connections are gone
 
 
-def _check_text(field: str, value: object) -> str:
+def _secret(value: object) -> str:
+    return "'***'"
+
+
+def _url_shown(value: object) -> str:
+    return repr(redact_url(value)) if isinstance(value, str) else _secret(value)
+
+
+def _check_text(field: str, value: object, shown: Callable[[object], str] = repr) -> str:
+    """`value` if it is a str without CR, LF or NUL; else InvalidRequest naming `field`.
+
+    `shown` renders the value in the message: credentials are never echoed (URLs are
+    redacted, passwords and secret headers masked).
+    """
     if not isinstance(value, str):
-        raise InvalidRequest(f"{field} must be a str, got {value!r} ({type(value).__name__})")
+        raise InvalidRequest(f"{field} must be a str, got {shown(value)} ({type(value).__name__})")
     if _FORBIDDEN.search(value):
         raise InvalidRequest(
-            f"{field}={value!r} contains CR, LF or NUL, which would let it inject extra "
+            f"{field}={shown(value)} contains CR, LF or NUL, which would let it inject extra "
             "header lines or requests; remove those characters."
         )
     return value
@@ -100,7 +114,8 @@ def _header_lines(items: HeaderItems) -> list[str]:
             )
         if isinstance(value, bytes):
             value = value.decode("latin-1")
-        text = _check_text(f"header {name!r} value", str(value) if value is not None else "")
+        shown = _secret if name.lower() in _SECRET_HEADERS else repr
+        text = _check_text(f"header {name!r} value", str(value) if value is not None else "", shown)
         # "Name;" tells libcurl to send the header with an empty value; "Name:" would drop it.
         lines.append(f"{name}: {text}" if text else f"{name};")
     return lines
@@ -114,9 +129,7 @@ def _cookie_header(jar: Mapping[str, str]) -> str | None:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             raise InvalidRequest(f"cookie name {name!r} is not a valid token.")
         if not isinstance(value, str) or _FORBIDDEN.search(value) or ";" in value:
-            raise InvalidRequest(
-                f"cookie {name!r} value {value!r} must be a str without CR, LF, NUL or ';'."
-            )
+            raise InvalidRequest(f"cookie {name!r} value must be a str without CR, LF, NUL or ';'.")
     return "; ".join(f"{name}={value}" for name, value in jar.items())
 
 
@@ -415,7 +428,7 @@ class Session:
             if not _TOKEN.fullmatch(method):
                 raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
         if type(url) is not str or _FORBIDDEN.search(url):
-            _check_text("url", url)
+            _check_text("url", url, _url_shown)
         if self.params:
             url = _with_params(url, self.params)
         if params:
@@ -499,7 +512,11 @@ class Session:
             auth_spec = ("digest", auth.username, auth.password)
         elif auth is not None:
             user, password = auth
-            auth_spec = ("basic", _check_text("auth user", user), _check_text("auth", password))
+            auth_spec = (
+                "basic",
+                _check_text("auth user", user),
+                _check_text("auth password", password, _secret),
+            )
         if not isinstance(max_redirects, int) or max_redirects < 0:
             raise InvalidRequest(f"max_redirects={max_redirects!r} must be an int >= 0.")
         if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
@@ -517,7 +534,7 @@ class Session:
                 url=redact_url(url),
             )
         if proxy is not None:
-            _check_text("proxy", proxy)
+            _check_text("proxy", proxy, _url_shown)
         if verify is True:
             verify = certifi.where()
         cert_spec: tuple[str, str | None] | None = (cert, None) if isinstance(cert, str) else cert
