@@ -150,7 +150,7 @@ def test_http_status_refines_class_and_retry(
     for error in (from_info, from_text):
         assert type(error) is cls and error.retry.kind is kind
         assert isinstance(error, curlx.HTTPStatusError)
-        assert error.status_code == status  # type: ignore[attr-defined]
+        assert error.status_code == status
 
 
 def test_connect_refused_by_http_proxy_is_a_proxy_error() -> None:
