@@ -7,9 +7,6 @@ calls: each call sends only the cookies it is given.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final
 
 from ._models import Response
@@ -19,31 +16,6 @@ __all__ = ["delete", "get", "head", "options", "patch", "post", "put", "request"
 
 _POOL_LIMIT: Final = 8  # idle Sessions kept; more concurrent callers get fresh ones
 _idle: list[Session] = []
-_idle_lock = threading.Lock()
-
-
-@contextmanager
-def _one_shot(allowed_protocols: Any) -> Iterator[Session]:
-    """An idle pooled Session (or a new one); back to the pool afterwards."""
-    if allowed_protocols is not None:
-        session = Session(allowed_protocols=allowed_protocols, _cookie_engine=False)
-        try:
-            yield session
-        finally:
-            session.close()
-        return
-    with _idle_lock:
-        pooled = _idle.pop() if _idle else None
-    session = pooled if pooled is not None else Session(_cookie_engine=False)
-    try:
-        yield session
-    finally:
-        with _idle_lock:
-            keep = len(_idle) < _POOL_LIMIT
-            if keep:
-                _idle.append(session)
-        if not keep:
-            session.close()
 
 
 def request(method: str, url: str, *, allowed_protocols: Any = None, **kwargs: Any) -> Response:
@@ -54,8 +26,20 @@ def request(method: str, url: str, *, allowed_protocols: Any = None, **kwargs: A
     r.raise_for_status()
     ```
     """
-    with _one_shot(allowed_protocols) as session:
+    if allowed_protocols is not None:
+        with Session(allowed_protocols=allowed_protocols, _cookie_engine=False) as own:
+            return own.request(method, url, **kwargs)
+    try:
+        session = _idle.pop()  # list.pop and append are atomic: no lock needed
+    except IndexError:
+        session = Session(_cookie_engine=False)
+    try:
         return session.request(method, url, **kwargs)
+    finally:
+        if len(_idle) < _POOL_LIMIT:
+            _idle.append(session)
+        else:
+            session.close()
 
 
 def get(url: str, **kwargs: Any) -> Response:

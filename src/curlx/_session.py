@@ -10,6 +10,7 @@ and NUL before anything is sent.
 from __future__ import annotations
 
 import enum
+import functools
 import json as _json
 import os
 import re
@@ -58,6 +59,13 @@ _FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
 _SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Session attributes the handle options are built from: assigning one drops the cached options.
+_SETTINGS: Final = frozenset(
+    {"headers", "auth", "timeout", "follow_redirects", "max_redirects", "verify", "cert"}
+    | {"proxy", "max_size", "http_version", "allowed_protocols", "_cookies"}
+)
+_CACHED_BASES: Final = 32  # distinct per-request override sets kept
+_UNCACHED: Final = object()
 _PLAIN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_EXTRAS: Final[list[tuple[int, Any]]] = []
 
@@ -119,6 +127,12 @@ def _header_lines(items: HeaderItems) -> list[str]:
         # "Name;" tells libcurl to send the header with an empty value; "Name:" would drop it.
         lines.append(f"{name}: {text}" if text else f"{name};")
     return lines
+
+
+@functools.cache
+def _certifi_bundle() -> str:
+    """certifi's CA bundle path (looked up once)."""
+    return certifi.where()
 
 
 def _cookie_header(jar: Mapping[str, str]) -> str | None:
@@ -266,8 +280,7 @@ class Session:
         self._cookies: dict[str, str] = dict(cookies or {})
         _cookie_header(self._cookies)  # refuse bad cookies now, not at the first request
         self._cookie_engine = _cookie_engine
-        self._base_cache: list[tuple[int, Any]] | None = None
-        self._base_key: tuple[object, ...] = ()
+        self._bases: dict[Any, list[tuple[int, Any]]] = {}
         self._transport = Transport()
         self._lock = threading.Lock()
         self.state = SessionState.OPEN
@@ -343,21 +356,33 @@ class Session:
                     "Cannot send a request, as the Session has been closed. Create a new "
                     "Session, or use curlx.get() for a one-off request."
                 )
-            overrides = {
-                name: value
-                for name, value in (
-                    ("auth", auth),
-                    ("timeout", timeout),
-                    ("follow_redirects", follow_redirects),
-                    ("max_redirects", max_redirects),
-                    ("verify", verify),
-                    ("cert", cert),
-                    ("proxy", proxy),
-                    ("max_size", max_size),
-                    ("http_version", http_version),
-                )
-                if value is not UNSET
-            }
+            overrides: dict[str, Any] | None = None
+            if not (
+                auth is UNSET
+                and timeout is UNSET
+                and follow_redirects is UNSET
+                and max_redirects is UNSET
+                and verify is UNSET
+                and cert is UNSET
+                and proxy is UNSET
+                and max_size is UNSET
+                and http_version is UNSET
+            ):
+                overrides = {
+                    name: value
+                    for name, value in (
+                        ("auth", auth),
+                        ("timeout", timeout),
+                        ("follow_redirects", follow_redirects),
+                        ("max_redirects", max_redirects),
+                        ("verify", verify),
+                        ("cert", cert),
+                        ("proxy", proxy),
+                        ("max_size", max_size),
+                        ("http_version", http_version),
+                    )
+                    if value is not UNSET
+                }
             prepared = self._prepare(
                 method,
                 url,
@@ -434,8 +459,8 @@ class Session:
         if params:
             url = _with_params(url, params)
         self._check_scheme(url)
-        overrides = overrides or {}
         base = self._base(overrides, url)
+        overrides = overrides or {}
         follow = overrides.get("follow_redirects", self.follow_redirects)
         extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
         watchdog = None
@@ -444,37 +469,51 @@ class Session:
         return Prepared(method, url, base, extra, watchdog)
 
     def _check_scheme(self, url: str) -> None:
-        scheme = _SCHEME.match(url)
-        if scheme and scheme.group(1).lower() not in self.allowed_protocols:
+        if url.startswith("https://"):
+            scheme = "https"
+        elif url.startswith("http://"):
+            scheme = "http"
+        else:
+            match = _SCHEME.match(url)
+            if match is None:
+                return  # no scheme: libcurl guesses one, within the allowed protocols
+            scheme = match.group(1).lower()
+        if scheme not in self.allowed_protocols:
             raise error_from_code(
                 1,
-                f'Protocol "{scheme.group(1)}" is not allowed: this Session allows only '
+                f'Protocol "{scheme}" is not allowed: this Session allows only '
                 f"{', '.join(sorted(self.allowed_protocols))} "
                 "(widen it with Session(allowed_protocols=...))",
                 url=redact_url(url),
             )
 
-    def _settings_key(self) -> tuple[object, ...]:
-        return (
-            self.headers,
-            self.auth,
-            self.timeout,
-            self.follow_redirects,
-            self.max_redirects,
-            self.verify,
-            self.cert,
-            self.proxy,
-            self.max_size,
-            self.http_version,
-            self.allowed_protocols,
-        )
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "headers" and not isinstance(value, Headers):
+            value = Headers(value)
+        elif name == "timeout" and not isinstance(value, Timeout):
+            value = Timeout.of(value)
+        elif name == "retry":
+            value = Retry.of(value)
+        object.__setattr__(self, name, value)
+        if name in _SETTINGS:  # the cached handle options describe the old settings
+            self.__dict__.get("_bases", {}).clear()
 
-    def _base(self, overrides: dict[str, Any], url: str) -> list[tuple[int, Any]]:
-        """The handle options for the Session's settings; cached while they do not change."""
-        if not overrides:
-            key = self._settings_key()
-            if self._base_cache is not None and self._base_key == key:
-                return self._base_cache
+    def _base(self, overrides: dict[str, Any] | None, url: str) -> list[tuple[int, Any]]:
+        """The handle options for the Session's settings with `overrides` applied.
+
+        Cached per distinct set of overrides (cleared when a setting is assigned), so the same
+        list object comes back for the same settings and the handle is not reset for nothing.
+        """
+        key: Any = None
+        if overrides:
+            try:
+                key = tuple(sorted(overrides.items()))
+                hash(key)
+            except TypeError:  # an unhashable override (a list of certs...): build, no cache
+                key = _UNCACHED
+        cached = self._bases.get(key) if key is not _UNCACHED else None
+        if cached is not None:
+            return cached
         settings: dict[str, Any] = {
             "auth": self.auth,
             "timeout": self.timeout,
@@ -486,10 +525,13 @@ class Session:
             "max_size": self.max_size,
             "http_version": self.http_version,
         }
-        settings.update(overrides)
+        if overrides:
+            settings.update(overrides)
         options = self._build_base(url, **settings)
-        if not overrides:
-            self._base_cache, self._base_key = options, key
+        if key is not _UNCACHED:
+            if len(self._bases) >= _CACHED_BASES:
+                self._bases.clear()
+            self._bases[key] = options
         return options
 
     def _build_base(
@@ -536,7 +578,7 @@ class Session:
         if proxy is not None:
             _check_text("proxy", proxy, _url_shown)
         if verify is True:
-            verify = certifi.where()
+            verify = _certifi_bundle()
         cert_spec: tuple[str, str | None] | None = (cert, None) if isinstance(cert, str) else cert
         return base_options(
             headers=_header_lines(self.headers.multi_items()),
