@@ -274,7 +274,7 @@ def _parse_head(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]]:
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        headers.append((name.strip(), value.strip()))
+        headers.append((name.strip(), value.strip(" \t")))  # OWS is SP and HTAB only
     return method, target, version, headers
 
 

@@ -99,7 +99,7 @@ IDEMPOTENT_ERRORS = {
 NEVER_ERRORS = {
     "bad-url": lambda method: error(3, method),
     "certificate-refused": lambda method: error(60, method),
-    "unsupported-protocol": lambda method: error(1, method),
+    "unsupported-protocol": lambda method: error(1, method, url="foo://example.test/"),
     "unknown-option": lambda method: error(48, method),
     "bad-function-argument": lambda method: error(43, method),
 }

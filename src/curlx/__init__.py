@@ -79,6 +79,7 @@ from ._session import Session as Session
 from ._translate import ConnectTimeout as ConnectTimeout
 from ._translate import HTTPClientError as HTTPClientError
 from ._translate import HTTPServerError as HTTPServerError
+from ._translate import NotHTTPResponse as NotHTTPResponse
 from ._translate import ProxyTunnelRefused as ProxyTunnelRefused
 from ._translate import ReadTimeout as ReadTimeout
 from ._translate import ResolveTimeout as ResolveTimeout
@@ -119,6 +120,7 @@ __all__ = [
     "MultiCode",
     "MultiError",
     "NetworkError",
+    "NotHTTPResponse",
     "ProtocolError",
     "ProxyCode",
     "ProxyError",

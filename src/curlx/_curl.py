@@ -17,7 +17,7 @@ from typing import Any, Final, Generic, TypeVar
 import pycurl
 
 from ._codes import Family
-from ._exceptions import CurlError, InvalidOperation
+from ._exceptions import CurlError, InvalidOperation, InvalidRequest
 from ._info import TransferInfo
 from ._translate import error_from_code, proxy_detail
 from ._urls import HTTP_SCHEMES, redact_text, redact_url
@@ -434,6 +434,8 @@ _FOLLOW_CUSTOM: Final[int] = 2 if _LIBCURL_VERSION >= 0x080D00 else 1
 _REDIRECT_SAFE: Final = frozenset({"http", "https", "ftp", "ftps"})
 # CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54): pycurl has no name for it, but passes it on.
 _SUPPRESS_CONNECT_HEADERS: Final = 265
+# CURLOPT_QUICK_EXIT (libcurl 7.87): closing does not wait for a hung system resolver thread.
+_QUICK_EXIT: Final = 322
 
 
 def supported_protocols() -> frozenset[str]:
@@ -488,6 +490,7 @@ class _Slot:
         "method",
         "safe_url",
         "stalled",
+        "watching",
         "watch_limit",
         "watch_progress",
         "watch_since",
@@ -502,6 +505,7 @@ class _Slot:
         self.method = "GET"
         self.safe_url = ""
         self.stalled = False
+        self.watching = False
         self.watch_limit = 0.0
         self.watch_progress = 0
         self.watch_since = 0.0
@@ -528,23 +532,27 @@ class _Slot:
     ) -> None:
         handle = self.handle
         setopt = handle.setopt
-        if self.applied is not base or self.dirty:
+        watching = watchdog is not None
+        if self.applied is not base or self.dirty or self.watching is not watching:
             self.applied = None
             handle.reset()
             for option, value in base:
                 setopt(option, value)
+            if watching:
+                # libcurl's low-speed limit averages the speed over about 5 s, so after a burst
+                # of data it notices a silent server seconds late; this watches for "no byte
+                # moved for `read` seconds" itself. It stays set while the base does.
+                setopt(pycurl.NOPROGRESS, 0)
+                setopt(pycurl.XFERINFOFUNCTION, self._watch)
+            self.watching = watching
             self.applied = base
-        self.dirty = bool(extra) or watchdog is not None
+        self.dirty = bool(extra)
         for option, value in extra:
             setopt(option, value)
         self.stalled = False
         if watchdog is not None:
-            # libcurl's low-speed limit averages over 5 s, so after an upload it notices a
-            # silent server seconds late; this watches for "no byte moved" directly.
             self.watch_limit, self.watch_progress = watchdog, -1
             self.watch_since = time.monotonic()
-            setopt(pycurl.NOPROGRESS, 0)
-            setopt(pycurl.XFERINFOFUNCTION, self._watch)
         self.body = io.BytesIO()
         self.header_lines = []
         self.method = method
@@ -561,13 +569,28 @@ class _Slot:
         )
 
     def failed(self, exc: pycurl.error) -> CurlError:
-        self.applied = None  # start from a reset handle next time
         if self.stalled and exc.args[:1] == (pycurl.E_ABORTED_BY_CALLBACK,):
             exc = pycurl.error(
                 pycurl.E_OPERATION_TIMEDOUT,
                 f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
             )
-        return translate(exc, self.handle)
+        error = translate(exc, self.handle)
+        # Start the next request from a reset handle; resetting now also lets go of this
+        # transfer's callbacks and the partial body they hold.
+        self.applied = None
+        self.handle.reset()
+        self.body = io.BytesIO()
+        self.header_lines = []
+        return error
+
+    def refused(self, exc: UnicodeEncodeError) -> CurlError:
+        """The error for text libcurl cannot take (pycurl sends str options as ASCII)."""
+        self.applied = None
+        self.handle.reset()
+        return InvalidRequest(
+            f"a request field has text libcurl cannot take ({exc.reason}: "
+            f"{exc.object[exc.start : exc.end]!r}); send it as bytes or percent-encode it."
+        )
 
 
 class Transport:
@@ -601,6 +624,8 @@ class Transport:
             slot.handle.perform()
         except pycurl.error as exc:
             raise slot.failed(exc) from exc
+        except UnicodeEncodeError as exc:
+            raise slot.refused(exc) from exc
         return slot.outcome()
 
     def cookies(self) -> list[str]:
@@ -652,6 +677,9 @@ class MultiTransport(Generic[_T]):
         except pycurl.error as exc:
             self._idle.append(slot)
             return slot.failed(exc)
+        except UnicodeEncodeError as exc:
+            self._idle.append(slot)
+            return slot.refused(exc)
         self._running[slot.handle] = (slot, token)
         return None
 
@@ -738,10 +766,11 @@ def base_options(
         (pycurl.REDIR_PROTOCOLS, protocol_mask(protocols & _REDIRECT_SAFE)),
         (pycurl.ACCEPT_ENCODING, ""),
         (_SUPPRESS_CONNECT_HEADERS, 1),
+        (_QUICK_EXIT, 1),
     ]
     add = options.append
     if headers:
-        add((pycurl.HTTPHEADER, headers))
+        add((pycurl.HTTPHEADER, _header_bytes(headers)))
     if follow_redirects:
         add((pycurl.FOLLOWLOCATION, 1))
         add((pycurl.MAXREDIRS, max_redirects))
@@ -772,12 +801,12 @@ def base_options(
         kind, user, password = auth
         scheme = pycurl.HTTPAUTH_DIGEST if kind == "digest" else pycurl.HTTPAUTH_BASIC
         add((pycurl.HTTPAUTH, scheme))
-        add((pycurl.USERNAME, user))
-        add((pycurl.PASSWORD, password))
+        add((pycurl.USERNAME, user.encode()))
+        add((pycurl.PASSWORD, password.encode()))
     if cookie_engine:
         add((pycurl.COOKIEFILE, ""))
     if cookie:
-        add((pycurl.COOKIE, cookie))
+        add((pycurl.COOKIE, cookie.encode()))
     if proxy is not None:
         add((pycurl.PROXY, proxy))
     if max_size is not None:
@@ -815,7 +844,12 @@ def request_extras(
         add((pycurl.POST, 1))
         add((pycurl.POSTFIELDSIZE, 0))
     if headers is not None:
-        add((pycurl.HTTPHEADER, headers))
+        add((pycurl.HTTPHEADER, _header_bytes(headers)))
     if cookie is not None:
-        add((pycurl.COOKIE, cookie))
+        add((pycurl.COOKIE, cookie.encode()))
     return extra
+
+
+def _header_bytes(lines: list[str]) -> list[bytes]:
+    """Header lines as HTTP/1.1 carries them: Latin-1 octets (Session checked they fit)."""
+    return [line.encode("latin-1") for line in lines]

@@ -18,6 +18,7 @@ categories, generated from the code table into `_code_errors.py`)::
         ├── ProxyError             the proxy failed (5, 97 with its CURLPX detail)
         │   └── ProxyTunnelRefused an HTTP proxy answered CONNECT with an error (7)
         ├── ProtocolError          the peer broke the protocol (8, 16, 18, 61, 92, 95, 96)
+        │   └── NotHTTPResponse    the reply was not HTTP at all (1, once the request was sent)
         ├── HTTPError              HTTP-level failures
         │   ├── HTTPStatusError    an error status (22): HTTPClientError 4xx, HTTPServerError 5xx
         │   └── TooManyRedirects   (47)

@@ -19,6 +19,11 @@ __all__ = ["DigestAuth", "Headers", "RedirectHop", "Request", "Response", "Timeo
 HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
+def _text(value: object) -> str:
+    """A header name or value as text: bytes are read as Latin-1, as HTTP/1.1 sends them."""
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
 class Headers(Mapping[str, str]):
     """Response or request headers: case-insensitive, multi-valued, in the order received.
 
@@ -31,10 +36,9 @@ class Headers(Mapping[str, str]):
     def __init__(self, items: HeaderItems | None = None) -> None:
         if items is None:
             self._items: list[tuple[str, str]] = []
-        elif isinstance(items, Mapping):
-            self._items = [(str(k), str(v)) for k, v in items.items()]
         else:
-            self._items = [(str(k), str(v)) for k, v in items]
+            pairs = items.items() if isinstance(items, Mapping) else items
+            self._items = [(_text(k), _text(v)) for k, v in pairs]
 
     def __getitem__(self, name: str) -> str:
         lowered = name.lower()

@@ -34,7 +34,7 @@ from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRe
 from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
 from ._retry import Retry
 from ._translate import error_from_code
-from ._urls import redact_url
+from ._urls import ascii_url, redact_url
 
 __all__ = ["Session"]
 
@@ -77,7 +77,7 @@ class Prepared(NamedTuple):
     url: str
     base: list[tuple[int, Any]]  # the Session's settings: the same list while they hold
     extra: list[tuple[int, Any]]  # what this request adds (method, body, headers)
-    watchdog: float | None  # the read timeout, watched directly when a body is sent
+    watchdog: float | None  # the read timeout: abandon the transfer when no byte moved this long
 
 
 class SessionState(enum.Enum):
@@ -124,9 +124,24 @@ def _header_lines(items: HeaderItems) -> list[str]:
             value = value.decode("latin-1")
         shown = _secret if name.lower() in _SECRET_HEADERS else repr
         text = _check_text(f"header {name!r} value", str(value) if value is not None else "", shown)
-        # "Name;" tells libcurl to send the header with an empty value; "Name:" would drop it.
-        lines.append(f"{name}: {text}" if text else f"{name};")
+        if not _latin1(text):
+            raise InvalidRequest(
+                f"header {name!r} value={shown(text)} has characters outside Latin-1, which "
+                "HTTP/1.1 cannot carry as they are; encode the value first (for example "
+                "percent-encoding, or RFC 8187 for parameters) or pass bytes."
+            )
+        # "Name;" tells libcurl to send the header with an empty value: "Name:" (or a value
+        # of only blanks) would make it remove the header instead.
+        lines.append(f"{name}: {text}" if text.strip(" \t") else f"{name};")
     return lines
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @functools.cache
@@ -458,14 +473,15 @@ class Session:
             url = _with_params(url, self.params)
         if params:
             url = _with_params(url, params)
+        if not url.isascii():
+            url = ascii_url(url)
         self._check_scheme(url)
         base = self._base(overrides, url)
         overrides = overrides or {}
         follow = overrides.get("follow_redirects", self.follow_redirects)
         extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
-        watchdog = None
-        if data is not None or json is not None or files:
-            watchdog = Timeout.of(overrides.get("timeout", self.timeout)).read
+        timeout = overrides.get("timeout", self.timeout)
+        watchdog = (timeout if isinstance(timeout, Timeout) else Timeout.of(timeout)).read
         return Prepared(method, url, base, extra, watchdog)
 
     def _check_scheme(self, url: str) -> None:
@@ -576,7 +592,7 @@ class Session:
                 url=redact_url(url),
             )
         if proxy is not None:
-            _check_text("proxy", proxy, _url_shown)
+            proxy = ascii_url(_check_text("proxy", proxy, _url_shown))
         if verify is True:
             verify = _certifi_bundle()
         cert_spec: tuple[str, str | None] | None = (cert, None) if isinstance(cert, str) else cert

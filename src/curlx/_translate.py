@@ -36,6 +36,7 @@ from ._exceptions import (
     CurlError,
     DNSError,
     HTTPStatusError,
+    ProtocolError,
     ProxyError,
     _status_from_message,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ConnectTimeout",
     "HTTPClientError",
     "HTTPServerError",
+    "NotHTTPResponse",
     "ProxyTunnelRefused",
     "ReadTimeout",
     "ResolveTimeout",
@@ -121,6 +123,19 @@ class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
         return RetryKind.SAFE if self.status_code >= 500 else RetryKind.NEVER
 
 
+class NotHTTPResponse(ProtocolError):
+    """The server answered with something that is not an HTTP response.
+
+    libcurl reports it as code 1 ("Received HTTP/0.9 when not allowed"): the reply had no
+    status line. The request was sent, so this is the peer's fault, not a usage error.
+    """
+
+    situation = "The server's reply did not start with an HTTP status line (code 1 here)."
+
+    def _retry_kind(self) -> RetryKind:
+        return RetryKind.IDEMPOTENT
+
+
 # --- refinement rules --------------------------------------------------------------------------
 
 
@@ -161,7 +176,18 @@ def _connect_class(message: str, info: TransferInfo | None) -> type[CurlError]:
     return _ce.CouldntConnect
 
 
+def _protocol_class(message: str, info: TransferInfo | None) -> type[CurlError]:
+    # An HTTP URL that got no status back: the reply was not HTTP. (A URL with an unknown
+    # scheme is not an HTTP URL; a redirect to a refused scheme has the redirect's status.)
+    if info is None:
+        garbage = "HTTP/0.9" in message
+    else:
+        garbage = info.response_code == 0 and info.effective_url.lower().startswith(HTTP_SCHEMES)
+    return NotHTTPResponse if garbage else _ce.UnsupportedProtocol
+
+
 _REFINE: Final[Mapping[_Code, Callable[[str, TransferInfo | None], type[CurlError]]]] = {
+    CurlCode.UNSUPPORTED_PROTOCOL: _protocol_class,
     CurlCode.OPERATION_TIMEDOUT: _timeout_class,
     CurlCode.HTTP_RETURNED_ERROR: _status_class,
     CurlCode.COULDNT_CONNECT: _connect_class,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from typing import Final
+from urllib.parse import quote, urlsplit, urlunsplit
 
-__all__ = ["HTTP_SCHEMES", "redact_text", "redact_url"]
+__all__ = ["HTTP_SCHEMES", "ascii_url", "redact_text", "redact_url"]
 
 # URL prefixes of the protocols that have a request method (HTTP and WebSocket).
 HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
@@ -30,3 +31,42 @@ def redact_text(text: str) -> str:
     if "@" not in text:
         return text
     return _USERINFO_ANYWHERE.sub(r"\1", text)
+
+
+def ascii_url(url: str) -> str:
+    """`url` as libcurl takes it: a non-ASCII host in IDNA, other non-ASCII percent-encoded.
+
+    ``http://bücher.example/straße?q=é`` becomes
+    ``http://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A9``; an ASCII URL is returned as it is.
+    """
+    if url.isascii():
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return quote(url, safe=_SAFE)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.rpartition(":")
+        if not colon or not port.isdigit():
+            host, colon, port = hostport, "", ""
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = quote(host, safe="")
+        netloc = f"{quote(userinfo, safe=_SAFE)}{at}{host}{colon}{port}"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_SAFE),
+            quote(parts.query, safe=_SAFE),
+            quote(parts.fragment, safe=_SAFE),
+        )
+    )
+
+
+# Characters left as they are when percent-encoding: RFC 3986's reserved and unreserved ones,
+# and "%" so that what is already encoded stays encoded.
+_SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
