@@ -32,3 +32,11 @@ def test_readme_hierarchy_is_the_exceptions_module_tree() -> None:
     block = README.split("```\npycurl.error", 1)[1].split("```", 1)[0]
     readme_tree = ("pycurl.error" + block).strip().splitlines()
     assert readme_tree == tree
+
+
+def test_every_test_the_readme_cites_exists() -> None:
+    cited = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", README))
+    assert len(cited) > 20
+    for path, name in cited:
+        source = (ROOT / path).read_text()
+        assert re.search(rf"^def {name}\(", source, flags=re.MULTILINE), f"{path}::{name}"
