@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curlx._urls import redact_text, redact_url
+from curlx._urls import host_of, redact_text, redact_url
 
 
 @pytest.mark.parametrize(
@@ -40,3 +42,28 @@ def test_redacted_url_keeps_neither_user_nor_password(user: str, password: str) 
     assert redacted == "https://example.test/path"
     message = f"Failed for {url} after 3 ms"
     assert redact_text(message) == "Failed for https://example.test/path after 3 ms"
+
+
+hosts = st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True)
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "ftp"]),
+    user=st.sampled_from(["", "u@", "u:p@", "a:b:c@"]),
+    host=hosts,
+    port=st.sampled_from(["", ":80", ":8443"]),
+    tail=st.sampled_from(["", "/", "/p?q=1", "?x=@y", "#f", "/a@b"]),
+)
+def test_host_of_agrees_with_urlsplit(
+    scheme: str, user: str, host: str, port: str, tail: str
+) -> None:
+    url = f"{scheme}://{user}{host}{port}{tail}"
+    assert host_of(url) == (urlsplit(url).hostname or "")
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [("http://[::1]:8080/x", "::1"), ("HTTP://Example.ORG/", "example.org"), ("host/p", "host")],
+)
+def test_host_of_special_forms(url: str, host: str) -> None:
+    assert host_of(url) == host

@@ -15,14 +15,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from ._curl import MultiTransport, Outcome
 from ._exceptions import CurlError, HTTPStatusError, InvalidRequest
 from ._models import Request, Response, Timeout
 from ._retry import Retry
 from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes
-from ._urls import redact_url
+from ._urls import host_of, redact_url
 
 __all__ = ["Result", "fetch_many"]
 
@@ -52,14 +51,23 @@ class Result:
         return self.response.status_code if self.response is not None else None
 
 
-@dataclasses.dataclass(slots=True)
 class _Job:
-    request: Request
-    host: str
-    url: str  # without credentials, for results
-    policy: Retry | None
-    started: float
-    attempts: int = 0
+    """One input item on its way: the request, where it goes, how it fared so far."""
+
+    __slots__ = ("attempts", "host", "policy", "request", "started", "target", "url")
+
+    def __init__(self, target: str, request: Request | None, host: str, policy: Retry | None):
+        self.target = target  # the URL as given (credentials and all), for libcurl
+        self.request = request  # None for a plain URL: a GET
+        self.host = host  # "" unless per_host limits are in force
+        self.url = redact_url(target)  # for results
+        self.policy = policy
+        self.started = 0.0
+        self.attempts = 0
+
+    @property
+    def method(self) -> str:
+        return self.request.method.upper() if self.request is not None else "GET"
 
 
 def fetch_many(
@@ -108,7 +116,7 @@ def _crawl(
 
     def launch(job: _Job) -> Result | None:
         """Start `job` now, or hold it back while its host is at its limit."""
-        if per_host is not None and per_host_running[job.host] >= per_host:
+        if job.host and per_host is not None and per_host_running[job.host] >= per_host:
             waiting.append(job)
             return None
         return _start(config, transport, job, per_host_running)
@@ -131,7 +139,7 @@ def _crawl(
                 except StopIteration:
                     exhausted = True
                     break
-                result = launch(_job(config, item))
+                result = launch(_job(config, item, per_host))
                 if result is not None:
                     yield result
             if not transport.running:
@@ -144,7 +152,8 @@ def _crawl(
             if retries:
                 wait = min(wait, max(0.0, retries[0][0] - time.monotonic()))
             for job, outcome in transport.poll(wait):
-                per_host_running[job.host] -= 1
+                if job.host:
+                    per_host_running[job.host] -= 1
                 result = _finish(config, job, outcome, retries, sequence)
                 if result is not None:
                     yield result
@@ -153,14 +162,14 @@ def _crawl(
         config.close()
 
 
-def _job(config: Session, item: str | Request) -> _Job:
-    request = item if isinstance(item, Request) else Request(str(item).strip())
-    url = str(request.url)
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:  # unparsable here: libcurl (or the Session's checks) will say why
-        host = ""
-    return _Job(request, host, redact_url(url), config.retry, 0.0)
+def _job(config: Session, item: str | Request, per_host: int | None) -> _Job:
+    if isinstance(item, Request):
+        request: Request | None = item
+        url = str(item.url)
+    else:
+        request = None
+        url = (item if isinstance(item, str) else str(item)).strip()
+    return _Job(url, request, host_of(url) if per_host is not None else "", config.retry)
 
 
 def _start(
@@ -172,9 +181,12 @@ def _start(
         job.started = time.monotonic()  # elapsed counts from the first attempt, not the queue
     job.attempts += 1
     try:
-        prepared = config._prepare(
-            request.method, request.url, request.headers, request.data, request.json
-        )
+        if request is None:
+            prepared = config._prepare("GET", job.target)
+        else:
+            prepared = config._prepare(
+                request.method, job.target, request.headers, request.data, request.json
+            )
     except CurlError as error:
         return Result(job.url, None, error, job.attempts, time.monotonic() - job.started)
     failure = transport.start(
@@ -182,7 +194,8 @@ def _start(
     )
     if failure is not None:
         return Result(job.url, None, failure, job.attempts, time.monotonic() - job.started)
-    running[job.host] += 1
+    if job.host:
+        running[job.host] += 1
     return None
 
 
@@ -194,7 +207,7 @@ def _finish(
     sequence: Iterator[int],
 ) -> Result | None:
     """The Result for a finished attempt, or None when a retry was scheduled instead."""
-    method = job.request.method.upper()
+    method = job.method
     policy = job.policy
     if isinstance(outcome, CurlError):
         if policy is not None:

@@ -6,7 +6,7 @@ import re
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
-__all__ = ["HTTP_SCHEMES", "ascii_url", "redact_text", "redact_url"]
+__all__ = ["HTTP_SCHEMES", "ascii_url", "host_of", "redact_text", "redact_url"]
 
 # URL prefixes of the protocols that have a request method (HTTP and WebSocket).
 HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
@@ -70,3 +70,20 @@ def ascii_url(url: str) -> str:
 # Characters left as they are when percent-encoding: RFC 3986's reserved and unreserved ones,
 # and "%" so that what is already encoded stays encoded.
 _SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
+
+
+def host_of(url: str) -> str:
+    """The host name of `url`, lower-cased, without user, port or IPv6 brackets ("" if none).
+
+    A cheap split (urlsplit costs 5 µs on a new URL): enough to group transfers by host.
+    """
+    start = url.find("://")
+    rest = url[start + 3 :] if start >= 0 else url
+    for stop in "/?#":
+        cut = rest.find(stop)
+        if cut >= 0:
+            rest = rest[:cut]
+    rest = rest.rpartition("@")[2]
+    if rest.startswith("["):
+        return rest[1:].partition("]")[0].lower()
+    return rest.partition(":")[0].lower()
