@@ -23,6 +23,7 @@ import pytest
 from faults import drip, h2_garbage_after_preface, h2c_ok, tls_cut_after_hello
 from http_servers import HTTPApp, Net
 from servers import (
+    ConnectStall,
     Lab,
     close_after_request,
     endless_body,
@@ -341,3 +342,24 @@ def test_non_ascii_input_does_not_abort_the_crawl(request_: Any, net: Net) -> No
     results = list(curlx.fetch_many([first, after], concurrency=1, timeout=LIMITS))
     assert len(results) == 2
     assert [r.status_code for r in results if r.url == after] == [200]
+
+
+@pytest.mark.parametrize("way", ["session", "fetch_many"])
+def test_a_slow_connect_is_governed_by_the_connect_limit_not_the_read_limit(way: str) -> None:
+    """The no-progress (read) limit starts once bytes move: connecting has its own limit."""
+    stall = ConnectStall()
+    limits = curlx.Timeout(connect=1.5, read=0.5, total=5)
+    started = time.monotonic()
+    try:
+        if way == "session":
+            with curlx.Session(timeout=limits) as session, pytest.raises(curlx.CurlError) as caught:
+                session.get(stall.url())
+            error: curlx.CurlError | None = caught.value
+        else:
+            (result,) = list(curlx.fetch_many([stall.url()], timeout=limits))
+            error = result.error
+    finally:
+        stall.close()
+    elapsed = time.monotonic() - started
+    assert isinstance(error, curlx.ConnectTimeout)
+    assert 1.4 < elapsed < 3.0

@@ -594,7 +594,9 @@ class _Slot:
 
     def _watch(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
         """Stop a transfer on which no byte moved for `watch_limit` seconds."""
-        progress = dlnow + ulnow
+        progress = dlnow + ulnow + len(self.header_lines)
+        if not progress:
+            return 0  # nothing moved yet: connecting, or waiting (LOW_SPEED_TIME covers it)
         now = time.monotonic()
         if progress != self.watch_progress:
             self.watch_progress, self.watch_since = progress, now
@@ -611,19 +613,26 @@ class _Slot:
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
         watchdog: float | None = None,
+        callback: bool = True,
     ) -> None:
+        """Set the handle up for one request; `watchdog` as for `Transport.perform`.
+
+        With `callback` the watchdog is libcurl's progress callback; without, the caller (the
+        multi loop) checks `stalled_for()` itself, which costs nothing per transfer.
+        """
         handle = self.handle
         setopt = handle.setopt
-        watching = watchdog is not None
+        watching = watchdog is not None and callback
         if self.applied is not base or self.dirty or self.watching is not watching:
             self.applied = None
             handle.reset()
             for option, value in base:
                 setopt(option, value)
             if watching:
-                # libcurl's low-speed limit averages the speed over about 5 s, so after a burst
-                # of data it notices a silent server seconds late; this watches for "no byte
-                # moved for `read` seconds" itself. It stays set while the base does.
+                # libcurl's low-speed limit averages the speed over about 5 s, so once data
+                # has moved it notices a silent server seconds late; from the first byte on,
+                # this watches for "no byte moved for `read` seconds" itself (before it, the
+                # low-speed limit is exact). It stays set while the base does.
                 setopt(pycurl.NOPROGRESS, 0)
                 setopt(pycurl.XFERINFOFUNCTION, self._watch)
             self.watching = watching
@@ -632,9 +641,9 @@ class _Slot:
         for option, value in extra:
             setopt(option, value)
         self.stalled = False
-        if watchdog is not None:
-            self.watch_limit, self.watch_progress = watchdog, -1
-            self.watch_since = time.monotonic()
+        self.watch_limit = watchdog or 0.0
+        self.watch_progress = -1
+        self.watch_since = time.monotonic()
         self.body = io.BytesIO()
         self.header_lines = []
         self.method = method
@@ -643,6 +652,19 @@ class _Slot:
         setopt(pycurl.URL, url)
         setopt(pycurl.WRITEFUNCTION, self.body.write)
         setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
+
+    def stalled_for(self, now: float) -> bool:
+        """True if no byte moved for `watch_limit` seconds (checked from outside libcurl)."""
+        progress = (
+            self.body.tell() + len(self.header_lines) + self.handle.getinfo(pycurl.SIZE_UPLOAD_T)
+        )
+        if not progress:
+            return False  # nothing moved yet: connecting, or waiting (LOW_SPEED_TIME covers it)
+        if progress != self.watch_progress:
+            self.watch_progress, self.watch_since = progress, now
+            return False
+        self.stalled = now - self.watch_since >= self.watch_limit
+        return self.stalled
 
     def outcome(self) -> Outcome:
         return (
@@ -718,6 +740,7 @@ class Transport:
 
 
 _T = TypeVar("_T")
+_STALL_CHECK_EVERY: Final = 0.1  # seconds between looks for transfers that stopped moving
 
 
 class MultiTransport(Generic[_T]):
@@ -732,6 +755,8 @@ class MultiTransport(Generic[_T]):
         self._multi = pycurl.CurlMulti()
         self._idle = [_Slot() for _ in range(size)]
         self._running: dict[pycurl.Curl, tuple[_Slot, _T]] = {}
+        self._watched = 0  # running transfers with a no-progress limit
+        self._checked = 0.0  # when stalls were last looked for
 
     @property
     def free(self) -> int:
@@ -755,7 +780,7 @@ class MultiTransport(Generic[_T]):
         """Begin a transfer; a typed error if it could not even start (a refused option)."""
         slot = self._idle.pop()
         try:
-            slot.prepare(url, method, base, extra, watchdog)
+            slot.prepare(url, method, base, extra, watchdog, callback=False)
             self._multi.add_handle(slot.handle)
         except pycurl.error as exc:
             self._idle.append(slot)
@@ -764,6 +789,8 @@ class MultiTransport(Generic[_T]):
             self._idle.append(slot)
             return slot.refused(exc)
         self._running[slot.handle] = (slot, token)
+        if slot.watch_limit:
+            self._watched += 1
         return None
 
     def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
@@ -771,19 +798,40 @@ class MultiTransport(Generic[_T]):
 
         Transfers just started are driven at once (before any waiting), and the wait is cut
         short to libcurl's own next deadline, so one stalled transfer never slows the rest.
+        Transfers with a no-progress limit are looked at every tenth of a second from here,
+        not from a progress callback, so the limit costs nothing per transfer.
         """
         multi = self._multi
         self._drive()
         done = self._collect()
-        if done or not self._running:
-            return done
-        deadline_ms = multi.timeout()
-        if deadline_ms >= 0:
-            timeout = min(timeout, deadline_ms / 1000)
-        if timeout > 0:
-            multi.select(timeout)
-        self._drive()
-        return self._collect()
+        if not done and self._running:
+            deadline_ms = multi.timeout()
+            if deadline_ms >= 0:
+                timeout = min(timeout, deadline_ms / 1000)
+            if self._watched:
+                timeout = min(timeout, _STALL_CHECK_EVERY)
+            if timeout > 0:
+                multi.select(timeout)
+            self._drive()
+            done = self._collect()
+        if self._watched:
+            now = time.monotonic()
+            if now - self._checked >= _STALL_CHECK_EVERY:
+                self._checked = now
+                done += self._stalls(now)
+        return done
+
+    def _stalls(self, now: float) -> list[tuple[_T, Outcome | CurlError]]:
+        stalled = [
+            handle
+            for handle, (slot, _) in self._running.items()
+            if slot.watch_limit and slot.stalled_for(now)
+        ]
+        done: list[tuple[_T, Outcome | CurlError]] = []
+        for handle in stalled:
+            slot, token = self._release(handle)
+            done.append((token, slot.failed(pycurl.error(pycurl.E_ABORTED_BY_CALLBACK, ""))))
+        return done
 
     def _drive(self) -> None:
         while True:
@@ -809,14 +857,14 @@ class MultiTransport(Generic[_T]):
         slot, token = self._running.pop(handle)
         self._multi.remove_handle(handle)
         self._idle.append(slot)
+        if slot.watch_limit:
+            self._watched -= 1
         return slot, token
 
     def close(self) -> None:
         """Stop every transfer and close all handles and connections."""
         for handle in list(self._running):
-            slot, _ = self._running.pop(handle)
-            self._multi.remove_handle(handle)
-            self._idle.append(slot)
+            self._release(handle)
         for slot in self._idle:
             slot.handle.close()
         self._idle.clear()
