@@ -136,7 +136,7 @@ def test_bad_header_exits_2(header: str, net: Net, capsys: pytest.CaptureFixture
     app = net.app(handler)
     code, out, err = run([app.url("/"), "-H", header], capsys)
     assert (code, out) == (2, "")
-    assert err.startswith(("curlx get: header", "curlx: InvalidRequest:"))
+    assert err.startswith(("curlx get: header", f"curlx: InvalidRequest for GET {app.url('/')}: "))
     assert app.connections == 0
 
 
@@ -156,7 +156,7 @@ def test_unknown_http_version_exits_2(net: Net, capsys: pytest.CaptureFixture[st
     app = net.app(handler)
     code, out, err = run(["--http-version", "9", app.url("/")], capsys)
     assert (code, out) == (2, "")
-    assert err.startswith("curlx: InvalidRequest: http_version='9' is not one of")
+    assert err.startswith(f"curlx: InvalidRequest for GET {app.url('/')}: http_version='9' is not")
     assert app.connections == 0
 
 

@@ -49,7 +49,6 @@ def get(url: str, **kwargs: Any) -> Response:
 
 def head(url: str, **kwargs: Any) -> Response:
     """HEAD `url` (redirects are not followed unless follow_redirects=True)."""
-    kwargs.setdefault("follow_redirects", False)
     return request("HEAD", url, **kwargs)
 
 

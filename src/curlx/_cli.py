@@ -83,7 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     crawl.add_argument("file", help="a file of URLs, one per line, or - for stdin")
     crawl.add_argument("--concurrency", type=_positive, default=50, help="default 50")
     crawl.add_argument("--per-host", type=_positive, help="most transfers at once per host")
-    crawl.add_argument("--timeout", type=float, default=30.0, help="seconds per phase (30)")
+    crawl.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds allowed for each phase (default: curlx's, connect 10 and no progress 30)",
+    )
     crawl.add_argument("--retries", type=int, default=0, help="retries per URL (default 0)")
     crawl.add_argument("--jsonl", help="write one JSON line per URL to this file (- = stdout)")
     crawl.add_argument("-k", "--insecure", action="store_true", help="do not verify TLS")

@@ -19,6 +19,7 @@ from typing import IO, Any, Protocol
 from ._fetch import Result, fetch_many
 from ._report import Report
 from ._retry import Retry
+from ._session import DEFAULT_TIMEOUT
 
 __all__ = ["crawl", "result_record"]
 
@@ -105,7 +106,7 @@ def crawl(args: argparse.Namespace) -> int:
     if args.retries < 0:
         sys.stderr.write(f"curlx crawl: --retries {args.retries} must be >= 0\n")
         return 2
-    if not 0 < args.timeout < math.inf:
+    if args.timeout is not None and not 0 < args.timeout < math.inf:
         sys.stderr.write(f"curlx crawl: --timeout {args.timeout} must be more than 0\n")
         return 2
     with ExitStack() as stack:
@@ -136,7 +137,7 @@ def crawl(args: argparse.Namespace) -> int:
             _urls(source),
             concurrency=args.concurrency,
             per_host=args.per_host,
-            timeout=args.timeout,
+            timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
             retry=Retry(total=args.retries) if args.retries else None,
             verify=not args.insecure,
         )

@@ -30,12 +30,12 @@ def reference(code: _Code | int, family: Family) -> str:
 def headline(error: CurlError) -> str:
     """Line 1: ``NAME (curl error N) for METHOD URL: libcurl's text``."""
     code = error.code
-    if code is None:
-        return f"{type(error).__name__}: {error.message}"
-    short = code.name if isinstance(code, _Code) else f"UNKNOWN_{code}"
     where = ""
     if error.url:
         where = f" for {error.method} {error.url}" if error.method else f" for {error.url}"
+    if code is None:
+        return f"{type(error).__name__}{where}: {error.message}"
+    short = code.name if isinstance(code, _Code) else f"UNKNOWN_{code}"
     return f"{short} ({error.family.label} {int(code)}){where}: {error.message}"
 
 

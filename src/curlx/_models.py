@@ -330,37 +330,6 @@ class Response:
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.method} {self.url}>"
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_response,
-            (
-                self.status_code,
-                self.content,
-                self._header_lines,
-                self.info,
-                self.method,
-                self.request_url,
-            ),
-        )
-
-
-def _rebuild_response(
-    status_code: int,
-    content: bytes,
-    header_lines: list[bytes],
-    info: TransferInfo,
-    method: str,
-    request_url: str,
-) -> Response:
-    return Response(
-        status_code=status_code,
-        content=content,
-        header_lines=header_lines,
-        info=info,
-        method=method,
-        request_url=request_url,
-    )
-
 
 # CURLINFO_HTTP_VERSION values: CURL_HTTP_VERSION_1_0 .. CURL_HTTP_VERSION_3.
 _HTTP_VERSIONS: Final[Mapping[int, str]] = {1: "1.0", 2: "1.1", 3: "2", 30: "3"}

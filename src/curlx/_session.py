@@ -80,6 +80,18 @@ class Prepared(NamedTuple):
     watchdog: float | None  # the read timeout: abandon the transfer when no byte moved this long
 
 
+def _located(
+    error: InvalidOperation | InvalidRequest, method: object, url: object
+) -> InvalidOperation | InvalidRequest:
+    """`error` with the request it refused (credentials removed), for its message."""
+    if error.url is None and isinstance(url, str) and not _FORBIDDEN.search(url):
+        error.url = redact_url(url)
+        error.method = (
+            method.upper() if isinstance(method, str) and _TOKEN.fullmatch(method) else None
+        )
+    return error
+
+
 class SessionState(enum.Enum):
     """Where a Session is in its life."""
 
@@ -360,10 +372,14 @@ class Session:
         (or, for status retries, the last response is returned unless `raise_on_status`).
         """
         if not self._lock.acquire(blocking=False):
-            raise InvalidOperation(
-                "This Session is already running a request in another thread (or in a "
-                "callback of this one). A Session serves one thread at a time: give each "
-                "thread its own Session."
+            raise _located(
+                InvalidOperation(
+                    "This Session is already running a request in another thread (or in a "
+                    "callback of this one). A Session serves one thread at a time: give each "
+                    "thread its own Session."
+                ),
+                method,
+                url,
             )
         try:
             if self.state is SessionState.CLOSED:
@@ -413,6 +429,9 @@ class Session:
             if policy is None:
                 return self._send(prepared)
             return self._send_with_retries(policy, prepared)
+        except (InvalidOperation, InvalidRequest) as error:
+            _located(error, method, url)
+            raise
         finally:
             self._lock.release()
 
@@ -476,6 +495,9 @@ class Session:
         if not url.isascii():
             url = ascii_url(url)
         self._check_scheme(url)
+        if method == "HEAD" and not (overrides and "follow_redirects" in overrides):
+            # HEAD does not follow redirects unless asked to, whatever the Session's setting.
+            overrides = {**(overrides or {}), "follow_redirects": False}
         base = self._base(overrides, url)
         overrides = overrides or {}
         follow = overrides.get("follow_redirects", self.follow_redirects)
@@ -676,7 +698,6 @@ class Session:
 
     def head(self, url: str, **kwargs: Any) -> Response:
         """HEAD `url` (redirects are not followed unless follow_redirects=True)."""
-        kwargs.setdefault("follow_redirects", False)
         return self.request("HEAD", url, **kwargs)
 
     def options(self, url: str, **kwargs: Any) -> Response:

@@ -144,7 +144,7 @@ def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
     # connecting, so the phase is read from what was really done: request bytes sent (HTTP),
     # a connection made, a name resolved.
     if info is not None:
-        if info.request_size > 0:
+        if info.request_sent:
             return ReadTimeout
         if info.connect_time == 0:
             return ResolveTimeout if info.namelookup_time == 0 else ConnectTimeout
