@@ -6,6 +6,7 @@ every test module can use it even while curlx itself does not import.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,12 @@ def connect_stall() -> Iterator[ConnectStall]:
     """A loopback port whose TCP connects never complete."""
     with ConnectStall() as stall:
         yield stall
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_proxy_from_the_environment() -> Iterator[None]:
+    """Tests reach loopback servers directly: a proxy set in the environment must not apply."""
+    names = ["http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    yield
+    os.environ.update(saved)

@@ -216,10 +216,18 @@ def test_multi_reports_typed_failures_that_still_unpack(
         multi.close()
 
 
-def test_share_handle_accepts_valid_options() -> None:
+def test_handles_sharing_a_cache_both_work(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/ok").respond_with_data("fine")
     share = curlx.CurlShare()
     share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
-    c = curlx.Curl()
-    c.setopt(pycurl.SHARE, share)
-    c.close()
-    share.close()
+    handles = [curlx.Curl(), curlx.Curl()]
+    try:
+        for c in handles:
+            c.setopt(pycurl.SHARE, share)
+            c.setopt(pycurl.URL, httpserver.url_for("/ok"))
+            c.setopt(pycurl.TIMEOUT_MS, 5000)
+        assert [c.perform_rb() for c in handles] == [b"fine", b"fine"]
+    finally:
+        for c in handles:
+            c.close()
+        share.close()

@@ -11,6 +11,7 @@ import curlx
 from curlx import Category, CurlCode, Family, ProxyCode, RetryKind, TransferInfo
 from curlx._codes import all_codes
 from curlx._translate import error_from_code
+from curlx._urls import redact_text
 
 any_arg = st.one_of(
     st.integers(),
@@ -30,7 +31,7 @@ def test_translate_never_raises_and_always_returns_a_curl_error(
 ) -> None:
     error = curlx.translate(pycurl.error(*args), family=family)
     assert isinstance(error, curlx.CurlError)
-    assert isinstance(str(error), str) and isinstance(repr(error), str)
+    assert str(error).split("\n")[0] and repr(error).startswith(type(error).__name__)
     assert isinstance(error.explain(), str)
     assert isinstance(error.retry.kind, RetryKind)
 
@@ -38,7 +39,7 @@ def test_translate_never_raises_and_always_returns_a_curl_error(
 @given(st.integers(min_value=-(2**63), max_value=2**63), st.text())
 def test_any_number_translates_keeping_the_number(number: int, message: str) -> None:
     error = curlx.translate(pycurl.error(number, message))
-    assert error.args == (number, message) or "@" in message
+    assert error.args == (number, redact_text(message))
     assert int(error.code) == number  # type: ignore[arg-type]
     if CurlCode.lookup(number) is None:
         assert type(error) is curlx.CurlError
@@ -47,10 +48,12 @@ def test_any_number_translates_keeping_the_number(number: int, message: str) -> 
         assert f"(curl error {number})" in str(error)
 
 
-@pytest.mark.parametrize("code", list(all_codes()), ids=lambda c: c.libcurl_name)
+# pycurl raises no header-API or CURLPX codes of its own: those families have no classes.
+RAISED_CODES = [c for c in all_codes() if c.family not in (Family.HEADER, Family.PROXY)]
+
+
+@pytest.mark.parametrize("code", RAISED_CODES, ids=lambda c: c.libcurl_name)
 def test_every_code_translates_to_its_family_and_category(code: curlx.CurlCode) -> None:
-    if code.family in (Family.HEADER, Family.PROXY):
-        return  # pycurl raises neither: no exception classes for these families
     error = curlx.translate(pycurl.error(int(code), "message"), family=code.family)
     assert error.code is code
     assert error.family is code.family
