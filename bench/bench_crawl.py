@@ -49,22 +49,13 @@ import argparse
 import asyncio
 import cProfile
 import dataclasses
-import datetime
 import gc
-import hashlib
 import importlib
 import io
 import json
-import os
-import platform
 import pstats
-import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -72,11 +63,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pycurl
-from nginx import ensure_nginx, nginx_version
+from _common import (
+    Stats,
+    closed_port_below_ephemeral,
+    drop_proxy_variables,
+    load_average,
+    machine,
+    markdown_table,
+    source_digest,
+    utc_now,
+    write_json,
+)
+from nginx import Nginx, ensure_nginx, nginx_version
 
 import curlx
 
@@ -92,7 +93,8 @@ SLOW_ROUNDS = 3
 BODY_SIZE = 1024
 FILE_NAME = "f1k"
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "crawl.json"
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy")
+WORKER_CONNECTIONS = 4096
+"""nginx's worker connections: nginx.py's default 256 is too few for this crawl."""
 
 REFERENCE = "raw pycurl CurlMulti loop (reference)"
 FETCH_MANY = "curlx.fetch_many"
@@ -114,177 +116,6 @@ class Settings:
 
 FULL = Settings(urls=2000, rounds=11, rss_urls=100_000, rss_every=10_000)
 QUICK = Settings(urls=300, rounds=3, rss_urls=10_000, rss_every=1_000)
-
-
-# --- a local nginx -------------------------------------------------------------------------------
-
-NGINX_CONFIG = """\
-daemon off;
-master_process on;
-worker_processes {workers};
-worker_rlimit_nofile 8192;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-
-events {{
-    worker_connections 4096;
-}}
-
-http {{
-    access_log off;
-    server_tokens off;
-    sendfile on;
-    tcp_nodelay on;
-    gzip off;
-    etag off;
-    keepalive_requests 100000;
-    keepalive_timeout 300s;
-    open_file_cache max=16 inactive=300s;
-    client_body_temp_path {root}/tmp/body;
-    proxy_temp_path {root}/tmp/proxy;
-    fastcgi_temp_path {root}/tmp/fastcgi;
-    types {{ }}
-    default_type application/octet-stream;
-
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        root {root}/www;
-        location / {{ }}
-    }}
-}}
-"""
-
-
-class NginxError(RuntimeError):
-    """nginx did not start."""
-
-
-class LocalNginx:
-    """nginx serving the 1 KiB file from a temp dir on 127.0.0.1, a child process of ours.
-
-    (bench/nginx.py's ``Nginx`` has 256 worker connections; this crawl wants at least 1024, so
-    only its installer and version helpers are reused.)
-    """
-
-    def __init__(self, binary: str, workers: int) -> None:
-        self.binary = binary
-        self.workers = workers
-        self.port = 0
-        self.root: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def url(self, query: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}/{FILE_NAME}{query}"
-
-    def __enter__(self) -> LocalNginx:
-        root = Path(tempfile.mkdtemp(prefix="curlx-bench-crawl-"))
-        self.root = root
-        root.chmod(0o755)  # the workers run as an unprivileged user when started as root
-        (root / "tmp").mkdir()
-        www = root / "www"
-        www.mkdir(mode=0o755)
-        (www / FILE_NAME).write_bytes(bytes(range(256)) * (BODY_SIZE // 256))
-        (www / FILE_NAME).chmod(0o644)
-        error = ""
-        try:
-            for _ in range(3):  # another process may take the free port before nginx binds it
-                self.port = _free_port()
-                conf = root / "nginx.conf"
-                conf.write_text(
-                    NGINX_CONFIG.format(workers=self.workers, root=root, port=self.port)
-                )
-                self.process = subprocess.Popen(
-                    [self.binary, "-p", f"{root}/", "-c", str(conf), "-e", str(root / "log")],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # Ctrl-C reaches only Python, which stops nginx
-                )
-                if self._ready():
-                    return self
-                error = self._stop()
-                if "Address already in use" not in error:
-                    break
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        self.__exit__(None, None, None)
-        raise NginxError(f"nginx did not start: {error.strip() or 'no error output'}")
-
-    def _ready(self) -> bool:
-        assert self.process is not None
-        deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.01)
-        return False
-
-    def _stop(self) -> str:
-        """Stop nginx by its pid (SIGTERM, then SIGKILL); return its stderr."""
-        process, self.process = self.process, None
-        if process is None:
-            return ""
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(5.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5.0)
-        stderr = b""
-        if process.stderr is not None:
-            stderr = process.stderr.read()
-            process.stderr.close()
-        return stderr.decode(errors="replace")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self._stop()
-        finally:
-            if self.root is not None:
-                shutil.rmtree(self.root, ignore_errors=True)
-                self.root = None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on, below the ephemeral range.
-
-    A port from the ephemeral range could become the local port of one of the many outgoing
-    connections, and a connection from 127.0.0.1:P to 127.0.0.1:P connects to itself.
-    """
-    low = 32768
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        pass
-    for port in range(low - 1, 1024, -1):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(1.0)
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                continue  # something listens there
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no closed loopback port found below the ephemeral range")
 
 
 # --- the clients ---------------------------------------------------------------------------------
@@ -563,33 +394,6 @@ class BadRun(RuntimeError):
     """A crawl did not get the answers it should have."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Stats:
-    """One measured thing, one value per round."""
-
-    samples: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def quartiles(self) -> tuple[float, float]:
-        if len(self.samples) < 2:
-            return self.samples[0], self.samples[0]
-        q = statistics.quantiles(self.samples, n=4, method="inclusive")
-        return q[0], q[2]
-
-    def as_json(self, digits: int) -> dict[str, Any]:
-        p25, p75 = self.quartiles
-        return {
-            "median": round(self.median, digits),
-            "p25": round(p25, digits),
-            "p75": round(p75, digits),
-            "samples": [round(s, digits) for s in self.samples],
-        }
-
-
 @dataclasses.dataclass
 class Scenario:
     """One list of URLs crawled by every client, interleaved over rounds."""
@@ -658,7 +462,7 @@ class Scenario:
                     f"{self.cpu_us[name].median:,.1f}",
                 ]
             )
-        return _table(header, rows)
+        return markdown_table(header, rows)
 
     def checks(self) -> list[dict[str, Any]]:
         """fetch_many within RATIO_TARGET of the reference, and ahead of every peer."""
@@ -699,13 +503,6 @@ class Scenario:
                 for name in self.wall_us
             },
         }
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 1) -> str:
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 # --- memory: a long crawl in a subprocess --------------------------------------------------------
@@ -808,7 +605,7 @@ def memory_table(runs: Sequence[MemoryRun]) -> str:
             p = run.curve[i]
             row.append(f"{p['rss_kib'] / 1024:.1f} / {p['hwm_kib'] / 1024:.1f}")
         rows.append(row)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 # --- profile -------------------------------------------------------------------------------------
@@ -1096,7 +893,7 @@ def ladder_report(result: dict[str, Any]) -> str:
             "",
             f"fetch_many's libcurl options: {', '.join(result['options'])}.",
             "",
-            _table(header, rows),
+            markdown_table(header, rows),
         ]
     )
 
@@ -1242,7 +1039,7 @@ def breakdown_report(result: dict[str, Any], cpu_delta: float) -> str:
         [
             "## Breakdown: per-URL pieces, each warm in a loop (no profiler)",
             "",
-            _table(["piece", "µs/call", "calls/URL: fetch_many", "raw loop"], rows),
+            markdown_table(["piece", "µs/call", "calls/URL: fetch_many", "raw loop"], rows),
             "",
             f"fetch_many's extra pieces add up to {result['extra_us_per_url']:.1f} µs per URL; "
             f"the measured client CPU difference (success, median) is {cpu_delta:.1f} µs per URL. "
@@ -1266,55 +1063,29 @@ def profile_report(profiles: dict[str, list[dict[str, Any]]]) -> str:
             ]
             for row in rows
         ]
-        out.append(_table(["function", "calls/URL", "own µs/URL", "cumulative µs/URL"], table))
+        out.append(
+            markdown_table(["function", "calls/URL", "own µs/URL", "cumulative µs/URL"], table)
+        )
     return "\n".join(out)
 
 
 # --- the run -------------------------------------------------------------------------------------
 
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "src" / "curlx"
-
-
-def source_digest() -> str:
-    """A short SHA-256 of curlx's source files, to tell which code a result file measured."""
-    digest = hashlib.sha256()
-    for path in sorted(SOURCE_DIR.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def load_average() -> str:
+def load_average_text() -> str:
     """The 1, 5 and 15 minute load averages (other busy processes make the numbers noisy)."""
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "unknown"
+    return " ".join(f"{x:.2f}" for x in load_average()) or "unknown"
 
 
 def environment(nginx: str, workers: int, versions: dict[str, str]) -> dict[str, Any]:
-    cpu_model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu_model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "cpu_model": cpu_model or platform.processor(),
+        "date": utc_now(),
+        **machine(),
         "pycurl": pycurl.version,
         "curlx": curlx.__version__,
-        "curlx_source_sha256": source_digest(),
+        "curlx_source_sha256": source_digest(16, separator=b"\0"),
         "nginx": f"{nginx}, {workers} worker(s)",
-        "load_average_at_start": load_average(),
+        "load_average_at_start": load_average_text(),
         **{f"peer {name}": version for name, version in versions.items()},
     }
 
@@ -1331,9 +1102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rss-count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--rss-every", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for variable in PROXY_VARIABLES:
-        os.environ.pop(variable, None)
-        os.environ.pop(variable.upper(), None)
+    drop_proxy_variables()
     if args.rss_child:
         rss_child(args.rss_child, args.rss_count, args.rss_every)
         return 0
@@ -1349,7 +1118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients = build_clients(stack, notes, versions)
         env = environment(nginx_version(binary), args.workers, versions)
         print("# curlx crawler benchmark: fetch_many\n")
-        print(_table(["", ""], [[key, str(value)] for key, value in env.items()]))
+        print(markdown_table(["", ""], [[key, str(value)] for key, value in env.items()]))
         print()
         load = env["load_average_at_start"].split()
         if load and load[0] != "unknown" and float(load[0]) >= 0.5:
@@ -1359,11 +1128,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for note in notes:
             print(f"- {note}")
-        server = stack.enter_context(LocalNginx(binary, args.workers))
-        refused = closed_port()
-        ok_urls = [server.url(f"?i={i}") for i in range(settings.urls)]
+        server = stack.enter_context(
+            Nginx(
+                binary,
+                {FILE_NAME: bytes(range(256)) * (BODY_SIZE // 256)},
+                workers=args.workers,
+                worker_connections=WORKER_CONNECTIONS,
+                open_file_cache=16,
+            )
+        )
+        refused = closed_port_below_ephemeral()
+        ok_urls = [server.url(f"{FILE_NAME}?i={i}") for i in range(settings.urls)]
         half_urls = [
-            server.url(f"?i={i}") if i % 2 == 0 else f"http://127.0.0.1:{refused}/{FILE_NAME}?i={i}"
+            server.url(f"{FILE_NAME}?i={i}")
+            if i % 2 == 0
+            else f"http://127.0.0.1:{refused}/{FILE_NAME}?i={i}"
             for i in range(settings.urls)
         ]
         half = settings.urls // 2
@@ -1393,13 +1172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["targets"] = checks
         print("\n## Targets\n")
         rows = [[c["target"], c["measured"], "met" if c["met"] else "MISSED"] for c in checks]
-        print(_table(["target", "measured", ""], rows, right_from=1))
+        print(markdown_table(["target", "measured", ""], rows, right_from=1))
 
         if not args.no_rss:
             memory = [
                 MemoryRun(
                     "success",
-                    server.url("?i="),
+                    server.url(f"{FILE_NAME}?i="),
                     settings.rss_urls,
                     settings.rss_every,
                     Tally(ok=settings.rss_urls),
@@ -1439,7 +1218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["profile"] = profiles
             # These two use curlx internals: if those changed, say so and go on.
             try:
-                pieces = breakdown(server.url("?i=0"), 20_000 if not args.quick else 2_000)
+                pieces = breakdown(
+                    server.url(f"{FILE_NAME}?i=0"), 20_000 if not args.quick else 2_000
+                )
             except (ImportError, AttributeError, TypeError, ValueError) as exc:
                 print(f"\nBreakdown skipped: curlx internals changed ({exc!r})")
             else:
@@ -1458,10 +1239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report["ladder"] = steps
 
     report["seconds"] = round(time.perf_counter() - started, 1)
-    report["load_average_at_end"] = load_average()
+    report["load_average_at_end"] = load_average_text()
     print(f"\nLoad average at the end: {report['load_average_at_end']}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_json(args.json, report)
     print(f"\nTook {report['seconds']} s; numbers in {args.json}")
     return 0
 

@@ -28,14 +28,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import functools
 import gc
-import hashlib
-import json
-import os
-import platform
-import socket
 import statistics
 import sys
 import time
@@ -46,6 +40,19 @@ from pathlib import Path
 from typing import Any
 
 import pycurl
+from _common import (
+    Stats,
+    busy_note,
+    cpu_times,
+    free_port,
+    machine,
+    machine_use,
+    markdown_table,
+    paired_ratio,
+    source_digest,
+    utc_now,
+    write_json,
+)
 
 import curlx
 
@@ -78,39 +85,6 @@ QUICK = Settings(micro_calls=2_000, micro_repeats=5, batch=100, rounds=5)
 
 
 @dataclasses.dataclass(frozen=True)
-class Stats:
-    """One measured thing: the per-call time of each timed batch."""
-
-    samples: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p25(self) -> float:
-        return _quartiles(self.samples)[0]
-
-    @property
-    def p75(self) -> float:
-        return _quartiles(self.samples)[2]
-
-    def as_json(self, digits: int) -> dict[str, Any]:
-        return {
-            "median": round(self.median, digits),
-            "p25": round(self.p25, digits),
-            "p75": round(self.p75, digits),
-            "samples": [round(s, digits) for s in self.samples],
-        }
-
-
-def _quartiles(samples: Sequence[float]) -> list[float]:
-    if len(samples) < 2:
-        return [samples[0]] * 3
-    return statistics.quantiles(samples, n=4, method="inclusive")
-
-
-@dataclasses.dataclass(frozen=True)
 class Client:
     """One client of sections 2 and 3: what it is, what it catches, and its batch timer."""
 
@@ -137,18 +111,6 @@ def interleave(timers: Sequence[tuple[str, Timer]], calls: int, rounds: int) -> 
         for name, timer in [*timers[shift:], *timers[:shift]]:
             per_call[name].append(timer(calls) / calls)
     return {name: Stats(tuple(values)) for name, values in per_call.items()}
-
-
-def paired_ratio(numerator: Stats, denominator: Stats) -> Stats:
-    """Per-round ratios of two interleaved timers: round i of one over round i of the other."""
-    return Stats(tuple(a / b for a, b in zip(numerator.samples, denominator.samples, strict=True)))
-
-
-def closed_port() -> int:
-    """A loopback TCP port nothing listens on: one the kernel just handed out, closed again."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _discard(data: bytes) -> None:
@@ -595,77 +557,9 @@ def measure_breakdown(url: str, settings: Settings) -> dict[str, Stats]:
 # --- the report --------------------------------------------------------------------------------
 
 
-def source_digest() -> str:
-    """A short hash of curlx's source files, to tell which state of the library was measured."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(curlx.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-@dataclasses.dataclass(frozen=True)
-class CpuTimes:
-    """The machine's CPU time counters (all CPUs, in clock ticks) and this process's own."""
-
-    busy: int
-    steal: int
-    total: int
-    own_seconds: float
-
-
-def cpu_times() -> CpuTimes | None:
-    """Read /proc/stat (Linux only; None elsewhere)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            ticks = [int(x) for x in stat.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (ticks + [0] * 8)[:8]
-    return CpuTimes(user + nice + system + irq + softirq, steal, sum(ticks), time.process_time())
-
-
-def machine_use(start: CpuTimes | None, end: CpuTimes | None) -> dict[str, float] | None:
-    """Shares of the machine's CPU time during the run: other processes', and stolen by the host.
-
-    Other work on the machine skews the timings; this says how much there was.
-    """
-    if start is None or end is None or end.total <= start.total:
-        return None
-    total = end.total - start.total
-    own = (end.own_seconds - start.own_seconds) * os.sysconf("SC_CLK_TCK")
-    other = max(0.0, end.busy - start.busy - own)
-    return {"other_processes": other / total, "stolen_by_host": (end.steal - start.steal) / total}
-
-
-def busy_note(use: dict[str, float] | None) -> str | None:
-    """A warning when other processes or the host took a noticeable share of the machine."""
-    if use is None or (use["other_processes"] < 0.05 and use["stolen_by_host"] < 0.02):
-        return None
-    return (
-        f"other processes used {use['other_processes']:.0%} of the machine's CPU time during "
-        f"the run and the host stole {use['stolen_by_host']:.0%}: absolute times are "
-        "inflated, the paired ratios less so; run again on a quiet machine to compare"
-    )
-
-
 def environment(versions: dict[str, str], use: dict[str, float] | None) -> dict[str, Any]:
-    cpu_model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu_model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "cpu_model": cpu_model or platform.processor(),
+        **machine(),
         "cpu_time_of_other_processes": "unknown"
         if use is None
         else f"{use['other_processes']:.1%}",
@@ -674,13 +568,6 @@ def environment(versions: dict[str, str], use: dict[str, float] | None) -> dict[
         "curlx": f"{curlx.__version__} (source sha256 {source_digest()})",
         **{f"peer {name}": version for name, version in versions.items()},
     }
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 1) -> str:
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def report(
@@ -705,7 +592,7 @@ def report(
         "",
     ]
     out.append(
-        _table(
+        markdown_table(
             ["what", "median ns", "p25-p75 ns"],
             [
                 [name, f"{s.median:,.0f}", f"{s.p25:,.0f}-{s.p75:,.0f}"]
@@ -734,7 +621,7 @@ def report(
             ]
         )
     out.append(
-        _table(
+        markdown_table(
             ["client", "catches", "median µs", "p25-p75 µs", "vs raw µs", "× raw"],
             rows,
             right_from=2,
@@ -757,7 +644,7 @@ def report(
             "",
             "## Breakdown: curlx's error path step by step (ns per call, median of batches)",
             "",
-            _table(
+            markdown_table(
                 ["step", "median ns", "p25-p75 ns"],
                 [
                     [name, f"{s.median:,.0f}", f"{s.p25:,.0f}-{s.p75:,.0f}"]
@@ -793,7 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     cpu_at_start = cpu_times()
 
-    url = f"http://127.0.0.1:{closed_port()}/"
+    # A port the kernel just handed out, closed again: nothing listens there.
+    url = f"http://127.0.0.1:{free_port()}/"
     notes: list[str] = []
     versions: dict[str, str] = {}
     gc.collect()
@@ -827,7 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"(ran in {elapsed:.0f} s)")
 
     results: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": utc_now(),
         "mode": mode,
         "seconds": round(elapsed, 1),
         "environment": env,
@@ -843,8 +731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {name: s.as_json(1) for name, s in breakdown_ns.items()} if breakdown_ns else None
         ),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_json(args.output, results)
     print(f"results written to {args.output}", file=sys.stderr)
     return 0
 

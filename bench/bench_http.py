@@ -36,17 +36,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import dataclasses
-import datetime
 import functools
 import gc
-import hashlib
 import io
-import json
 import os
-import platform
 import pstats
 import signal
-import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -57,6 +52,17 @@ from types import FrameType
 from typing import Any
 
 import pycurl
+from _common import (
+    Stats,
+    drop_proxy_variables,
+    load_average,
+    machine,
+    markdown_table,
+    paired_ratio,
+    source_digest,
+    utc_now,
+    write_json,
+)
 from nginx import Nginx, ensure_nginx, nginx_version
 
 import curlx
@@ -69,9 +75,7 @@ MODULE_TARGET = 1.35
 """curlx.get per request, at most this times raw pycurl's with a reused handle."""
 SIZES: dict[str, int] = {"1 KiB": 1024, "100 KiB": 100 * 1024}
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "http.json"
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "src" / "curlx"
 CONNECTION_HEADER = "x-connection"
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy")
 
 REFERENCE = "pycurl, reused handle (reference)"
 SESSION = "curlx.Session().get"
@@ -97,39 +101,6 @@ class Settings:
 
 FULL = Settings(session_batch=400, module_batch=30, rounds=21)
 QUICK = Settings(session_batch=40, module_batch=8, rounds=3)
-
-
-@dataclasses.dataclass(frozen=True)
-class Stats:
-    """One measured thing: a value (µs per request, or a ratio) per round."""
-
-    samples: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p25(self) -> float:
-        return _quartiles(self.samples)[0]
-
-    @property
-    def p75(self) -> float:
-        return _quartiles(self.samples)[2]
-
-    def as_json(self, digits: int) -> dict[str, Any]:
-        return {
-            "median": round(self.median, digits),
-            "p25": round(self.p25, digits),
-            "p75": round(self.p75, digits),
-            "samples": [round(s, digits) for s in self.samples],
-        }
-
-
-def _quartiles(samples: Sequence[float]) -> list[float]:
-    if len(samples) < 2:
-        return [samples[0]] * 3
-    return statistics.quantiles(samples, n=4, method="inclusive")
 
 
 class BadResponse(RuntimeError):
@@ -419,11 +390,6 @@ def interleave(
     if progress:
         print(file=sys.stderr)
     return {name: Timing(Stats(tuple(wall[name])), Stats(tuple(cpu[name]))) for name, _ in timers}
-
-
-def paired_ratio(numerator: Stats, denominator: Stats) -> Stats:
-    """Per-round ratios of two interleaved timers: round i of one over round i of the other."""
-    return Stats(tuple(a / b for a, b in zip(numerator.samples, denominator.samples, strict=True)))
 
 
 def keeps_connection(client: Client, url: str) -> bool:
@@ -982,46 +948,16 @@ def profile_get(get: Callable[[str], curlx.Response], url: str, n: int) -> list[
 # --- the report --------------------------------------------------------------------------------
 
 
-def source_digest() -> str:
-    """A short hash of curlx's source files, to tell which code a result was measured on."""
-    digest = hashlib.sha256()
-    for path in sorted(SOURCE_DIR.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def environment(nginx: str, versions: dict[str, str]) -> dict[str, Any]:
-    cpu_model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu_model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "cpu_model": cpu_model or platform.processor(),
+        "date": utc_now(),
+        **machine(),
         "pycurl": pycurl.version,
         "curlx": curlx.__version__,
         "curlx_source_sha256": source_digest(),
         "nginx": nginx,
         **{f"peer {name}": version for name, version in versions.items()},
     }
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 1) -> str:
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def section_table(section: Section) -> str:
@@ -1043,7 +979,7 @@ def section_table(section: Section) -> str:
             ]
         row.append("yes" if section.keep_alive[client.name] else "no")
         rows.append(row)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def check_targets(session: Section, module: Section) -> list[dict[str, Any]]:
@@ -1102,7 +1038,7 @@ def breakdown_report(breakdown: dict[str, Any]) -> str:
                 f"{numbers['client_cpu_us_per_request']['median']:,.1f}",
             ]
         rows.append(row)
-    out += [_table(header, rows), ""]
+    out += [markdown_table(header, rows), ""]
     reference = breakdown["no_network_us"].get(REFERENCE, 0.0)
     rows = [
         [name, f"{value:.2f}", f"{value - reference:+.2f}"]
@@ -1111,11 +1047,11 @@ def breakdown_report(breakdown: dict[str, Any]) -> str:
     out += [
         "The same calls with perform() a no-op (no network, no server: each client's own work):",
         "",
-        _table(["call, perform() a no-op", "CPU µs/call", "vs pycurl"], rows),
+        markdown_table(["call, perform() a no-op", "CPU µs/call", "vs pycurl"], rows),
         "",
     ]
     rows = [[name, f"{value:.3f}"] for name, value in breakdown["pieces_us"].items()]
-    out += [_table(["piece, warm in a loop", "CPU µs/call"], rows), ""]
+    out += [markdown_table(["piece, warm in a loop", "CPU µs/call"], rows), ""]
     for label, profile in breakdown["profiles"].items():
         rows = [
             [
@@ -1129,7 +1065,7 @@ def breakdown_report(breakdown: dict[str, Any]) -> str:
         out += [
             f"cProfile of `{label}` per request (the profiler inflates Python calls):",
             "",
-            _table(["function", "calls", "own µs", "cumulative µs"], rows),
+            markdown_table(["function", "calls", "own µs", "cumulative µs"], rows),
             "",
         ]
     return "\n".join(out)
@@ -1162,7 +1098,7 @@ def report(
         ]
     out += ["## Targets", ""]
     rows = [[c["target"], c["measured"], "met" if c["met"] else "MISSED"] for c in checks]
-    out += [_table(["target", "measured", ""], rows, right_from=3), ""]
+    out += [markdown_table(["target", "measured", ""], rows, right_from=3), ""]
     if notes:
         out += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     if breakdown is not None:
@@ -1171,13 +1107,6 @@ def report(
 
 
 # --- main ------------------------------------------------------------------------------------
-
-
-def _load_average() -> list[float]:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return []
 
 
 @contextmanager
@@ -1208,15 +1137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rounds:
         settings = dataclasses.replace(settings, rounds=args.rounds)
 
-    notes: list[str] = []
-    for name in PROXY_VARIABLES:
-        for variable in (name, name.upper()):
-            if os.environ.pop(variable, None) is not None:
-                notes.append(f"{variable} removed from the environment (loopback only)")
+    notes = [
+        f"{variable} removed from the environment (loopback only)"
+        for variable in drop_proxy_variables()
+    ]
     binary = ensure_nginx()
     versions: dict[str, str] = {}
     files = {_file_name(size): os.urandom(size) for size in SIZES.values()}
-    load_before = _load_average()
+    load_before = load_average()
     if load_before and load_before[0] > 0.5:
         print(
             f"warning: the load average is {load_before[0]:.2f}: other processes compete for "
@@ -1244,10 +1172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment(nginx_version(binary), versions)
     env["seconds"] = round(time.monotonic() - started, 1)
     env["load_average_before"] = load_before
-    env["load_average_after"] = _load_average()
+    env["load_average_after"] = load_average()
     checks = check_targets(sessions, module)
     print(report(env, settings, [sessions, module], checks, notes, breakdown))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "environment": env,
         "settings": dataclasses.asdict(settings),
@@ -1258,7 +1185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notes": notes,
         "breakdown": breakdown,
     }
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_json(args.output, result)
     print(f"results written to {args.output}", file=sys.stderr)
     return 0
 

@@ -5,6 +5,9 @@ the foreground (``daemon off``) as a child process listening on 127.0.0.1 only, 
 accepts connections, and stops it by its pid (and removes the temp dir) on ``stop()`` or when
 the ``with`` block ends, also on Ctrl-C or an exception. ``ensure_nginx()`` finds the nginx
 binary, installing Debian's ``nginx-light`` (or ``nginx``) with apt-get when run as root.
+
+``worker_connections`` above the default 256 also raise the workers' file limit to twice that
+and the listen backlog to that; ``open_file_cache`` (entries, 0 for none) caches open files.
 """
 
 from __future__ import annotations
@@ -21,21 +24,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from _common import free_port
+
 __all__ = ["Nginx", "NginxError", "ensure_nginx", "nginx_version"]
 
 _SBIN_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
+DEFAULT_WORKER_CONNECTIONS = 256
 
 CONFIG = """\
 daemon off;
 master_process on;
 worker_processes {workers};
-pid {root}/nginx.pid;
+{rlimit}pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 
 events {{
-    worker_connections 256;
+    worker_connections {worker_connections};
 }}
 
 http {{
@@ -47,14 +53,14 @@ http {{
     etag off;
     keepalive_requests 100000;
     keepalive_timeout 300s;
-    client_body_temp_path {root}/tmp/body;
+{file_cache}    client_body_temp_path {root}/tmp/body;
     proxy_temp_path {root}/tmp/proxy;
     fastcgi_temp_path {root}/tmp/fastcgi;
     types {{ }}
     default_type application/octet-stream;
 
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{backlog};
         root {root}/www;
         # The connection's serial number, so a client can be seen to reuse its connection.
         add_header X-Connection $connection always;
@@ -112,19 +118,23 @@ def nginx_version(binary: str) -> str:
     return text.removeprefix("nginx version: ")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Nginx:
     """nginx serving `files` (name -> content) from a temp dir on ``127.0.0.1:<free port>``."""
 
-    def __init__(self, binary: str, files: Mapping[str, bytes], *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        binary: str,
+        files: Mapping[str, bytes],
+        *,
+        workers: int = 1,
+        worker_connections: int = DEFAULT_WORKER_CONNECTIONS,
+        open_file_cache: int = 0,
+    ) -> None:
         self.binary = binary
         self.files = dict(files)
         self.workers = workers
+        self.worker_connections = worker_connections
+        self.open_file_cache = open_file_cache
         self.port = 0
         self.root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -137,9 +147,31 @@ class Nginx:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
 
+    def config(self) -> str:
+        """nginx.conf for this server (its root and port must be set)."""
+        connections = self.worker_connections
+        many = connections > DEFAULT_WORKER_CONNECTIONS
+        cache = self.open_file_cache
+        return CONFIG.format(
+            workers=self.workers,
+            worker_connections=connections,
+            rlimit=f"worker_rlimit_nofile {2 * connections};\n" if many else "",
+            file_cache=f"    open_file_cache max={cache} inactive=300s;\n" if cache else "",
+            backlog=f" backlog={connections}" if many else "",
+            root=self.root,
+            port=self.port,
+        )
+
     def start(self) -> None:
         if self._process is not None:
             raise NginxError("this nginx is already running")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # also on Ctrl-C while it starts
+            raise
+
+    def _start(self) -> None:
         root = Path(tempfile.mkdtemp(prefix="curlx-bench-nginx-"))
         self.root = root
         # Worker processes run as an unprivileged user when nginx is started as root.
@@ -153,9 +185,9 @@ class Nginx:
             path.chmod(0o644)
         last_error = ""
         for _ in range(3):  # another process may take the free port before nginx binds it
-            self.port = _free_port()
+            self.port = free_port()
             conf = root / "nginx.conf"
-            conf.write_text(CONFIG.format(workers=self.workers, root=root, port=self.port))
+            conf.write_text(self.config())
             self._process = subprocess.Popen(
                 [self.binary, "-p", f"{root}/", "-c", str(conf), "-e", str(root / "error.log")],
                 stdin=subprocess.DEVNULL,
