@@ -32,6 +32,7 @@ from servers import (
     RawServer,
     drain,
     h2_frame,
+    listening_socket,
     read_head,
     reset,
 )
@@ -57,7 +58,6 @@ H2_GOAWAY = 0x7
 H2_ACK = 0x1
 H2_END_STREAM = 0x1
 H2_END_HEADERS = 0x4
-_POLL = 0.05
 
 
 def recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -194,14 +194,7 @@ class ResetServer:
     def __init__(self) -> None:
         self.accepted = 0
         self.stopping = threading.Event()
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self._listener.bind((LOOPBACK, 0))
-            self._listener.listen(128)
-            self._listener.settimeout(_POLL)
-        except BaseException:
-            self._listener.close()
-            raise
+        self._listener = listening_socket(backlog=128)
         self.port: int = self._listener.getsockname()[1]
         self._thread = threading.Thread(target=self._run, name=f"Reset:{self.port}", daemon=True)
         self._thread.start()

@@ -41,6 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import trustme
 from pytest_httpserver import HTTPServer
+from servers import LOOPBACK, POLL_INTERVAL, listening_socket
 
 __all__ = [
     "IO_TIMEOUT",
@@ -63,11 +64,9 @@ __all__ = [
     "tls_files",
 ]
 
-LOOPBACK = "127.0.0.1"
 IO_TIMEOUT = 5.0
 """Seconds a server-side socket operation may block before the handler gives up."""
 JOIN_TIMEOUT = 5.0
-_POLL = 0.05
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _REASONS = {
     100: "Continue",
@@ -121,14 +120,7 @@ class _TCPServer:
         self._open: set[socket.socket] = set()
         self._workers: list[threading.Thread] = []
         self._stopped = False
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self._listener.bind((LOOPBACK, 0))
-            self._listener.listen(64)
-            self._listener.settimeout(_POLL)
-        except BaseException:
-            self._listener.close()
-            raise
+        self._listener = listening_socket(backlog=64)
         self.port: int = self._listener.getsockname()[1]
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
         self._acceptor.start()
@@ -549,7 +541,7 @@ class ForwardProxy(_TCPServer):
             selector.register(a, selectors.EVENT_READ, b)
             selector.register(b, selectors.EVENT_READ, a)
             while not self.release.is_set():
-                for key, _ in selector.select(_POLL):
+                for key, _ in selector.select(POLL_INTERVAL):
                     source: socket.socket = key.fileobj  # type: ignore[assignment]
                     chunk = source.recv(65536)
                     if not chunk:

@@ -107,6 +107,25 @@ re-raised when the server stops. The server closes the socket after the handler 
 """
 
 
+def listening_socket(
+    host: str = LOOPBACK, port: int = 0, backlog: int = 16, *, reuse: bool = False
+) -> socket.socket:
+    """A socket already listening on `host` (ready before any client connects), whose accept()
+    wakes every POLL_INTERVAL so that a server thread can notice it should stop."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if reuse:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(backlog)
+        listener.settimeout(POLL_INTERVAL)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
 def closed_port(host: str = LOOPBACK) -> int:
     """A TCP port on `host` that nothing listens on: bound, then closed.
 
@@ -141,15 +160,7 @@ class RawServer:
         self.accepted = 0
         """How many connections were accepted so far."""
         self.errors: list[BaseException] = []
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            self._listener.bind((host, 0))
-            self._listener.listen(backlog)
-            self._listener.settimeout(POLL_INTERVAL)
-        except BaseException:
-            self._listener.close()
-            raise
+        self._listener = listening_socket(host, backlog=backlog)
         self.port: int = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()

@@ -33,17 +33,15 @@ import stamina.instrumentation
 import tenacity
 import tenacity.nap
 import trustme
+from servers import LOOPBACK, listening_socket
 
 import curlx
 from curlx import Retry
 
-LOOPBACK = "127.0.0.1"
 TIMEOUT = 5.0
 """The `timeout=` of every transfer: nothing can hang."""
 IO_TIMEOUT = 5.0
 """Seconds a server-side socket operation may block."""
-POLL = 0.05
-"""Seconds between the accept loop's checks of its stop event."""
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -91,15 +89,7 @@ class ScriptedServer:
 
     def start(self) -> ScriptedServer:
         assert self._listener is None, "already started"
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((LOOPBACK, self.port))
-            listener.listen(16)
-            listener.settimeout(POLL)
-        except BaseException:
-            listener.close()
-            raise
+        listener = listening_socket(LOOPBACK, self.port, reuse=True)
         self.port = listener.getsockname()[1]
         self._listener = listener
         self._thread = threading.Thread(target=self._serve, name=f"retry:{self.port}", daemon=True)
