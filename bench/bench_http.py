@@ -460,300 +460,68 @@ def _file_name(size: int) -> str:
 # --- the optional breakdown: where curlx.Session.get's time goes ------------------------------
 
 
-class RecordingCurl(pycurl.Curl):
-    """A pycurl.Curl that records the calls made on it (while `recording` is set)."""
+def multi_loop(stack: ExitStack, options: Sequence[tuple[int, Any]], name: str) -> Client:
+    """Raw pycurl making the libcurl calls a Session makes, with the Session's handle options.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.recording = False
-        self.calls: list[tuple[str, int, Any]] = []
-
-    def setopt(self, option: int, value: Any, **kwargs: Any) -> None:
-        if self.recording:
-            self.calls.append(("setopt", option, value))
-        super().setopt(option, value, **kwargs)
-
-    def reset(self) -> None:
-        if self.recording:
-            self.calls.append(("reset", 0, None))
-        super().reset()
-
-    def perform(self) -> None:
-        if self.recording:
-            self.calls.append(("perform", 0, None))
-        super().perform()
-
-    def getinfo(self, option: int) -> Any:
-        if self.recording:
-            self.calls.append(("getinfo", option, None))
-        return super().getinfo(option)
-
-    def getinfo_raw(self, option: int) -> Any:
-        if self.recording:
-            self.calls.append(("getinfo", option, None))
-        return super().getinfo_raw(option)
-
-
-class NoNetworkCurl(pycurl.Curl):
-    """A pycurl.Curl whose perform() does nothing while `live` is off.
-
-    After one real transfer its getinfo values stay those of that transfer, so a client on it
-    runs all of its own code, with no network and no server in the time measured.
+    A Session runs each transfer on a multi handle of its own (add_handle, perform, timeout,
+    select until done, info_read, remove_handle), so that the no-progress limit is checked
+    between waits rather than in a progress callback; this loop is that, with no Python of
+    curlx's around it: its ratio is the floor for Session.get.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.live = True
-
-    def perform(self) -> None:
-        if self.live:
-            super().perform()
-
-
-@dataclasses.dataclass(frozen=True)
-class Recorded:
-    """What curlx asked libcurl for: the handle's set-up, and one steady-state GET."""
-
-    setup: tuple[tuple[int, Any], ...]
-    """setopt calls since the last reset, up to the first recorded GET (callbacks left out)."""
-    resets: int
-    before: tuple[tuple[int, Any], ...]
-    """setopt calls of the steady-state GET before its perform (callbacks left out)."""
-    callbacks: int
-    after: tuple[int, ...]
-    """getinfo options read after the perform."""
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "reset": self.resets,
-            "setopt": len(self.before) + self.callbacks,
-            "getinfo": len(self.after),
-            "setup_options": [_option_name(o) for o, _ in self.setup],
-            "options": [_option_name(o) for o, _ in self.before],
-            "getinfo_options": [_info_name(o) for o in self.after],
-        }
-
-    def summary(self) -> str:
-        options = ", ".join(self.as_json()["options"])
-        return (
-            f"{self.resets} reset, {len(self.before) + self.callbacks} setopt ({options} + "
-            f"{self.callbacks} callbacks), 1 perform, {len(self.after)} getinfo"
-        )
-
-
-def _attributes(obj: object) -> list[str]:
-    names = list(getattr(obj, "__dict__", {}))
-    for cls in type(obj).__mro__:
-        slots = cls.__dict__.get("__slots__", ())
-        names += [slots] if isinstance(slots, str) else list(slots)
-    return names
-
-
-def find_handle(obj: object, depth: int = 3) -> tuple[object, str] | None:
-    """(owner, attribute) of the first pycurl.Curl reachable from `obj` through attributes."""
-    if depth == 0:
-        return None
-    for name in _attributes(obj):
-        value = getattr(obj, name, None)
-        if isinstance(value, pycurl.Curl):
-            return obj, name
-    for name in _attributes(obj):
-        value = getattr(obj, name, None)
-        if value is None or isinstance(value, str | bytes | int | float | list | dict | tuple):
-            continue
-        if type(value).__module__.startswith("curlx"):
-            found = find_handle(value, depth - 1)
-            if found:
-                return found
-    return None
-
-
-def swap_handle(obj: object, handle: pycurl.Curl) -> bool:
-    """Put `handle` in place of the pycurl.Curl found inside `obj` (closing that one)."""
-    found = find_handle(obj)
-    if found is None:
-        return False
-    owner, attribute = found
-    getattr(owner, attribute).close()
-    setattr(owner, attribute, handle)
-    return True
-
-
-def pooled_sessions() -> list[curlx.Session]:
-    """The idle Sessions behind curlx.get: curlx.Session items of lists in curlx's modules."""
-    sessions: list[curlx.Session] = []
-    for name, module in list(sys.modules.items()):
-        if name == "curlx" or name.startswith("curlx."):
-            for value in vars(module).values():
-                if isinstance(value, list) and value and isinstance(value[0], curlx.Session):
-                    sessions += [s for s in value if isinstance(s, curlx.Session)]
-    return sessions
-
-
-_CALLBACKS = (pycurl.WRITEFUNCTION, pycurl.HEADERFUNCTION)
-
-
-def record(session: curlx.Session, get: Callable[[str], object], url: str) -> Recorded | None:
-    """The libcurl calls `get(url)` makes on `session`'s handle (None if it is not found).
-
-    Looks through the Session's private attributes for its pycurl.Curl and swaps in one that
-    records the calls, so this works whatever curlx's internals look like. The third GET is
-    the steady state; the set-up is what the handle was given since its last reset before it.
-    """
-    handle = RecordingCurl()
-    if not swap_handle(session, handle):
-        return None
-    handle.recording = True
-    get(url)
-    get(url)
-    steady = len(handle.calls)
-    get(url)
-    handle.recording = False
-    history, calls = handle.calls[:steady], handle.calls[steady:]
-    resets = [i for i, (kind, _, _) in enumerate(history) if kind == "reset"]
-    since_reset = history[resets[-1] + 1 :] if resets else history
-    setup: dict[int, Any] = {}
-    for kind, option, value in since_reset:
-        if kind == "setopt" and option not in _CALLBACKS:
-            setup[option] = value
-    perform_at = [kind for kind, _, _ in calls].index("perform")
-    before = [(o, v) for kind, o, v in calls[:perform_at] if kind == "setopt"]
-    return Recorded(
-        setup=tuple(setup.items()),
-        resets=sum(kind == "reset" for kind, _, _ in calls),
-        before=tuple((o, v) for o, v in before if o not in _CALLBACKS),
-        callbacks=sum(o in _CALLBACKS for o, _ in before),
-        after=tuple(o for kind, o, _ in calls[perform_at:] if kind == "getinfo"),
-    )
-
-
-def replay_client(stack: ExitStack, recorded: Recorded, name: str) -> Client:
-    """Raw pycurl making exactly the libcurl calls curlx made, with no Python layer around."""
     handle = pycurl.Curl()
+    multi = pycurl.CurlMulti()
     stack.callback(handle.close)
-    setopt, perform, getinfo, reset = handle.setopt, handle.perform, handle.getinfo, handle.reset
-    resets, after = recorded.resets, recorded.after
+    stack.callback(multi.close)
+    for option, value in options:
+        handle.setopt(option, value)
+    setopt = handle.setopt
+    add, remove, perform = multi.add_handle, multi.remove_handle, multi.perform
+    select, timeout, info_read = multi.select, multi.timeout, multi.info_read
     write, header, code = pycurl.WRITEFUNCTION, pycurl.HEADERFUNCTION, pycurl.RESPONSE_CODE
-    for option, value in recorded.setup:
-        setopt(option, value)
+
+    def run(chunks: list[bytes], lines: list[bytes]) -> None:
+        setopt(write, chunks.append)
+        setopt(header, lines.append)
+        add(handle)
+        try:
+            _, running = perform()
+            while running:
+                wait_ms = timeout()
+                if wait_ms:
+                    select(1.0 if wait_ms < 0 else min(wait_ms / 1000, 1.0))
+                _, running = perform()
+            _, _, failed = info_read()
+        finally:
+            remove(handle)
+        if failed:
+            raise BadResponse(f"{name}: {failed[0][1:]}")
 
     def prepare(url: str) -> Fetch:
-        options = [(o, url if o == pycurl.URL else v) for o, v in recorded.before]
-        if not any(o == pycurl.URL for o, _ in recorded.setup + recorded.before):
-            setopt(pycurl.URL, url)
+        setopt(pycurl.URL, url)
 
         def fetch() -> bytes:
-            body = io.BytesIO()
-            lines: list[bytes] = []
-            for _ in range(resets):
-                reset()
-            for option, value in options:
-                setopt(option, value)
-            setopt(write, body.write)
-            setopt(header, lines.append)
-            perform()
-            for option in after:
-                getinfo(option)
-            if getinfo(code) != 200:
-                raise BadResponse(f"{name}: status {getinfo(code)}")
-            return body.getvalue()
+            chunks: list[bytes] = []
+            run(chunks, [])
+            if handle.getinfo(code) != 200:
+                raise BadResponse(f"{name}: status {handle.getinfo(code)}")
+            return b"".join(chunks)
 
         return fetch
 
     def connection(url: str) -> str:
-        return ""
+        lines: list[bytes] = []
+        setopt(pycurl.URL, url)
+        run([], lines)
+        return _header(lines, CONNECTION_HEADER)
 
     return Client(name, prepare, connection)
 
 
-def _rebuilder(info: Any) -> Callable[[], object]:
-    """A call that builds a copy of `info` (a dataclass or a NamedTuple) from its fields."""
-    cls: Callable[..., object] = type(info)
-    if dataclasses.is_dataclass(info):
-        fields = {f.name: getattr(info, f.name) for f in dataclasses.fields(info)}
-    else:
-        fields = info._asdict()
-    return functools.partial(cls, **fields)
-
-
-def _callbacks(handle: pycurl.Curl) -> None:
-    handle.setopt(pycurl.WRITEFUNCTION, io.BytesIO().write)
-    handle.setopt(pycurl.HEADERFUNCTION, [].append)
-
-
-def _micro(func: Callable[[], object], n: int) -> float:
-    """CPU µs per call of `func` (this thread's CPU time), the best of 5 batches of `n` calls.
-
-    CPU time rather than wall time, as these are pure CPU work: time spent descheduled while
-    other processes run does not count.
-    """
-    best = float("inf")
-    clock = time.thread_time_ns
-    for _ in range(5):
-        start = clock()
-        for _ in range(n):
-            func()
-        best = min(best, (clock() - start) / n / 1000)
-    return best
-
-
-def measure_no_network(stack: ExitStack, url: str, settings: Settings) -> dict[str, float]:
-    """CPU µs per call of each client's own work: perform() is a no-op after a real transfer.
-
-    Best of 5 batches; the difference to the raw pycurl loop is the Python (and extra libcurl
-    option and getinfo) work a client adds to every request, free of network and scheduling.
-    """
-    handles: list[NoNetworkCurl] = []
-
-    def stubbed(obj: object) -> bool:
-        handle = NoNetworkCurl()
-        stack.callback(handle.close)
-        handles.append(handle)
-        return swap_handle(obj, handle)
-
-    raw = NoNetworkCurl()
-    stack.callback(raw.close)
-    handles.append(raw)
-    raw.setopt(pycurl.URL, url)
-    raw.setopt(pycurl.NOSIGNAL, 1)
-    raw.setopt(pycurl.TIMEOUT_MS, int(TIMEOUT * 1000))
-
-    def raw_get() -> bytes:
-        body = io.BytesIO()
-        lines: list[bytes] = []
-        raw.setopt(pycurl.WRITEFUNCTION, body.write)
-        raw.setopt(pycurl.HEADERFUNCTION, lines.append)
-        raw.perform()
-        if raw.getinfo(pycurl.RESPONSE_CODE) != 200:
-            raise BadResponse("no-network raw: status")
-        return body.getvalue()
-
-    calls: dict[str, Callable[[], object]] = {"pycurl, reused handle (reference)": raw_get}
-    plain = curlx.Session(timeout=TIMEOUT)
-    per_call = curlx.Session()
-    stack.callback(plain.close)
-    stack.callback(per_call.close)
-    if stubbed(plain) and stubbed(per_call):
-        calls["curlx.Session(timeout=10).get(url)"] = functools.partial(plain.get, url)
-        calls["curlx.Session().get(url, timeout=10)"] = functools.partial(
-            per_call.get, url, timeout=TIMEOUT
-        )
-    curlx.get(url)
-    pooled = pooled_sessions()
-    if len(pooled) == 1 and stubbed(pooled[0]):
-        calls["curlx.get(url)"] = functools.partial(curlx.get, url)
-        calls["curlx.get(url, timeout=10)"] = functools.partial(curlx.get, url, timeout=TIMEOUT)
-    for call in calls.values():  # real transfers first, so getinfo has answers
-        for _ in range(3):
-            call()
-    for handle in handles:
-        handle.live = False
-    try:
-        n = max(200, settings.session_batch * 5)
-        return {name: round(_micro(call, n), 3) for name, call in calls.items()}
-    finally:
-        for handle in handles:
-            handle.live = True
+def session_options(url: str) -> list[tuple[int, Any]]:
+    """The handle options a `Session(timeout=10)` sets for a plain GET (its cached base)."""
+    with curlx.Session(timeout=TIMEOUT) as session:
+        prepared = session._prepare("GET", url)
+    return list(prepared.base)
 
 
 def curlx_client(name: str, get: Callable[[str], curlx.Response], note: str = "") -> Client:
@@ -775,35 +543,27 @@ def curlx_client(name: str, get: Callable[[str], curlx.Response], note: str = ""
 
 
 def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
-    """Session.get and curlx.get against raw pycurl doing the same libcurl calls, the cost of
-    some pieces in a loop, and a cProfile of Session.get; all on the 1 KiB file."""
+    """A ladder from raw pycurl to curlx.get, interleaved, and a cProfile of Session.get."""
     url = server.url(_file_name(SIZES["1 KiB"]))
-    result: dict[str, Any] = {"libcurl_calls": {}}
+    result: dict[str, Any] = {}
     with ExitStack() as stack:
-        clients = [raw_pycurl(stack)]
-        variants: list[tuple[str, Callable[[], curlx.Session], dict[str, Any]]] = [
-            ("Session(timeout=10).get(url)", functools.partial(curlx.Session, timeout=TIMEOUT), {}),
-            ("Session().get(url, timeout=10)", curlx.Session, {"timeout": TIMEOUT}),
-        ]
-        for label, make, kwargs in variants:
-            recording = make()  # a Session of its own: recording slows its handle down
-            stack.callback(recording.close)
-            recorded = record(recording, functools.partial(recording.get, **kwargs), url)
-            if recorded is None:
-                result["note"] = "no pycurl.Curl found in a curlx.Session: calls not recorded"
-            else:
-                result["libcurl_calls"][label] = recorded.as_json()
-                result.setdefault("summaries", {})[label] = recorded.summary()
-                clients.append(replay_client(stack, recorded, f"pycurl replaying {label}"))
-            session = make()
-            stack.callback(session.close)
-            clients.append(curlx_client(f"curlx.{label}", functools.partial(session.get, **kwargs)))
-        clients.append(
+        session = curlx.Session(timeout=TIMEOUT)
+        stack.callback(session.close)
+        bare = curlx.Session()
+        stack.callback(bare.close)
+        clients = [
+            raw_pycurl(stack),
+            multi_loop(stack, session_options(url), "pycurl multi loop, Session's options"),
+            curlx_client("curlx.Session(timeout=10).get(url)", session.get),
+            curlx_client(
+                "curlx.Session().get(url, timeout=10)",
+                functools.partial(bare.get, timeout=TIMEOUT),
+            ),
             curlx_client(
                 "curlx.get(url, timeout=10)", functools.partial(curlx.get, timeout=TIMEOUT)
-            )
-        )
-        clients.append(curlx_client("curlx.get(url)", curlx.get))
+            ),
+            curlx_client("curlx.get(url)", curlx.get),
+        ]
         timers = [
             (f"{label}\t{c.name}", batch_timer(c, server.url(_file_name(size)), size))
             for label, size in SIZES.items()
@@ -823,100 +583,10 @@ def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
                 }
                 for c in clients
             }
-        result["no_network_us"] = measure_no_network(stack, url, settings)
-        result["pieces_us"] = measure_pieces(stack, url, settings)
-        result["profiles"] = {}
-        for label, make, kwargs in variants:
-            session = make()
-            stack.callback(session.close)
-            get = functools.partial(session.get, **kwargs)
-            result["profiles"][label] = profile_get(get, url, settings.session_batch * 5)
+        profiled = curlx.Session(timeout=TIMEOUT)
+        stack.callback(profiled.close)
+        result["profile"] = profile_get(profiled.get, url, settings.session_batch * 5)
     return result
-
-
-def measure_pieces(stack: ExitStack, url: str, settings: Settings) -> dict[str, float]:
-    """CPU µs per call of pieces of a GET, warm in a loop: public API and pycurl only."""
-    session = curlx.Session(timeout=TIMEOUT)
-    stack.callback(session.close)
-    response = session.get(url)
-    raw_lines = [f"{k}: {v}\r\n".encode("latin-1") for k, v in response.headers.multi_items()]
-    spare = pycurl.Curl()
-    stack.callback(spare.close)
-    done = pycurl.Curl()  # a handle that has completed a transfer, for getinfo
-    stack.callback(done.close)
-    done.setopt(pycurl.URL, url)
-    done.setopt(pycurl.WRITEFUNCTION, io.BytesIO().write)
-    done.perform()
-    n = max(200, settings.session_batch * 10)
-    pieces: dict[str, float] = {
-        "empty call (not subtracted below)": _micro(lambda: None, n),
-        "curlx.Response(...) construction": _micro(
-            lambda: curlx.Response(
-                status_code=200,
-                content=response.content,
-                header_lines=raw_lines,
-                info=response.info,
-                method="GET",
-                request_url=url,
-            ),
-            n,
-        ),
-        "curlx.TransferInfo(...) of a response": _micro(_rebuilder(response.info), n),
-        "handle.reset()": _micro(spare.reset, n),
-        "io.BytesIO() + 2 callback setopts": _micro(functools.partial(_callbacks, spare), n),
-        "getinfo(RESPONSE_CODE)": _micro(functools.partial(done.getinfo, pycurl.RESPONSE_CODE), n),
-        "getinfo(TOTAL_TIME_T)": _micro(functools.partial(done.getinfo, pycurl.TOTAL_TIME_T), n),
-        "getinfo(EFFECTIVE_URL)": _micro(functools.partial(done.getinfo, pycurl.EFFECTIVE_URL), n),
-    }
-    recording = curlx.Session(timeout=TIMEOUT)
-    stack.callback(recording.close)
-    recorded = record(recording, recording.get, url)
-    if recorded is not None:
-        setup, after = recorded.setup, recorded.after
-
-        def set_all() -> None:
-            spare.reset()  # as curlx does: without it, each COOKIEFILE "" grows a list
-            for option, value in setup:
-                spare.setopt(option, value)
-
-        def get_all() -> None:
-            for option in after:
-                done.getinfo(option)
-
-        pieces[f"reset() + the {len(setup)} set-up setopt calls"] = _micro(set_all, n)
-        pieces[f"the {len(after)} getinfo calls of a GET"] = _micro(get_all, n)
-    return {k: round(v, 3) for k, v in pieces.items()}
-
-
-_OPTION_NAMES = (
-    "URL NOSIGNAL PROTOCOLS REDIR_PROTOCOLS PROTOCOLS_STR REDIR_PROTOCOLS_STR ACCEPT_ENCODING "
-    "HTTPHEADER FOLLOWLOCATION MAXREDIRS CONNECTTIMEOUT_MS LOW_SPEED_LIMIT LOW_SPEED_TIME "
-    "TIMEOUT_MS SSL_VERIFYPEER SSL_VERIFYHOST PROXY_SSL_VERIFYPEER PROXY_SSL_VERIFYHOST CAINFO "
-    "PROXY_CAINFO CAPATH PROXY_CAPATH SSLCERT SSLKEY HTTPAUTH USERNAME PASSWORD COOKIEFILE "
-    "COOKIE PROXY MAXFILESIZE_LARGE HTTP_VERSION CUSTOMREQUEST NOBODY POST POSTFIELDSIZE "
-    "POSTFIELDSIZE_LARGE COPYPOSTFIELDS HTTPPOST WRITEFUNCTION HEADERFUNCTION"
-)
-_INFO_NAMES = (
-    "EFFECTIVE_URL EFFECTIVE_METHOD RESPONSE_CODE INFO_HTTP_VERSION PRIMARY_IP PRIMARY_PORT "
-    "NAMELOOKUP_TIME_T CONNECT_TIME_T APPCONNECT_TIME_T PRETRANSFER_TIME_T STARTTRANSFER_TIME_T "
-    "TOTAL_TIME_T REDIRECT_COUNT REQUEST_SIZE SIZE_UPLOAD_T SIZE_DOWNLOAD_T OS_ERRNO "
-    "SSL_VERIFYRESULT PROXY_SSL_VERIFYRESULT HTTP_CONNECTCODE PROXY_ERROR RETRY_AFTER LOCAL_IP "
-    "LOCAL_PORT CONTENT_TYPE"
-)
-
-
-def _namer(names: str, extra: dict[int, str] | None = None) -> Callable[[int], str]:
-    """The pycurl name of a constant among `names` (its number if it is none of them)."""
-    table: dict[int, str] = dict(extra or {})
-    for name in names.split():
-        if hasattr(pycurl, name):
-            table.setdefault(getattr(pycurl, name), name)
-    return lambda value: table.get(value, str(value))
-
-
-# libcurl options pycurl has no constant for: CURLOPT_SUPPRESS_CONNECT_HEADERS.
-_option_name = _namer(_OPTION_NAMES, {265: "SUPPRESS_CONNECT_HEADERS"})
-_info_name = _namer(_INFO_NAMES)
 
 
 def profile_get(get: Callable[[str], curlx.Response], url: str, n: int) -> list[dict[str, Any]]:
@@ -1017,12 +687,7 @@ def check_targets(session: Section, module: Section) -> list[dict[str, Any]]:
 
 
 def breakdown_report(breakdown: dict[str, Any]) -> str:
-    out = ["## Breakdown: curlx vs raw pycurl", ""]
-    if "note" in breakdown:
-        out += [breakdown["note"], ""]
-    for label, summary in breakdown.get("summaries", {}).items():
-        out.append(f"- libcurl calls per steady-state `{label}`: {summary}")
-    out.append("")
+    out = ["## Breakdown: from raw pycurl to curlx.get", ""]
     ladder: dict[str, dict[str, Any]] = breakdown["ladder"]
     header = ["loop (interleaved)"]
     for label in ladder:
@@ -1039,35 +704,22 @@ def breakdown_report(breakdown: dict[str, Any]) -> str:
             ]
         rows.append(row)
     out += [markdown_table(header, rows), ""]
-    reference = breakdown["no_network_us"].get(REFERENCE, 0.0)
     rows = [
-        [name, f"{value:.2f}", f"{value - reference:+.2f}"]
-        for name, value in breakdown["no_network_us"].items()
+        [
+            f"`{row['function']}`",
+            f"{row['calls_per_request']:g}",
+            f"{row['own_us']:.2f}",
+            f"{row['cumulative_us']:.2f}",
+        ]
+        for row in breakdown["profile"]
     ]
     out += [
-        "The same calls with perform() a no-op (no network, no server: each client's own work):",
+        "cProfile of `Session(timeout=10).get(url)` per request, 1 KiB (the profiler inflates "
+        "Python calls):",
         "",
-        markdown_table(["call, perform() a no-op", "CPU µs/call", "vs pycurl"], rows),
+        markdown_table(["function", "calls", "own µs", "cumulative µs"], rows),
         "",
     ]
-    rows = [[name, f"{value:.3f}"] for name, value in breakdown["pieces_us"].items()]
-    out += [markdown_table(["piece, warm in a loop", "CPU µs/call"], rows), ""]
-    for label, profile in breakdown["profiles"].items():
-        rows = [
-            [
-                f"`{row['function']}`",
-                f"{row['calls_per_request']:g}",
-                f"{row['own_us']:.2f}",
-                f"{row['cumulative_us']:.2f}",
-            ]
-            for row in profile
-        ]
-        out += [
-            f"cProfile of `{label}` per request (the profiler inflates Python calls):",
-            "",
-            markdown_table(["function", "calls", "own µs", "cumulative µs"], rows),
-            "",
-        ]
     return "\n".join(out)
 
 

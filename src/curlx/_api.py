@@ -18,7 +18,7 @@ _POOL_LIMIT: Final = 8  # idle Sessions kept; more concurrent callers get fresh 
 _idle: list[Session] = []
 
 
-def request(method: str, url: str, *, allowed_protocols: Any = None, **kwargs: Any) -> Response:
+def request(method: str, url: str, **kwargs: Any) -> Response:
     """Send one request with a pooled Session; keywords as for `Session.request()`.
 
     ```python
@@ -26,6 +26,11 @@ def request(method: str, url: str, *, allowed_protocols: Any = None, **kwargs: A
     r.raise_for_status()
     ```
     """
+    return _pooled(method, url, kwargs)
+
+
+def _pooled(method: str, url: str, kwargs: dict[str, Any]) -> Response:
+    allowed_protocols = kwargs.pop("allowed_protocols", None)
     if allowed_protocols is not None:
         with Session(allowed_protocols=allowed_protocols, _cookie_engine=False) as own:
             return own.request(method, url, **kwargs)
@@ -34,7 +39,7 @@ def request(method: str, url: str, *, allowed_protocols: Any = None, **kwargs: A
     except IndexError:
         session = Session(_cookie_engine=False)
     try:
-        return session.request(method, url, **kwargs)
+        return session._call(method, url, kwargs)
     finally:
         if len(_idle) < _POOL_LIMIT:
             _idle.append(session)
@@ -44,34 +49,34 @@ def request(method: str, url: str, *, allowed_protocols: Any = None, **kwargs: A
 
 def get(url: str, **kwargs: Any) -> Response:
     """GET `url`: ``curlx.get(url, params=..., headers=..., timeout=...)``."""
-    return request("GET", url, **kwargs)
+    return _pooled("GET", url, kwargs)
 
 
 def head(url: str, **kwargs: Any) -> Response:
     """HEAD `url` (redirects are not followed unless follow_redirects=True)."""
-    return request("HEAD", url, **kwargs)
+    return _pooled("HEAD", url, kwargs)
 
 
 def options(url: str, **kwargs: Any) -> Response:
     """OPTIONS `url`."""
-    return request("OPTIONS", url, **kwargs)
+    return _pooled("OPTIONS", url, kwargs)
 
 
 def post(url: str, **kwargs: Any) -> Response:
     """POST `url` with data=, json= or files=."""
-    return request("POST", url, **kwargs)
+    return _pooled("POST", url, kwargs)
 
 
 def put(url: str, **kwargs: Any) -> Response:
     """PUT `url`."""
-    return request("PUT", url, **kwargs)
+    return _pooled("PUT", url, kwargs)
 
 
 def patch(url: str, **kwargs: Any) -> Response:
     """PATCH `url`."""
-    return request("PATCH", url, **kwargs)
+    return _pooled("PATCH", url, kwargs)
 
 
 def delete(url: str, **kwargs: Any) -> Response:
     """DELETE `url`."""
-    return request("DELETE", url, **kwargs)
+    return _pooled("DELETE", url, kwargs)

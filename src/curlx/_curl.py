@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 import time
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import pycurl
 
@@ -563,7 +564,8 @@ class _Slot:
 
     __slots__ = (
         "applied",
-        "body",
+        "buffer_size",
+        "chunks",
         "dirty",
         "handle",
         "header_lines",
@@ -577,11 +579,15 @@ class _Slot:
         "watch_since",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, buffer_size: int | None = None) -> None:
         self.handle = pycurl.Curl()
+        self.buffer_size = buffer_size  # libcurl's receive buffer; None: its default (16 KiB)
         self.applied: list[tuple[int, Any]] | None = None
         self.dirty = False
-        self.body = io.BytesIO()
+        # The body arrives in `chunks` and the header lines in `header_lines`: the same two
+        # lists for every transfer (emptied before each), so the callbacks that fill them are
+        # set only after a reset, not once per request.
+        self.chunks: list[bytes] = []
         self.header_lines: list[bytes] = []
         self.method = "GET"
         self.safe_url = ""
@@ -614,6 +620,7 @@ class _Slot:
         extra: list[tuple[int, Any]],
         watchdog: float | None = None,
         callback: bool = True,
+        safe_url: str | None = None,
     ) -> None:
         """Set the handle up for one request; `watchdog` as for `Transport.perform`.
 
@@ -625,6 +632,7 @@ class _Slot:
         watching = watchdog is not None and callback
         if self.applied is not base or self.dirty or self.watching is not watching:
             self.applied = None
+            self.url = ""  # a reset clears the URL too
             handle.reset()
             for option, value in base:
                 setopt(option, value)
@@ -635,28 +643,39 @@ class _Slot:
                 # low-speed limit is exact). It stays set while the base does.
                 setopt(pycurl.NOPROGRESS, 0)
                 setopt(pycurl.XFERINFOFUNCTION, self._watch)
+            if self.buffer_size is not None:
+                setopt(pycurl.BUFFERSIZE, self.buffer_size)
+            setopt(pycurl.WRITEFUNCTION, self.chunks.append)
+            setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
             self.watching = watching
             self.applied = base
-        self.dirty = bool(extra)
-        for option, value in extra:
-            setopt(option, value)
-        self.stalled = False
+        if extra:
+            self.dirty = True
+            for option, value in extra:
+                setopt(option, value)
+        else:
+            self.dirty = False
         self.watch_limit = watchdog or 0.0
-        self.watch_progress = -1
-        self.watch_since = time.monotonic()
-        self.body = io.BytesIO()
-        self.header_lines = []
+        if watching:
+            self.watch_progress = -1
+            self.watch_since = time.monotonic()
+        self.chunks.clear()
+        self.header_lines.clear()
         self.method = method
-        self.url = url
-        self.safe_url = redact_url(url)
-        setopt(pycurl.URL, url)
-        setopt(pycurl.WRITEFUNCTION, self.body.write)
-        setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
+        if url != self.url:  # libcurl keeps the URL option from one transfer to the next
+            self.safe_url = redact_url(url) if safe_url is None else safe_url
+            setopt(pycurl.URL, url)
+            self.url = url
+
+    def content(self) -> bytes:
+        """The body received (a single chunk is returned as it is, without a copy)."""
+        chunks = self.chunks
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def stalled_for(self, now: float) -> bool:
         """True if no byte moved for `watch_limit` seconds (checked from outside libcurl)."""
         progress = (
-            self.body.tell() + len(self.header_lines) + self.handle.getinfo(pycurl.SIZE_UPLOAD_T)
+            len(self.chunks) + len(self.header_lines) + self.handle.getinfo(pycurl.SIZE_UPLOAD_T)
         )
         if not progress:
             return False  # nothing moved yet: connecting, or waiting (LOW_SPEED_TIME covers it)
@@ -668,8 +687,8 @@ class _Slot:
 
     def outcome(self) -> Outcome:
         return (
-            self.body.getvalue(),
-            self.header_lines,
+            self.content(),
+            self.header_lines.copy(),
             _read_response_info(self.handle, self.method, self.safe_url),
         )
 
@@ -679,13 +698,14 @@ class _Slot:
                 pycurl.E_OPERATION_TIMEDOUT,
                 f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
             )
+        self.stalled = False
         error = translate(exc, self.handle, url=self.url)
         # Start the next request from a reset handle; resetting now also lets go of this
         # transfer's callbacks and the partial body they hold.
         self.applied = None
         self.handle.reset()
-        self.body = io.BytesIO()
-        self.header_lines = []
+        self.chunks.clear()
+        self.header_lines.clear()
         return error
 
     def refused(self, exc: UnicodeEncodeError) -> CurlError:
@@ -699,44 +719,181 @@ class _Slot:
 
 
 class Transport:
-    """One reused easy handle performing HTTP requests, for a Session; not thread-safe."""
+    """One reused easy handle performing HTTP requests for a Session; not thread-safe.
 
-    __slots__ = ("_slot",)
+    Each transfer runs on a private multi handle driven from here (select, then perform), so
+    the no-progress limit is checked between waits at no cost per byte, where a progress
+    callback would cost a call into Python for every chunk. The multi handle keeps the
+    connections, DNS answers and TLS sessions from one request to the next.
 
-    def __init__(self) -> None:
-        self._slot = _Slot()
+    A Response's `info` is read from the handle only when asked for: the transport remembers
+    the last Response, and its info is read before the handle is used again (or closed) if that
+    Response is still alive, so it never shows another transfer's values.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_info_lock",
+        "_multi",
+        "_ref",
+        "_response",
+        "_selectable",
+        "_slot",
+        "_unread",
+    )
+
+    def __init__(self, response: Callable[[str, str], _Attached]) -> None:
+        self._slot = _Slot(_SESSION_BUFFER)
+        self._multi = pycurl.CurlMulti()
+        self._response = response  # makes an empty response for (method, URL), filled in here
+        # False once libcurl had no socket select() could wait on (a descriptor above
+        # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
+        self._selectable = True
+        self._unread: weakref.ref[_Attached] | None = None
+        self._info_lock = threading.Lock()
+        self._ref = weakref.ref(self)
 
     def close(self) -> None:
-        """Close the handle and its connections."""
+        """Close the handle and its connections (the last Response keeps its info)."""
+        self._settle()
         self._slot.handle.close()
         self._slot.applied = None
+        self._multi.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._settle()
 
     def perform(
         self,
-        url: str,
         method: str,
+        url: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
         watchdog: float | None = None,
-    ) -> Outcome:
-        """Run one transfer; return (body, raw header lines, info), or raise the typed error.
+        safe_url: str | None = None,
+    ) -> Any:
+        """Run one transfer and return its response (built by the `response` factory).
 
         `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
+        Failures raise the typed error.
         """
+        unread = self._unread
+        if unread is not None:  # the last Response, if still alive, reads its info now
+            self._unread = None
+            last = unread()
+            if last is not None and last._info is None:
+                self.info_of(last)
         slot = self._slot
         try:
-            slot.prepare(url, method, base, extra, watchdog)
-            slot.handle.perform()
+            if self._selectable:
+                slot.prepare(url, method, base, extra, watchdog, False, safe_url)
+                response = self._run(slot, method)
+            else:
+                slot.prepare(url, method, base, extra, watchdog, True, safe_url)
+                slot.handle.perform()
+                response = self._response(method, slot.safe_url)
+                response._source = self._ref
         except pycurl.error as exc:
             raise slot.failed(exc) from exc
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
-        return slot.outcome()
+        response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
+        response.content = slot.content()
+        response._header_lines = slot.header_lines.copy()
+        self._unread = weakref.ref(response)
+        return response
+
+    def _run(self, slot: _Slot, method: str) -> _Attached:
+        """Drive one transfer on the multi handle; the response, filled in by the caller.
+
+        Work that does not depend on the answer is done after the request went out, while
+        the server works on it.
+        """
+        multi = self._multi
+        handle = slot.handle
+        multi.add_handle(handle)
+        try:
+            perform, select, timeout = multi.perform, multi.select, multi.timeout
+            _, running = perform()
+            response = self._response(method, slot.safe_url)
+            response._source = self._ref
+            limit = slot.watch_limit
+            chunks, lines = slot.chunks, slot.header_lines
+            uploads = limit and method not in ("GET", "HEAD")
+            moved = 0
+            since = now = 0.0
+            while running:
+                wait_ms = timeout()
+                wait = _MAX_WAIT if wait_ms < 0 else min(wait_ms / 1000, _MAX_WAIT)
+                if moved:  # wake up when the no-progress limit would run out
+                    wait = max(0.0, min(wait, since + limit - now))
+                if wait and select(wait) <= 0 and not any(multi.fdset()):
+                    # Nothing to wait on: libcurl's socket is beyond what select() takes.
+                    self._selectable = False
+                    time.sleep(min(wait, _NO_SOCKET_NAP))
+                _, running = perform()
+                if running and limit:
+                    progress = len(chunks) + len(lines)  # changes as data arrives
+                    if uploads:
+                        progress += handle.getinfo(pycurl.SIZE_UPLOAD_T)
+                    now = time.monotonic()
+                    if progress != moved:
+                        moved, since = progress, now
+                    elif moved and now - since >= limit:
+                        slot.stalled = True
+                        raise pycurl.error(pycurl.E_ABORTED_BY_CALLBACK, "")
+            _, _, failed = multi.info_read()
+        except BaseException:
+            slot.applied = None  # interrupted mid-transfer: start the next from a reset handle
+            raise
+        finally:
+            multi.remove_handle(handle)
+        if failed:
+            _, code, message = failed[0]
+            raise pycurl.error(code, message)
+        return response
+
+    def info_of(self, response: _Attached) -> TransferInfo:
+        """The info of the last transfer, for `response` (read once, then kept by it)."""
+        with self._info_lock:
+            info = response._info
+            if info is None:
+                info = _read_response_info(self._slot.handle, response.method, response.request_url)
+                response._info = info
+                response._source = None
+            return info
+
+    def _settle(self) -> None:
+        """Give the last Response its info now, if it is still alive and has none."""
+        unread, self._unread = self._unread, None
+        response = unread() if unread is not None else None
+        if response is not None and response._info is None:
+            self.info_of(response)
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
         lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
         return lines
+
+
+class _Attached(Protocol):
+    """What `Transport` fills in on the responses it makes."""
+
+    status_code: int
+    content: bytes
+    _header_lines: list[bytes]
+    _info: TransferInfo | None
+    _source: Callable[[], Any] | None  # a weak reference to the transport
+    method: str
+    request_url: str
+
+
+# A Session's one handle reads up to this much per receive, so a body reaches Python in a few
+# large chunks (fewer calls into Python, often no join); a crawl's many handles keep 16 KiB.
+_SESSION_BUFFER: Final = 256 * 1024
+_MAX_WAIT: Final = 1.0  # seconds: the longest wait in select() before looking again
+_NO_SOCKET_NAP: Final = 0.001  # seconds to wait when select() has no socket to wait on
 
 
 _T = TypeVar("_T")
@@ -781,6 +938,8 @@ class MultiTransport(Generic[_T]):
         slot = self._idle.pop()
         try:
             slot.prepare(url, method, base, extra, watchdog, callback=False)
+            slot.watch_progress = -1
+            slot.watch_since = time.monotonic()
             self._multi.add_handle(slot.handle)
         except pycurl.error as exc:
             self._idle.append(slot)
@@ -810,8 +969,9 @@ class MultiTransport(Generic[_T]):
                 timeout = min(timeout, deadline_ms / 1000)
             if self._watched:
                 timeout = min(timeout, _STALL_CHECK_EVERY)
-            if timeout > 0:
-                multi.select(timeout)
+            if timeout > 0 and multi.select(timeout) <= 0 and not any(multi.fdset()):
+                # No socket select() can take (a descriptor above FD_SETSIZE): do not spin.
+                time.sleep(min(timeout, _NO_SOCKET_NAP))
             self._drive()
             done = self._collect()
         if self._watched:

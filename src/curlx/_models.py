@@ -6,10 +6,10 @@ import codecs
 import dataclasses
 import json as _json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from email.message import Message
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
 from ._exceptions import InvalidRequest
 from ._info import TransferInfo
@@ -193,10 +193,12 @@ class Response:
     """
 
     __slots__ = (
+        "__weakref__",
         "_header_lines",
         "_headers",
+        "_info",
+        "_source",
         "content",
-        "info",
         "method",
         "request_url",
         "status_code",
@@ -216,9 +218,46 @@ class Response:
         self.content = content
         self._header_lines = header_lines
         self._headers: Headers | None = None
-        self.info = info
+        self._info: TransferInfo | None = info
+        self._source: Callable[[], Any] | None = None  # a weak reference to the transport
         self.method = method
         self.request_url = request_url
+
+    @classmethod
+    def _pending(cls, method: str, url: str) -> Response:
+        """An empty Response its transport fills in; its info is read on first use."""
+        self = cls.__new__(cls)
+        self._headers = None
+        self._info = None
+        self.method = method
+        self.request_url = url
+        return self
+
+    @property
+    def info(self) -> TransferInfo:
+        """What libcurl measured: effective URL, HTTP version, peer address, phase times."""
+        info = self._info
+        if info is None:
+            source = self._source
+            transport: _InfoSource | None = source() if source is not None else None
+            if transport is None:  # unreachable: a transport settles its Response before it goes
+                info = self._info = TransferInfo(self.request_url, self.method)
+            else:
+                info = transport.info_of(self)
+        return info
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _restore,
+            (
+                self.status_code,
+                self.content,
+                self._header_lines,
+                self.info,
+                self.method,
+                self.request_url,
+            ),
+        )
 
     # --- status -----------------------------------------------------------------------------
 
@@ -329,6 +368,29 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.method} {self.url}>"
+
+
+class _InfoSource(Protocol):
+    def info_of(self, response: Response, /) -> TransferInfo: ...
+
+
+def _restore(
+    status_code: int,
+    content: bytes,
+    header_lines: list[bytes],
+    info: TransferInfo,
+    method: str,
+    request_url: str,
+) -> Response:
+    """Unpickle a Response."""
+    return Response(
+        status_code=status_code,
+        content=content,
+        header_lines=header_lines,
+        info=info,
+        method=method,
+        request_url=request_url,
+    )
 
 
 # CURLINFO_HTTP_VERSION values: CURL_HTTP_VERSION_1_0 .. CURL_HTTP_VERSION_3.

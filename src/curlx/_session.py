@@ -15,7 +15,6 @@ import json as _json
 import os
 import re
 import secrets
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, Final, NamedTuple, TypeAlias
 from urllib.parse import urlencode
@@ -78,6 +77,43 @@ class Prepared(NamedTuple):
     base: list[tuple[int, Any]]  # the Session's settings: the same list while they hold
     extra: list[tuple[int, Any]]  # what this request adds (method, body, headers)
     watchdog: float | None  # the read timeout: abandon the transfer when no byte moved this long
+    safe_url: str  # `url` without credentials, for messages and Response.request_url
+
+
+class _Overrides(NamedTuple):
+    """The settings one request may override (UNSET where it does not)."""
+
+    auth: Any
+    timeout: Any
+    follow_redirects: Any
+    max_redirects: Any
+    verify: Any
+    cert: Any
+    proxy: Any
+    max_size: Any
+    http_version: Any
+
+
+class _Memo(NamedTuple):
+    """The last plain request (no params, headers, body or cookies) and what it became."""
+
+    method: str
+    url: str
+    kwargs: dict[str, Any]  # the overrides it was given
+    prepared: Prepared
+
+
+_MISSING: Final = object()
+
+
+def _same_items(given: dict[str, Any], known: dict[str, Any]) -> bool:
+    """True if both have the same keys with the very same (identical) values."""
+    if len(given) != len(known):
+        return False
+    for name, value in given.items():
+        if known.get(name, _MISSING) is not value:
+            return False
+    return True
 
 
 def _located(
@@ -97,6 +133,10 @@ class SessionState(enum.Enum):
 
     OPEN = "open"  # requests can be sent
     CLOSED = "closed"  # close() was called: the handle and its connections are gone
+
+
+_OPEN: Final = SessionState.OPEN  # module constants: an Enum's class attribute is slow to read
+_CLOSED: Final = SessionState.CLOSED
 
 
 def _secret(value: object) -> str:
@@ -308,18 +348,59 @@ class Session:
         _cookie_header(self._cookies)  # refuse bad cookies now, not at the first request
         self._cookie_engine = _cookie_engine
         self._bases: dict[Any, list[tuple[int, Any]]] = {}
-        self._transport = Transport()
-        self._lock = threading.Lock()
+        self._memo: _Memo | None = None
+        self._transport = Transport(Response._pending)
+        # One item while no request runs: taking it (list.pop and append are atomic) is how a
+        # request claims the Session, and close() keeps it, so a closed Session stays claimed.
+        self._turn = [True]
         self.state = SessionState.OPEN
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the handle and its connections; later requests raise InvalidOperation."""
-        with self._lock:
-            if self.state is SessionState.OPEN:
-                self.state = SessionState.CLOSED
-                self._transport.close()
+        """Close the handle and its connections; later requests raise InvalidOperation.
+
+        Called while another thread's request runs, the close happens when that request ends.
+        """
+        if self.state is _OPEN:
+            self.state = _CLOSED
+            self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        try:
+            self._turn.pop()
+        except IndexError:
+            return  # a request runs: it closes the transport when it ends
+        self._transport.close()
+
+    def _claim(self, method: object, url: object) -> None:
+        """Take the Session for one request; InvalidOperation if closed or in use."""
+        try:
+            self._turn.pop()
+        except IndexError:
+            if self.state is _CLOSED:
+                raise _located(
+                    InvalidOperation(
+                        "Cannot send a request, as the Session has been closed. Create a new "
+                        "Session, or use curlx.get() for a one-off request."
+                    ),
+                    method,
+                    url,
+                ) from None
+            raise _located(
+                InvalidOperation(
+                    "This Session is already running a request in another thread (or in a "
+                    "callback of this one). A Session serves one thread at a time: give each "
+                    "thread its own Session."
+                ),
+                method,
+                url,
+            ) from None
+
+    def _release(self) -> None:
+        self._turn.append(True)
+        if self.state is _CLOSED:  # closed by another thread while this request ran
+            self._close_if_idle()
 
     def __enter__(self) -> Session:
         return self
@@ -333,12 +414,15 @@ class Session:
     def cookies(self) -> dict[str, str]:
         """Cookies this Session sends: those given to it and those servers have set."""
         jar = dict(self._cookies)
-        if self.state is SessionState.OPEN and self._cookie_engine:
-            with self._lock:
+        if self.state is _OPEN and self._cookie_engine:
+            self._claim("GET", None)
+            try:
                 for line in self._transport.cookies():
                     parts = line.split("\t")
                     if len(parts) >= 7:
                         jar[parts[5]] = parts[6]
+            finally:
+                self._release()
         return jar
 
     # --- requests -------------------------------------------------------------------------
@@ -371,59 +455,29 @@ class Session:
         after its backoff; when it gives up, the last typed error is raised with `.history`
         (or, for status retries, the last response is returned unless `raise_on_status`).
         """
-        if not self._lock.acquire(blocking=False):
-            raise _located(
-                InvalidOperation(
-                    "This Session is already running a request in another thread (or in a "
-                    "callback of this one). A Session serves one thread at a time: give each "
-                    "thread its own Session."
-                ),
-                method,
-                url,
-            )
+        self._claim(method, url)
         try:
-            if self.state is SessionState.CLOSED:
-                raise InvalidOperation(
-                    "Cannot send a request, as the Session has been closed. Create a new "
-                    "Session, or use curlx.get() for a one-off request."
-                )
-            overrides: dict[str, Any] | None = None
-            if not (
-                auth is UNSET
-                and timeout is UNSET
-                and follow_redirects is UNSET
-                and max_redirects is UNSET
-                and verify is UNSET
-                and cert is UNSET
-                and proxy is UNSET
-                and max_size is UNSET
-                and http_version is UNSET
-            ):
-                overrides = {
-                    name: value
-                    for name, value in (
-                        ("auth", auth),
-                        ("timeout", timeout),
-                        ("follow_redirects", follow_redirects),
-                        ("max_redirects", max_redirects),
-                        ("verify", verify),
-                        ("cert", cert),
-                        ("proxy", proxy),
-                        ("max_size", max_size),
-                        ("http_version", http_version),
-                    )
-                    if value is not UNSET
-                }
-            prepared = self._prepare(
+            prepared = self._prepare_request(
                 method,
                 url,
+                params,
                 headers,
                 data,
                 json,
-                params=params,
-                files=files,
-                cookies=cookies,
-                overrides=overrides,
+                files,
+                cookies,
+                _Overrides(
+                    auth,
+                    timeout,
+                    follow_redirects,
+                    max_redirects,
+                    verify,
+                    cert,
+                    proxy,
+                    max_size,
+                    http_version,
+                ),
+                retry is UNSET,
             )
             policy = self.retry if retry is UNSET else Retry.of(retry)
             if policy is None:
@@ -433,24 +487,92 @@ class Session:
             _located(error, method, url)
             raise
         finally:
-            self._lock.release()
+            self._release()
+
+    def _call(self, method: str, url: str, kwargs: dict[str, Any]) -> Response:
+        """`request(method, url, **kwargs)`, skipping the checks for a repeat of the last one.
+
+        A plain request (no params, headers, body or cookies) with the very same override
+        objects as the last one needs the same options, so they are not worked out again.
+        """
+        memo = self._memo
+        if (
+            memo is not None
+            and memo.url == url
+            and memo.method == method
+            and not self.params
+            and ((not kwargs and not memo.kwargs) or _same_items(kwargs, memo.kwargs))
+        ):
+            turn = self._turn
+            try:
+                turn.pop()
+            except IndexError:
+                pass  # closed or busy: request() raises the error that says which
+            else:
+                try:
+                    policy = self.retry
+                    if policy is None:
+                        response: Response = self._transport.perform(*memo.prepared)
+                        return response
+                    return self._send_with_retries(policy, memo.prepared)
+                except (InvalidOperation, InvalidRequest) as error:
+                    _located(error, method, url)
+                    raise
+                finally:
+                    turn.append(True)
+                    if self.state is _CLOSED:  # closed by another thread meanwhile
+                        self._close_if_idle()
+        return self.request(method, url, **kwargs)
+
+    def _prepare_request(
+        self,
+        method: str,
+        url: str,
+        params: ParamItems | None,
+        headers: HeaderItems | None,
+        data: Any,
+        json: Any,
+        files: Mapping[str, FileTypes] | None,
+        cookies: Mapping[str, str] | None,
+        given: _Overrides,
+        memoable: bool,
+    ) -> Prepared:
+        """`_prepare` with the per-request overrides; remembers a plain request's result."""
+        overrides = {
+            name: value
+            for name, value in zip(_Overrides._fields, given, strict=True)
+            if value is not UNSET
+        }
+        prepared = self._prepare(
+            method,
+            url,
+            headers,
+            data,
+            json,
+            params=params,
+            files=files,
+            cookies=cookies,
+            overrides=overrides or None,
+        )
+        plain = (
+            memoable
+            and params is None
+            and headers is None
+            and data is None
+            and json is None
+            and files is None
+            and cookies is None
+            and not self.params
+        )
+        self._memo = _Memo(method, url, overrides, prepared) if plain else None
+        return prepared
 
     def _send(self, prepared: Prepared) -> Response:
-        method, url = prepared.method, prepared.url
-        content, header_lines, info = self._transport.perform(
-            url, method, prepared.base, prepared.extra, prepared.watchdog
-        )
-        return Response(
-            status_code=info.response_code,
-            content=content,
-            header_lines=header_lines,
-            info=info,
-            method=method,
-            request_url=redact_url(url),
-        )
+        response: Response = self._transport.perform(*prepared)
+        return response
 
     def _send_with_retries(self, policy: Retry, prepared: Prepared) -> Response:
-        method, safe_url = prepared.method, redact_url(prepared.url)
+        method, safe_url = prepared.method, prepared.safe_url
         while True:
             try:
                 response = self._send(prepared)
@@ -504,7 +626,7 @@ class Session:
         extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
         timeout = overrides.get("timeout", self.timeout)
         watchdog = (timeout if isinstance(timeout, Timeout) else Timeout.of(timeout)).read
-        return Prepared(method, url, base, extra, watchdog)
+        return Prepared(method, url, base, extra, watchdog, redact_url(url))
 
     def _check_scheme(self, url: str) -> None:
         if url.startswith("https://"):
@@ -535,6 +657,7 @@ class Session:
         object.__setattr__(self, name, value)
         if name in _SETTINGS:  # the cached handle options describe the old settings
             self.__dict__.get("_bases", {}).clear()
+            self.__dict__["_memo"] = None
 
     def _base(self, overrides: dict[str, Any] | None, url: str) -> list[tuple[int, Any]]:
         """The handle options for the Session's settings with `overrides` applied.
@@ -694,31 +817,31 @@ class Session:
 
     def get(self, url: str, **kwargs: Any) -> Response:
         """GET `url`; keywords as for `request()`."""
-        return self.request("GET", url, **kwargs)
+        return self._call("GET", url, kwargs)
 
     def head(self, url: str, **kwargs: Any) -> Response:
         """HEAD `url` (redirects are not followed unless follow_redirects=True)."""
-        return self.request("HEAD", url, **kwargs)
+        return self._call("HEAD", url, kwargs)
 
     def options(self, url: str, **kwargs: Any) -> Response:
         """OPTIONS `url`."""
-        return self.request("OPTIONS", url, **kwargs)
+        return self._call("OPTIONS", url, kwargs)
 
     def post(self, url: str, **kwargs: Any) -> Response:
         """POST `url` with data=, json= or files=."""
-        return self.request("POST", url, **kwargs)
+        return self._call("POST", url, kwargs)
 
     def put(self, url: str, **kwargs: Any) -> Response:
         """PUT `url`."""
-        return self.request("PUT", url, **kwargs)
+        return self._call("PUT", url, kwargs)
 
     def patch(self, url: str, **kwargs: Any) -> Response:
         """PATCH `url`."""
-        return self.request("PATCH", url, **kwargs)
+        return self._call("PATCH", url, kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> Response:
         """DELETE `url`."""
-        return self.request("DELETE", url, **kwargs)
+        return self._call("DELETE", url, kwargs)
 
     def __repr__(self) -> str:
         return f"<curlx.Session {self.state.value}>"

@@ -1,0 +1,216 @@
+"""How a Session drives libcurl, against real local servers: Response.info read on demand but
+never another transfer's, the remembered last request, Ctrl-C in the middle of a transfer,
+close() from another thread, and sockets beyond what select() can wait on.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import resource
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+import pytest
+from http_servers import Exchange, Net, Reply, Request, stall
+
+import curlx
+from curlx import Session
+
+pytest_plugins = ["http_servers"]
+
+T = 5.0
+"""The timeout of every request that is not about timeouts."""
+
+
+def redirecting(request: Request, exchange: Exchange) -> Reply:
+    """``/hop`` redirects to ``/end``; every other path answers 200 with its own path."""
+    if request.path == "/hop":
+        return Reply(302, b"", [("Location", "/end")])
+    return Reply(200, request.path.encode())
+
+
+# --- Response.info is the response's own ----------------------------------------------------
+
+
+def test_info_of_a_kept_response_is_its_own_after_later_requests(net: Net) -> None:
+    app = net.app(redirecting)
+    with Session(timeout=T) as s:
+        first = s.get(app.url("/hop"))
+        second = s.get(app.url("/plain"))
+        third = s.post(app.url("/posted"), data=b"x")
+    assert (first.url, first.info.redirect_count, first.redirect_count) == (app.url("/end"), 1, 1)
+    assert first.info.response_code == 200 and first.http_version == "1.1"
+    assert (second.url, second.info.redirect_count) == (app.url("/plain"), 0)
+    assert third.info.effective_method == "POST" and third.url == app.url("/posted")
+    for response in (first, second, third):
+        assert response.primary_ip == "127.0.0.1"
+        assert response.info.total_time >= response.info.starttransfer_time > 0
+
+
+def test_info_survives_the_session_being_closed_or_dropped(net: Net) -> None:
+    app = net.app(redirecting)
+    s = Session(timeout=T)
+    closed = s.get(app.url("/hop"))
+    s.close()
+    assert closed.url == app.url("/end") and closed.info.redirect_count == 1
+
+    dropped = Session(timeout=T).get(app.url("/hop"))
+    gc.collect()  # the Session and its handle are gone: the info was read before
+    assert dropped.url == app.url("/end") and dropped.info.response_code == 200
+
+
+def test_pending_response_pickles_with_its_info(net: Net) -> None:
+    app = net.app(redirecting)
+    with Session(timeout=T) as s:
+        response = s.get(app.url("/hop"))
+        copy = pickle.loads(pickle.dumps(response))
+        s.get(app.url("/other"))
+    assert copy.info == response.info and copy.url == app.url("/end")
+    assert (copy.status_code, copy.content, copy.headers) == (200, b"/end", response.headers)
+
+
+def test_info_read_from_another_thread_is_the_responses_own(net: Net) -> None:
+    app = net.app(redirecting)
+    with Session(timeout=T) as s:
+        kept = s.get(app.url("/hop"))
+        seen: list[str] = []
+        reader = threading.Thread(target=lambda: seen.append(kept.url))
+        reader.start()
+        for _ in range(20):
+            s.get(app.url("/other"))
+        reader.join(T)
+    assert seen == [app.url("/end")] and kept.url == app.url("/end")
+
+
+# --- the remembered last request ------------------------------------------------------------
+
+
+def test_repeated_request_sees_changed_settings_and_params(net: Net) -> None:
+    app = net.app(redirecting)
+    params: dict[str, str] = {}
+    with Session(timeout=T, params=params) as s:
+        s.get(app.url("/a"))
+        s.get(app.url("/a"))
+        params["p"] = "1"  # changed in place: still applied
+        s.get(app.url("/a"))
+        s.headers = curlx.Headers({"X-Later": "yes"})
+        s.get(app.url("/a"))
+        s.follow_redirects = False
+        assert s.get(app.url("/hop")).status_code == 302
+        s.follow_redirects = True
+        assert s.get(app.url("/hop")).status_code == 200
+    targets = [r.target for r in app.requests]
+    assert targets == ["/a", "/a", "/a?p=1", "/a?p=1", "/hop?p=1", "/hop?p=1", "/end"]
+    assert [r.header("x-later") for r in app.requests[2:4]] == [None, "yes"]
+
+
+def test_a_bad_override_equal_to_a_good_one_is_still_refused(net: Net) -> None:
+    app = net.app()
+    with Session() as s:
+        s.get(app.url("/"), timeout=1)
+        with pytest.raises(TypeError, match="number of seconds"):
+            s.get(app.url("/"), timeout=True)  # True == 1, but it is not a timeout
+        curlx.get(app.url("/"), timeout=1)
+        with pytest.raises(TypeError, match="number of seconds"):
+            curlx.get(app.url("/"), timeout=True)
+    assert len(app.requests) == 2
+
+
+# --- interruption and closing -----------------------------------------------------------------
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """SIGALRM raises KeyboardInterrupt, as Ctrl-C would; the old handler is put back."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.usefixtures("alarm")
+def test_ctrl_c_stops_a_waiting_request_at_once_and_the_session_goes_on(net: Net) -> None:
+    silent = net.app(stall)
+    app = net.app()
+    with Session(timeout=30) as s:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            s.get(silent.url("/stall"))
+        assert time.monotonic() - started < 2  # not the 30 s read timeout
+        assert s.get(app.url("/after")).status_code == 200
+    assert [r.path for r in app.requests] == ["/after"]
+
+
+def test_close_from_another_thread_takes_effect_when_the_request_ends(net: Net) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+
+    def handler(request: Request, exchange: Exchange) -> Reply:
+        entered.set()
+        release.wait(T)
+        return Reply(200, b"done")
+
+    app = net.app(handler)
+    s = Session(timeout=T)
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.append(s.get(app.url("/slow")).content))
+    worker.start()
+    try:
+        assert entered.wait(T)
+        s.close()  # returns at once; the running request finishes first
+        assert repr(s) == "<curlx.Session closed>"
+    finally:
+        release.set()
+        worker.join(T)
+    assert results == [b"done"]
+    with pytest.raises(curlx.InvalidOperation, match="closed"):
+        s.get(app.url("/again"))
+    assert len(app.requests) == 1
+
+
+# --- sockets select() cannot wait on ----------------------------------------------------------
+
+
+@pytest.fixture
+def low_descriptors_taken() -> Iterator[None]:
+    """Descriptors up to past 1024 held open, so new sockets get numbers select() cannot take."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the file descriptor limit ({hard}) is below 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held: list[int] = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.usefixtures("low_descriptors_taken")
+def test_requests_work_on_sockets_beyond_fd_setsize(net: Net) -> None:
+    app = net.app(redirecting)
+    silent = net.app(stall)
+    with Session(timeout=T) as s:
+        started = time.monotonic()
+        responses = [s.get(app.url(f"/{i}")) for i in range(5)]
+        assert time.monotonic() - started < 2
+        with pytest.raises(curlx.ReadTimeout):
+            s.get(silent.url("/stall"), timeout=1)
+        assert s.get(app.url("/hop")).url == app.url("/end")
+        assert not s._transport._selectable  # it did fall back to libcurl's own loop
+    assert [r.content for r in responses] == [f"/{i}".encode() for i in range(5)]
