@@ -10,6 +10,7 @@ import os
 import pickle
 import resource
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -85,6 +86,18 @@ def test_info_read_from_another_thread_is_the_responses_own(net: Net) -> None:
             s.get(app.url("/other"))
         reader.join(T)
     assert seen == [app.url("/end")] and kept.url == app.url("/end")
+
+
+def test_session_keeps_no_reference_to_a_body_it_handed_over(net: Net) -> None:
+    body = os.urandom(4 * 1024 * 1024)
+    app = net.app(lambda request, exchange: Reply(200, body))
+    with Session(timeout=T) as s:
+        response = s.get(app.url("/big"))
+        slot = s._transport._slot  # what the Session holds between requests
+        assert (slot.chunks, slot.header_lines) == ([], [])
+        references = sys.getrefcount(response.content)  # the Response's, and the argument's
+        assert response.content == body  # it came in several chunks, joined
+        assert references == 2
 
 
 # --- the remembered last request ------------------------------------------------------------

@@ -667,10 +667,17 @@ class _Slot:
             setopt(pycurl.URL, url)
             self.url = url
 
-    def content(self) -> bytes:
-        """The body received (a single chunk is returned as it is, without a copy)."""
-        chunks = self.chunks
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    def take(self) -> tuple[bytes, list[bytes]]:
+        """The body and header lines received, handed over: the slot keeps no reference.
+
+        A body that came in one chunk is that chunk, not a copy.
+        """
+        chunks, lines = self.chunks, self.header_lines
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        taken = lines.copy()
+        lines.clear()
+        return body, taken
 
     def stalled_for(self, now: float) -> bool:
         """True if no byte moved for `watch_limit` seconds (checked from outside libcurl)."""
@@ -687,8 +694,7 @@ class _Slot:
 
     def outcome(self) -> Outcome:
         return (
-            self.content(),
-            self.header_lines.copy(),
+            *self.take(),
             _read_response_info(self.handle, self.method, self.safe_url),
         )
 
@@ -799,8 +805,7 @@ class Transport:
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
         response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
-        response.content = slot.content()
-        response._header_lines = slot.header_lines.copy()
+        response.content, response._header_lines = slot.take()
         self._unread = weakref.ref(response)
         return response
 
@@ -824,8 +829,8 @@ class Transport:
             moved = 0
             since = now = 0.0
             while running:
-                wait_ms = timeout()
-                wait = _MAX_WAIT if wait_ms < 0 else min(wait_ms / 1000, _MAX_WAIT)
+                wait_ms = timeout()  # libcurl's next deadline (-1: none); 0 means "run now"
+                wait = wait_ms / 1000 if 0 <= wait_ms < _MAX_WAIT_MS else _MAX_WAIT
                 if moved:  # wake up when the no-progress limit would run out
                     wait = max(0.0, min(wait, since + limit - now))
                 if wait and select(wait) <= 0 and not any(multi.fdset()):
@@ -846,6 +851,8 @@ class Transport:
             _, _, failed = multi.info_read()
         except BaseException:
             slot.applied = None  # interrupted mid-transfer: start the next from a reset handle
+            slot.chunks.clear()
+            slot.header_lines.clear()
             raise
         finally:
             multi.remove_handle(handle)
@@ -893,6 +900,7 @@ class _Attached(Protocol):
 # large chunks (fewer calls into Python, often no join); a crawl's many handles keep 16 KiB.
 _SESSION_BUFFER: Final = 256 * 1024
 _MAX_WAIT: Final = 1.0  # seconds: the longest wait in select() before looking again
+_MAX_WAIT_MS: Final = _MAX_WAIT * 1000
 _NO_SOCKET_NAP: Final = 0.001  # seconds to wait when select() has no socket to wait on
 
 
