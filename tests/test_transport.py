@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, stall
+from http_servers import Exchange, Net, Reply, Request, closed_port, stall
 
 import curlx
 from curlx import Session
@@ -120,6 +120,22 @@ def test_repeated_request_sees_changed_settings_and_params(net: Net) -> None:
     targets = [r.target for r in app.requests]
     assert targets == ["/a", "/a", "/a?p=1", "/a?p=1", "/hop?p=1", "/hop?p=1", "/end"]
     assert [r.header("x-later") for r in app.requests[2:4]] == [None, "yes"]
+
+
+def test_a_new_url_after_a_plain_request_is_checked_as_any_other(net: Net) -> None:
+    app = net.app(redirecting)
+    with Session(timeout=T) as s:
+        assert s.get(app.url("/first")).content == b"/first"
+        with pytest.raises(curlx.InvalidRequest, match="url="):
+            s.get(app.url("/x\r\nX-Evil: 1"))
+        with pytest.raises(curlx.UnsupportedProtocol):
+            s.get("file:///etc/passwd")
+        assert s.get(app.url("/ünï")).url == app.url("/%C3%BCn%C3%AF")
+        with pytest.raises(curlx.ConnectError) as caught:
+            s.get(f"http://user:secret@127.0.0.1:{closed_port()}/")
+        assert "secret" not in str(caught.value) and caught.value.url is not None
+        assert s.get(app.url("/last")).content == b"/last"
+    assert [r.target for r in app.requests] == ["/first", "/%C3%BCn%C3%AF", "/last"]
 
 
 def test_a_bad_override_equal_to_a_good_one_is_still_refused(net: Net) -> None:

@@ -490,39 +490,51 @@ class Session:
             self._release()
 
     def _call(self, method: str, url: str, kwargs: dict[str, Any]) -> Response:
-        """`request(method, url, **kwargs)`, skipping the checks for a repeat of the last one.
+        """`request(method, url, **kwargs)`, reusing the options of the last plain request.
 
         A plain request (no params, headers, body or cookies) with the very same override
-        objects as the last one needs the same options, so they are not worked out again.
+        objects as the last one needs the same handle options: only a new URL is checked.
         """
         memo = self._memo
         if (
-            memo is not None
-            and memo.url == url
-            and memo.method == method
-            and not self.params
-            and ((not kwargs and not memo.kwargs) or _same_items(kwargs, memo.kwargs))
+            memo is None
+            or memo.method != method
+            or self.params
+            or not ((not kwargs and not memo.kwargs) or _same_items(kwargs, memo.kwargs))
         ):
-            turn = self._turn
-            try:
-                turn.pop()
-            except IndexError:
-                pass  # closed or busy: request() raises the error that says which
-            else:
-                try:
-                    policy = self.retry
-                    if policy is None:
-                        response: Response = self._transport.perform(*memo.prepared)
-                        return response
-                    return self._send_with_retries(policy, memo.prepared)
-                except (InvalidOperation, InvalidRequest) as error:
-                    _located(error, method, url)
-                    raise
-                finally:
-                    turn.append(True)
-                    if self.state is _CLOSED:  # closed by another thread meanwhile
-                        self._close_if_idle()
-        return self.request(method, url, **kwargs)
+            return self.request(method, url, **kwargs)
+        turn = self._turn
+        try:
+            turn.pop()
+        except IndexError:
+            return self.request(method, url, **kwargs)  # closed or busy: it says which
+        try:
+            prepared = memo.prepared
+            policy = self.retry
+            if url != memo.url:
+                target = self._target(url)
+                if policy is None:
+                    response: Response = self._transport.perform(
+                        prepared.method,
+                        target,
+                        prepared.base,
+                        prepared.extra,
+                        prepared.watchdog,
+                        redact_url(target),
+                    )
+                    return response
+                prepared = prepared._replace(url=target, safe_url=redact_url(target))
+            elif policy is None:
+                response = self._transport.perform(*prepared)
+                return response
+            return self._send_with_retries(policy, prepared)
+        except (InvalidOperation, InvalidRequest) as error:
+            _located(error, method, url)
+            raise
+        finally:
+            turn.append(True)
+            if self.state is _CLOSED:  # closed by another thread meanwhile
+                self._close_if_idle()
 
     def _prepare_request(
         self,
@@ -608,15 +620,7 @@ class Session:
             method = _check_text("method", method).upper()
             if not _TOKEN.fullmatch(method):
                 raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
-        if type(url) is not str or _FORBIDDEN.search(url):
-            _check_text("url", url, _url_shown)
-        if self.params:
-            url = _with_params(url, self.params)
-        if params:
-            url = _with_params(url, params)
-        if not url.isascii():
-            url = ascii_url(url)
-        self._check_scheme(url)
+        url = self._target(url, params)
         if method == "HEAD" and not (overrides and "follow_redirects" in overrides):
             # HEAD does not follow redirects unless asked to, whatever the Session's setting.
             overrides = {**(overrides or {}), "follow_redirects": False}
@@ -627,6 +631,20 @@ class Session:
         timeout = overrides.get("timeout", self.timeout)
         watchdog = (timeout if isinstance(timeout, Timeout) else Timeout.of(timeout)).read
         return Prepared(method, url, base, extra, watchdog, redact_url(url))
+
+    def _target(self, url: str, params: ParamItems | None = None) -> str:
+        """The URL to ask libcurl for: free of CR, LF and NUL, with the Session's and the
+        request's params, in ASCII, and of a scheme this Session allows."""
+        if type(url) is not str or (not url.isprintable() and _FORBIDDEN.search(url)):
+            _check_text("url", url, _url_shown)
+        if self.params:
+            url = _with_params(url, self.params)
+        if params:
+            url = _with_params(url, params)
+        if not url.isascii():
+            url = ascii_url(url)
+        self._check_scheme(url)
+        return url
 
     def _check_scheme(self, url: str) -> None:
         if url.startswith("https://"):
