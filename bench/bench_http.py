@@ -39,6 +39,7 @@ import dataclasses
 import functools
 import gc
 import io
+import itertools
 import os
 import pstats
 import signal
@@ -169,6 +170,77 @@ def raw_pycurl(stack: ExitStack) -> Client:
         return _header(lines, CONNECTION_HEADER)
 
     return Client(REFERENCE, prepare, connection)
+
+
+DISTINCT = 8
+"""The distinct-URL loops cycle through this many query strings (``?n=0`` .. ``?n=7``)."""
+
+
+def distinct_urls(url: str) -> Callable[[], str]:
+    """The next of `DISTINCT` URLs that differ in their query: each request asks for a new URL."""
+    urls = itertools.cycle([f"{url}?n={n}" for n in range(DISTINCT)])
+    return urls.__next__
+
+
+def raw_pycurl_distinct(stack: ExitStack) -> Client:
+    """The reference, setting the URL on every request (cycling through distinct URLs)."""
+    handle = pycurl.Curl()
+    stack.callback(handle.close)
+    handle.setopt(pycurl.NOSIGNAL, 1)
+    handle.setopt(pycurl.TIMEOUT_MS, int(TIMEOUT * 1000))
+    handle.setopt(pycurl.PROXY, "")
+    setopt, perform, getinfo = handle.setopt, handle.perform, handle.getinfo
+    write, header, code = pycurl.WRITEFUNCTION, pycurl.HEADERFUNCTION, pycurl.RESPONSE_CODE
+
+    def prepare(url: str) -> Fetch:
+        following = distinct_urls(url)
+
+        def fetch() -> bytes:
+            setopt(pycurl.URL, following())
+            body = io.BytesIO()
+            lines: list[bytes] = []
+            setopt(write, body.write)
+            setopt(header, lines.append)
+            perform()
+            if getinfo(code) != 200:
+                raise BadResponse(f"pycurl: status {getinfo(code)}")
+            return body.getvalue()
+
+        return fetch
+
+    def connection(url: str) -> str:
+        lines: list[bytes] = []
+        setopt(pycurl.URL, url)
+        setopt(write, io.BytesIO().write)
+        setopt(header, lines.append)
+        perform()
+        return _header(lines, CONNECTION_HEADER)
+
+    return Client("pycurl, reused handle, a new URL each request", prepare, connection)
+
+
+def curlx_session_distinct(stack: ExitStack) -> Client:
+    """`Session.get` cycling through distinct URLs, as `raw_pycurl_distinct` does."""
+    session = curlx.Session(timeout=TIMEOUT)
+    stack.callback(session.close)
+    name = "curlx.Session(timeout=10).get, a new URL each request"
+
+    def prepare(url: str) -> Fetch:
+        following = distinct_urls(url)
+        get = session.get
+
+        def fetch() -> bytes:
+            response = get(following())
+            if response.status_code != 200:
+                raise BadResponse(f"{name}: status {response.status_code}")
+            return response.content
+
+        return fetch
+
+    def connection(url: str) -> str:
+        return session.get(url).headers.get(CONNECTION_HEADER, "")
+
+    return Client(name, prepare, connection)
 
 
 def curlx_session(stack: ExitStack) -> Client:
@@ -563,6 +635,8 @@ def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
                 "curlx.get(url, timeout=10)", functools.partial(curlx.get, timeout=TIMEOUT)
             ),
             curlx_client("curlx.get(url)", curlx.get),
+            raw_pycurl_distinct(stack),
+            curlx_session_distinct(stack),
         ]
         timers = [
             (f"{label}\t{c.name}", batch_timer(c, server.url(_file_name(size)), size))
