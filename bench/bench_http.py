@@ -134,8 +134,21 @@ def _header(lines: Sequence[bytes], name: str) -> str:
     return ""
 
 
-def raw_pycurl(stack: ExitStack) -> Client:
-    """The reference: one reused pycurl.Curl doing the least work that still keeps the answer."""
+DISTINCT = 8
+"""The distinct-URL loops cycle through this many query strings (``?n=0`` .. ``?n=7``)."""
+
+
+def distinct_urls(url: str) -> Callable[[], str]:
+    """The next of `DISTINCT` URLs that differ in their query: each request asks for a new URL."""
+    urls = itertools.cycle([f"{url}?n={n}" for n in range(DISTINCT)])
+    return urls.__next__
+
+
+def raw_pycurl(stack: ExitStack, distinct: bool = False) -> Client:
+    """The reference: one reused pycurl.Curl doing the least work that still keeps the answer.
+
+    With `distinct`, it sets the URL on every request, cycling through `distinct_urls`.
+    """
     handle = pycurl.Curl()
     stack.callback(handle.close)
     handle.setopt(pycurl.NOSIGNAL, 1)
@@ -148,8 +161,11 @@ def raw_pycurl(stack: ExitStack) -> Client:
 
     def prepare(url: str) -> Fetch:
         setopt(pycurl.URL, url)
+        following = distinct_urls(url) if distinct else None
 
         def fetch() -> bytes:
+            if following is not None:
+                setopt(pycurl.URL, following())
             body = io.BytesIO()
             lines: list[bytes] = []
             setopt(write, body.write)
@@ -169,64 +185,19 @@ def raw_pycurl(stack: ExitStack) -> Client:
         perform()
         return _header(lines, CONNECTION_HEADER)
 
-    return Client(REFERENCE, prepare, connection)
+    name = "pycurl, reused handle, a new URL each request" if distinct else REFERENCE
+    return Client(name, prepare, connection)
 
 
-DISTINCT = 8
-"""The distinct-URL loops cycle through this many query strings (``?n=0`` .. ``?n=7``)."""
-
-
-def distinct_urls(url: str) -> Callable[[], str]:
-    """The next of `DISTINCT` URLs that differ in their query: each request asks for a new URL."""
-    urls = itertools.cycle([f"{url}?n={n}" for n in range(DISTINCT)])
-    return urls.__next__
-
-
-def raw_pycurl_distinct(stack: ExitStack) -> Client:
-    """The reference, setting the URL on every request (cycling through distinct URLs)."""
-    handle = pycurl.Curl()
-    stack.callback(handle.close)
-    handle.setopt(pycurl.NOSIGNAL, 1)
-    handle.setopt(pycurl.TIMEOUT_MS, int(TIMEOUT * 1000))
-    handle.setopt(pycurl.PROXY, "")
-    setopt, perform, getinfo = handle.setopt, handle.perform, handle.getinfo
-    write, header, code = pycurl.WRITEFUNCTION, pycurl.HEADERFUNCTION, pycurl.RESPONSE_CODE
-
-    def prepare(url: str) -> Fetch:
-        following = distinct_urls(url)
-
-        def fetch() -> bytes:
-            setopt(pycurl.URL, following())
-            body = io.BytesIO()
-            lines: list[bytes] = []
-            setopt(write, body.write)
-            setopt(header, lines.append)
-            perform()
-            if getinfo(code) != 200:
-                raise BadResponse(f"pycurl: status {getinfo(code)}")
-            return body.getvalue()
-
-        return fetch
-
-    def connection(url: str) -> str:
-        lines: list[bytes] = []
-        setopt(pycurl.URL, url)
-        setopt(write, io.BytesIO().write)
-        setopt(header, lines.append)
-        perform()
-        return _header(lines, CONNECTION_HEADER)
-
-    return Client("pycurl, reused handle, a new URL each request", prepare, connection)
-
-
-def curlx_session_distinct(stack: ExitStack) -> Client:
-    """`Session.get` cycling through distinct URLs, as `raw_pycurl_distinct` does."""
+def curlx_session(stack: ExitStack, distinct: bool = False) -> Client:
+    """`curlx.Session(timeout=10).get`; with `distinct`, a new URL each request, as
+    `raw_pycurl(distinct=True)` does."""
     session = curlx.Session(timeout=TIMEOUT)
     stack.callback(session.close)
-    name = "curlx.Session(timeout=10).get, a new URL each request"
+    name = "curlx.Session(timeout=10).get, a new URL each request" if distinct else SESSION
 
     def prepare(url: str) -> Fetch:
-        following = distinct_urls(url)
+        following = distinct_urls(url) if distinct else lambda: url
         get = session.get
 
         def fetch() -> bytes:
@@ -241,27 +212,6 @@ def curlx_session_distinct(stack: ExitStack) -> Client:
         return session.get(url).headers.get(CONNECTION_HEADER, "")
 
     return Client(name, prepare, connection)
-
-
-def curlx_session(stack: ExitStack) -> Client:
-    session = curlx.Session(timeout=TIMEOUT)
-    stack.callback(session.close)
-
-    def prepare(url: str) -> Fetch:
-        get = session.get
-
-        def fetch() -> bytes:
-            response = get(url)
-            if response.status_code != 200:
-                raise BadResponse(f"{SESSION}: status {response.status_code}")
-            return response.content
-
-        return fetch
-
-    def connection(url: str) -> str:
-        return session.get(url).headers.get(CONNECTION_HEADER, "")
-
-    return Client(SESSION, prepare, connection)
 
 
 def curlx_module() -> Client:
@@ -635,8 +585,8 @@ def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
                 "curlx.get(url, timeout=10)", functools.partial(curlx.get, timeout=TIMEOUT)
             ),
             curlx_client("curlx.get(url)", curlx.get),
-            raw_pycurl_distinct(stack),
-            curlx_session_distinct(stack),
+            raw_pycurl(stack, distinct=True),
+            curlx_session(stack, distinct=True),
         ]
         timers = [
             (f"{label}\t{c.name}", batch_timer(c, server.url(_file_name(size)), size))

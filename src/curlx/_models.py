@@ -247,17 +247,15 @@ class Response:
         return info
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _restore,
-            (
-                self.status_code,
-                self.content,
-                self._header_lines,
-                self.info,
-                self.method,
-                self.request_url,
-            ),
-        )
+        fields = {
+            "status_code": self.status_code,
+            "content": self.content,
+            "header_lines": self._header_lines,
+            "info": self.info,
+            "method": self.method,
+            "request_url": self.request_url,
+        }
+        return (_restore, (fields,))
 
     # --- status -----------------------------------------------------------------------------
 
@@ -374,23 +372,9 @@ class _InfoSource(Protocol):
     def info_of(self, response: Response, /) -> TransferInfo: ...
 
 
-def _restore(
-    status_code: int,
-    content: bytes,
-    header_lines: list[bytes],
-    info: TransferInfo,
-    method: str,
-    request_url: str,
-) -> Response:
+def _restore(fields: dict[str, Any]) -> Response:
     """Unpickle a Response."""
-    return Response(
-        status_code=status_code,
-        content=content,
-        header_lines=header_lines,
-        info=info,
-        method=method,
-        request_url=request_url,
-    )
+    return Response(**fields)
 
 
 # CURLINFO_HTTP_VERSION values: CURL_HTTP_VERSION_1_0 .. CURL_HTTP_VERSION_3.
