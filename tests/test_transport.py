@@ -150,6 +150,40 @@ def test_a_bad_override_equal_to_a_good_one_is_still_refused(net: Net) -> None:
     assert len(app.requests) == 2
 
 
+def _connections_to(ports: set[int]) -> int:
+    """How many established TCP connections this process has open to one of `ports`."""
+    inodes = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    with open("/proc/self/net/tcp", encoding="ascii") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if fields[3] == "01" and remote_port in ports and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def test_idle_connections_kept_are_bounded(net: Net) -> None:
+    apps = [net.app() for _ in range(9)]
+    ports = {app.port for app in apps}
+    with Session(timeout=T) as s:
+        for app in apps:
+            assert s.get(app.url("/")).status_code == 200
+        kept = _connections_to(ports)
+        assert s.get(apps[-1].url("/")).status_code == 200  # the newest is still kept
+    assert 1 <= kept <= 5  # as many as libcurl's easy handle keeps, not one per server
+    assert apps[-1].connections == 1
+    assert _connections_to(ports) == 0
+
+
 # --- interruption and closing -----------------------------------------------------------------
 
 

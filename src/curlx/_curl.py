@@ -751,6 +751,9 @@ class Transport:
     def __init__(self, response: Callable[[str, str], _Attached]) -> None:
         self._slot = _Slot(_SESSION_BUFFER)
         self._multi = pycurl.CurlMulti()
+        # Idle connections kept: as many as an easy handle keeps (without it, a multi handle
+        # with no transfer running keeps every connection it ever opened).
+        self._multi.setopt(pycurl.M_MAXCONNECTS, _SESSION_CONNECTIONS)
         self._response = response  # makes an empty response for (method, URL), filled in here
         # False once libcurl had no socket select() could wait on (a descriptor above
         # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
@@ -899,6 +902,7 @@ class _Attached(Protocol):
 # A Session's one handle reads up to this much per receive, so a body reaches Python in a few
 # large chunks (fewer calls into Python, often no join); a crawl's many handles keep 16 KiB.
 _SESSION_BUFFER: Final = 256 * 1024
+_SESSION_CONNECTIONS: Final = 5  # libcurl's default for an easy handle (DEFAULT_CONNCACHE_SIZE)
 _MAX_WAIT: Final = 1.0  # seconds: the longest wait in select() before looking again
 _MAX_WAIT_MS: Final = _MAX_WAIT * 1000
 _NO_SOCKET_NAP: Final = 0.001  # seconds to wait when select() has no socket to wait on
