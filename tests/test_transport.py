@@ -214,6 +214,13 @@ def test_ctrl_c_stops_a_waiting_request_at_once_and_the_session_goes_on(net: Net
         assert time.monotonic() - started < 2  # not the 30 s read timeout
         assert s.get(app.url("/after")).status_code == 200
     assert [r.path for r in app.requests] == ["/after"]
+    # An interrupted transfer may have left a name lookup running: close() does not wait
+    # for it, and the multi handle is still closed (by a daemon thread).
+    multi = s._transport._multi
+    deadline = time.monotonic() + T
+    while not multi.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert multi.closed
 
 
 def test_close_from_another_thread_takes_effect_when_the_request_ends(net: Net) -> None:

@@ -21,7 +21,7 @@ import pycurl
 from ._codes import CurlCode, Family
 from ._exceptions import CurlError, InvalidOperation, InvalidRequest
 from ._info import TransferInfo
-from ._translate import error_from_code, proxy_detail
+from ._translate import ResolveTimeout, error_from_code, proxy_detail
 from ._urls import HTTP_SCHEMES, redact_text, redact_url
 
 __all__ = [
@@ -740,6 +740,7 @@ class Transport:
     __slots__ = (
         "__weakref__",
         "_info_lock",
+        "_lookup_abandoned",
         "_multi",
         "_ref",
         "_response",
@@ -758,6 +759,7 @@ class Transport:
         # False once libcurl had no socket select() could wait on (a descriptor above
         # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
         self._selectable = True
+        self._lookup_abandoned = False  # a transfer ended before its name lookup did
         self._unread: weakref.ref[_Attached] | None = None
         self._info_lock = threading.Lock()
         self._ref = weakref.ref(self)
@@ -767,11 +769,28 @@ class Transport:
         self._settle()
         self._slot.handle.close()
         self._slot.applied = None
-        self._multi.close()
+        self._close_multi()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self._settle()
+            self._close_multi()
+
+    def _close_multi(self) -> None:
+        """Close the multi handle, without waiting for a name lookup that never ended.
+
+        Closing a multi handle joins libcurl's resolver threads (easy perform's own multi
+        handle is told not to, an option pycurl cannot set), and a lookup abandoned by a
+        timeout or an interruption may take the system resolver's full time to end; so
+        then the closing is left to a daemon thread.
+        """
+        multi = self._multi
+        if multi.closed:
+            return
+        if self._lookup_abandoned:
+            threading.Thread(target=multi.close, name="curlx-multi-close", daemon=True).start()
+        else:
+            multi.close()
 
     def perform(
         self,
@@ -804,9 +823,15 @@ class Transport:
                 response = self._response(method, slot.safe_url)
                 response._source = self._ref
         except pycurl.error as exc:
-            raise slot.failed(exc) from exc
+            error = slot.failed(exc)
+            if isinstance(error, ResolveTimeout):
+                self._lookup_abandoned = True
+            raise error from exc
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
+        except BaseException:
+            self._lookup_abandoned = True  # interrupted, maybe while looking up a name
+            raise
         response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
         response.content, response._header_lines = slot.take()
         self._unread = weakref.ref(response)
