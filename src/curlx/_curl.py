@@ -845,7 +845,10 @@ class Transport:
         """
         multi = self._multi
         handle = slot.handle
-        multi.add_handle(handle)
+        try:
+            multi.add_handle(handle)
+        except pycurl.error as exc:
+            raise translate(exc, family=Family.MULTI) from exc
         try:
             perform, select, timeout = multi.perform, multi.select, multi.timeout
             _, running = perform()
@@ -875,8 +878,13 @@ class Transport:
                         moved, since = progress, now
                     elif moved and now - since >= limit:
                         slot.stalled = True
-                        raise pycurl.error(pycurl.E_ABORTED_BY_CALLBACK, "")
-            _, _, failed = multi.info_read()
+                        failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
+                        break
+            else:
+                _, _, failed = multi.info_read()
+        except pycurl.error as exc:  # the multi handle's own failure (CURLM), not the transfer's
+            slot.applied = None
+            raise translate(exc, family=Family.MULTI) from exc
         except BaseException:
             slot.applied = None  # interrupted mid-transfer: start the next from a reset handle
             slot.chunks.clear()
