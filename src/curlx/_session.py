@@ -496,22 +496,21 @@ class Session:
         objects as the last one needs the same handle options: only a new URL is checked.
         """
         memo = self._memo
-        if (
-            memo is None
-            or memo.method != method
-            or self.params
-            or not ((not kwargs and not memo.kwargs) or _same_items(kwargs, memo.kwargs))
+        if memo is None or self.params:
+            return self.request(method, url, **kwargs)
+        known_method, known_url, known_kwargs, prepared = memo
+        if known_method != method or not (
+            (not kwargs and not known_kwargs) or _same_items(kwargs, known_kwargs)
         ):
             return self.request(method, url, **kwargs)
         turn = self._turn
         try:
-            turn.pop()
+            turn.pop()  # as _claim() does, but the error is request()'s to raise
         except IndexError:
             return self.request(method, url, **kwargs)  # closed or busy: it says which
         try:
-            prepared = memo.prepared
             policy = self.retry
-            if url != memo.url:
+            if url != known_url:
                 target = self._target(url)
                 if policy is None:
                     response: Response = self._transport.perform(
@@ -532,8 +531,8 @@ class Session:
             _located(error, method, url)
             raise
         finally:
-            turn.append(True)
-            if self.state is _CLOSED:  # closed by another thread meanwhile
+            turn.append(True)  # _release(), inline: this is every request's path
+            if self.state is _CLOSED:
                 self._close_if_idle()
 
     def _prepare_request(
