@@ -624,8 +624,8 @@ class _Slot:
     ) -> None:
         """Set the handle up for one request; `watchdog` as for `Transport.perform`.
 
-        With `callback` the watchdog is libcurl's progress callback; without, the caller (the
-        multi loop) checks `stalled_for()` itself, which costs nothing per transfer.
+        With `callback` the watchdog is libcurl's progress callback; without, the caller (a
+        multi loop) looks at the progress between its waits, which costs nothing per chunk.
         """
         handle = self.handle
         setopt = handle.setopt
