@@ -772,9 +772,11 @@ class Transport:
         self._close_multi()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        try:  # no module-level names here: at interpreter exit they may be gone already
             self._settle()
             self._close_multi()
+        except Exception:  # noqa: S110 - nothing to report to, and nothing left to do
+            pass
 
     def _close_multi(self) -> None:
         """Close the multi handle, without waiting for a name lookup that never ended.
