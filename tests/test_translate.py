@@ -36,6 +36,17 @@ def test_translate_never_raises_and_always_returns_a_curl_error(
     assert isinstance(error.retry.kind, RetryKind)
 
 
+@pytest.mark.parametrize("family", list(Family))
+def test_every_small_number_of_every_family_translates(family: Family) -> None:
+    # Each family's whole table and its neighbours, every time (the property test above
+    # samples them; it once found the header family with no class of its own).
+    for number in range(-2, 130):
+        error = curlx.translate(pycurl.error(number, "message"), family=family)
+        assert isinstance(error, curlx.CurlError) and error.args == (number, "message")
+        assert str(error) and isinstance(error.explain(), str)
+        assert isinstance(error.retry.kind, RetryKind)
+
+
 @given(st.integers(min_value=-(2**63), max_value=2**63), st.text())
 def test_any_number_translates_keeping_the_number(number: int, message: str) -> None:
     error = curlx.translate(pycurl.error(number, message))

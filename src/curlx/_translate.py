@@ -199,7 +199,8 @@ def _class_of_member(member: _Code) -> type[CurlError]:
     if cls is not None:
         return cls
     if member.family is not Family.EASY:
-        return CLASS_OF_FAMILY[member.family]
+        # Families with no class of their own (the header API's CURLHcode) keep the base.
+        return CLASS_OF_FAMILY.get(member.family, CurlError)
     return CLASS_OF_CATEGORY[member.category]
 
 
