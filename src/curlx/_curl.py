@@ -546,6 +546,18 @@ def protocol_mask(schemes: frozenset[str]) -> int:
     return mask
 
 
+# Options a request may add that are undone by setting them back, without a reset.
+_RESTORABLE: Final = frozenset({pycurl.HTTPHEADER, pycurl.COOKIE})
+
+
+def _base_value(base: list[tuple[int, Any]], option: int) -> Any:
+    """The value `base` gives `option`, or None if it leaves it unset."""
+    for name, value in base:
+        if name == option:
+            return value
+    return None
+
+
 Outcome = tuple[bytes, list[bytes], TransferInfo]
 """What a finished transfer gives: (body, raw header lines, info)."""
 
@@ -572,6 +584,7 @@ class _Slot:
         "method",
         "safe_url",
         "stalled",
+        "undo",
         "url",
         "watching",
         "watch_limit",
@@ -583,7 +596,8 @@ class _Slot:
         self.handle = pycurl.Curl()
         self.buffer_size = buffer_size  # libcurl's receive buffer; None: its default (16 KiB)
         self.applied: list[tuple[int, Any]] | None = None
-        self.dirty = False
+        self.dirty = False  # the last request set options only a reset undoes
+        self.undo: list[tuple[int, Any]] | None = None  # (option, base value or None) to set
         # The body arrives in `chunks` and the header lines in `header_lines`: the same two
         # lists for every transfer (emptied before each), so the callbacks that fill them are
         # set only after a reset, not once per request.
@@ -649,10 +663,24 @@ class _Slot:
             setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
             self.watching = watching
             self.applied = base
+            self.undo = None
+        elif self.undo is not None:  # the last request's own headers or cookies: put back
+            for option, value in self.undo:
+                if value is None:
+                    handle.unsetopt(option)
+                else:
+                    setopt(option, value)
+            self.undo = None
         if extra:
-            self.dirty = True
             for option, value in extra:
                 setopt(option, value)
+            # Headers and cookies of one request are undone by setting the base's values
+            # again; anything else (a method, a body) by a reset before the next request.
+            if all(option in _RESTORABLE for option, _ in extra):
+                self.dirty = False
+                self.undo = [(option, _base_value(base, option)) for option, _ in extra]
+            else:
+                self.dirty = True
         else:
             self.dirty = False
         self.watch_limit = watchdog or 0.0

@@ -155,7 +155,7 @@ def _check_text(field: str, value: object, shown: Callable[[object], str] = repr
     """
     if not isinstance(value, str):
         raise InvalidRequest(f"{field} must be a str, got {shown(value)} ({type(value).__name__})")
-    if _FORBIDDEN.search(value):
+    if not value.isprintable() and _FORBIDDEN.search(value):
         raise InvalidRequest(
             f"{field}={shown(value)} contains CR, LF or NUL, which would let it inject extra "
             "header lines or requests; remove those characters."
@@ -189,6 +189,8 @@ def _header_lines(items: HeaderItems) -> list[str]:
 
 
 def _latin1(text: str) -> bool:
+    if text.isascii():
+        return True
     try:
         text.encode("latin-1")
     except UnicodeEncodeError:
@@ -278,8 +280,13 @@ def _multipart(data: Any, files: Mapping[str, FileTypes]) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+def _name(line: str) -> str:
+    """The lower-case name of a header line ("Name: value" or "Name;")."""
+    return line.split(":", 1)[0].split(";", 1)[0].strip().lower()
+
+
 def _names(lines: list[str]) -> set[str]:
-    return {line.split(":", 1)[0].split(";", 1)[0].strip().lower() for line in lines}
+    return {_name(line) for line in lines}
 
 
 class Session:
@@ -575,7 +582,8 @@ class Session:
             and cookies is None
             and not self.params
         )
-        self._memo = _Memo(method, url, overrides, prepared) if plain else None
+        # Straight into __dict__: this is no setting (see __setattr__), and it runs often.
+        self.__dict__["_memo"] = _Memo(method, url, overrides, prepared) if plain else None
         return prepared
 
     def _send(self, prepared: Prepared) -> Response:
@@ -675,6 +683,7 @@ class Session:
         if name in _SETTINGS:  # the cached handle options describe the old settings
             self.__dict__.get("_bases", {}).clear()
             self.__dict__["_memo"] = None
+            self.__dict__["_header_cache"] = None
 
     def _base(self, overrides: dict[str, Any] | None, url: str) -> list[tuple[int, Any]]:
         """The handle options for the Session's settings with `overrides` applied.
@@ -759,7 +768,7 @@ class Session:
             verify = _certifi_bundle()
         cert_spec: tuple[str, str | None] | None = (cert, None) if isinstance(cert, str) else cert
         return base_options(
-            headers=_header_lines(self.headers.multi_items()),
+            headers=[line for _, line in self._header_list()],
             auth=auth_spec,
             cookie=_cookie_header(self._cookies),
             cookie_engine=self._cookie_engine,
@@ -776,6 +785,15 @@ class Session:
             http_version=http_version,
             protocols=self.allowed_protocols,
         )
+
+    def _header_list(self) -> list[tuple[str, str]]:
+        """The Session's header lines, checked, each with its lower-case name (cached)."""
+        cached: list[tuple[str, str]] | None = self.__dict__.get("_header_cache")
+        if cached is None:
+            lines = _header_lines(self.headers.multi_items())
+            cached = [(_name(line), line) for line in lines]
+            self.__dict__["_header_cache"] = cached
+        return cached
 
     def _extras(
         self,
@@ -814,11 +832,7 @@ class Session:
         if headers or default_type:
             own = _header_lines(headers) if headers else []
             mine = _names(own)
-            lines = [
-                line
-                for line in _header_lines(self.headers.multi_items())
-                if _names([line]).isdisjoint(mine)
-            ] + own
+            lines = [line for name, line in self._header_list() if name not in mine] + own
             if default_type and "content-type" not in _names(lines):
                 lines.append(f"Content-Type: {default_type}")
         cookie = None
