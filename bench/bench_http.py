@@ -144,10 +144,15 @@ def distinct_urls(url: str) -> Callable[[], str]:
     return urls.__next__
 
 
-def raw_pycurl(stack: ExitStack, distinct: bool = False) -> Client:
+REQUEST_HEADERS = {"Accept": "application/json", "X-Request-Token": "abc123"}
+"""The headers of the per-request-headers loops (set on every request, as an API client does)."""
+
+
+def raw_pycurl(stack: ExitStack, distinct: bool = False, headers: bool = False) -> Client:
     """The reference: one reused pycurl.Curl doing the least work that still keeps the answer.
 
-    With `distinct`, it sets the URL on every request, cycling through `distinct_urls`.
+    With `distinct`, it sets the URL on every request, cycling through `distinct_urls`; with
+    `headers`, it sets `REQUEST_HEADERS` (HTTPHEADER) on every request.
     """
     handle = pycurl.Curl()
     stack.callback(handle.close)
@@ -162,10 +167,15 @@ def raw_pycurl(stack: ExitStack, distinct: bool = False) -> Client:
     def prepare(url: str) -> Fetch:
         setopt(pycurl.URL, url)
         following = distinct_urls(url) if distinct else None
+        header_lines = (
+            [f"{k}: {v}".encode() for k, v in REQUEST_HEADERS.items()] if headers else None
+        )
 
         def fetch() -> bytes:
             if following is not None:
                 setopt(pycurl.URL, following())
+            if header_lines is not None:
+                setopt(pycurl.HTTPHEADER, header_lines)
             body = io.BytesIO()
             lines: list[bytes] = []
             setopt(write, body.write)
@@ -185,20 +195,29 @@ def raw_pycurl(stack: ExitStack, distinct: bool = False) -> Client:
         perform()
         return _header(lines, CONNECTION_HEADER)
 
-    name = "pycurl, reused handle, a new URL each request" if distinct else REFERENCE
+    name = REFERENCE
+    if distinct:
+        name = "pycurl, reused handle, a new URL each request"
+    elif headers:
+        name = "pycurl, reused handle, 2 headers set each request"
     return Client(name, prepare, connection)
 
 
-def curlx_session(stack: ExitStack, distinct: bool = False) -> Client:
-    """`curlx.Session(timeout=10).get`; with `distinct`, a new URL each request, as
-    `raw_pycurl(distinct=True)` does."""
+def curlx_session(stack: ExitStack, distinct: bool = False, headers: bool = False) -> Client:
+    """`curlx.Session(timeout=10).get`; with `distinct` or `headers`, as `raw_pycurl` does."""
     session = curlx.Session(timeout=TIMEOUT)
     stack.callback(session.close)
-    name = "curlx.Session(timeout=10).get, a new URL each request" if distinct else SESSION
+    name = SESSION
+    if distinct:
+        name = "curlx.Session(timeout=10).get, a new URL each request"
+    elif headers:
+        name = "curlx.Session(timeout=10).get(url, headers={2 headers})"
+    get: Callable[[str], curlx.Response] = session.get
+    if headers:
+        get = functools.partial(session.get, headers=REQUEST_HEADERS)
 
     def prepare(url: str) -> Fetch:
         following = distinct_urls(url) if distinct else lambda: url
-        get = session.get
 
         def fetch() -> bytes:
             response = get(following())
@@ -587,6 +606,8 @@ def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
             curlx_client("curlx.get(url)", curlx.get),
             raw_pycurl(stack, distinct=True),
             curlx_session(stack, distinct=True),
+            raw_pycurl(stack, headers=True),
+            curlx_session(stack, headers=True),
         ]
         timers = [
             (f"{label}\t{c.name}", batch_timer(c, server.url(_file_name(size)), size))
