@@ -687,8 +687,8 @@ class _Slot:
         if watching:
             self.watch_progress = -1
             self.watch_since = time.monotonic()
-        self.chunks.clear()
-        self.header_lines.clear()
+        # `chunks` and `header_lines` are empty here: take(), failed() and an interrupted
+        # transfer each leave them so.
         self.method = method
         if url != self.url:  # libcurl keeps the URL option from one transfer to the next
             self.safe_url = redact_url(url) if safe_url is None else safe_url
@@ -852,7 +852,9 @@ class Transport:
                 slot.handle.perform()
                 response = self._response(method, slot.safe_url)
                 response._source = self._ref
+                self._unread = weakref.ref(response)
         except pycurl.error as exc:
+            self._unread = None  # the response made for this transfer is not given out
             error = slot.failed(exc)
             if isinstance(error, ResolveTimeout):
                 self._lookup_abandoned = True
@@ -860,11 +862,11 @@ class Transport:
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
         except BaseException:
+            self._unread = None
             self._lookup_abandoned = True  # interrupted, maybe while looking up a name
             raise
         response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
         response.content, response._header_lines = slot.take()
-        self._unread = weakref.ref(response)
         return response
 
     def _run(self, slot: _Slot, method: str) -> _Attached:
@@ -884,6 +886,7 @@ class Transport:
             _, running = perform()
             response = self._response(method, slot.safe_url)
             response._source = self._ref
+            self._unread = weakref.ref(response)  # cleared again below if the transfer fails
             limit = slot.watch_limit
             chunks, lines = slot.chunks, slot.header_lines
             uploads = limit and method not in ("GET", "HEAD")
