@@ -837,7 +837,7 @@ class Transport:
         Failures raise the typed error.
         """
         unread = self._unread
-        if unread is not None:  # the last Response, if still alive, reads its info now
+        if unread is not None:  # _settle(), inline on every request's path
             self._unread = None
             last = unread()
             if last is not None and last._info is None:
