@@ -13,19 +13,15 @@ from typing import Any, TextIO
 
 from . import _explain
 from ._codes import ALIASES, Family, _Code, all_codes
+from ._curl import HTTP_VERSIONS
 from ._exceptions import CLASS_OF_CODE
+from ._fetch import CONCURRENCY as _CONCURRENCY
+from ._session import DEFAULT_TIMEOUT
 from ._translate import code_for
 
 __all__ = ["main"]
 
-_FAMILIES = {
-    "easy": Family.EASY,
-    "multi": Family.MULTI,
-    "share": Family.SHARE,
-    "url": Family.URL,
-    "header": Family.HEADER,
-    "proxy": Family.PROXY,
-}
+_FAMILIES = {family.name.lower(): family for family in Family}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--timeout", type=float, help="seconds allowed for each phase")
     get.add_argument("--max-size", type=int, help="largest body accepted, in bytes")
     get.add_argument("--proxy", help="proxy URL (http, https, socks5, socks5h)")
-    get.add_argument("--http-version", help="1.1, 2 or 3")
+    get.add_argument("--http-version", help=f"one of {', '.join(HTTP_VERSIONS)}")
     get.add_argument("--no-follow", action="store_true", help="do not follow redirects")
 
     crawl = commands.add_parser(
@@ -81,12 +77,15 @@ def _parser() -> argparse.ArgumentParser:
         "Exits 0 when the crawl ran, whatever the URLs did.",
     )
     crawl.add_argument("file", help="a file of URLs, one per line, or - for stdin")
-    crawl.add_argument("--concurrency", type=_positive, default=50, help="default 50")
+    crawl.add_argument(
+        "--concurrency", type=_positive, default=_CONCURRENCY, help=f"default {_CONCURRENCY}"
+    )
     crawl.add_argument("--per-host", type=_positive, help="most transfers at once per host")
     crawl.add_argument(
         "--timeout",
         type=float,
-        help="seconds allowed for each phase (default: curlx's, connect 10 and no progress 30)",
+        help="seconds allowed for each phase (default: curlx's, connect "
+        f"{DEFAULT_TIMEOUT.connect:g} and no progress {DEFAULT_TIMEOUT.read:g})",
     )
     crawl.add_argument("--retries", type=int, default=0, help="retries per URL (default 0)")
     crawl.add_argument("--jsonl", help="write one JSON line per URL to this file (- = stdout)")

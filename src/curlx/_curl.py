@@ -44,14 +44,6 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _getinfo_str(handle: pycurl.Curl, option: int) -> str:
-    try:
-        value = handle.getinfo(option)
-    except UnicodeDecodeError:
-        value = handle.getinfo_raw(option)
-    return _text(value) if value is not None else ""
-
-
 def read_info(
     handle: pycurl.Curl, code: int | None = None, url: str | None = None
 ) -> TransferInfo | None:
@@ -153,8 +145,8 @@ def _read_response_info(handle: pycurl.Curl, method: str, url: str) -> TransferI
         if redirects:  # the URL that answered is the request's own unless redirected
             url = redact_url(get(pycurl.EFFECTIVE_URL))
     except UnicodeDecodeError:
-        ip = _getinfo_str(handle, pycurl.PRIMARY_IP)
-        url = redact_url(_getinfo_str(handle, pycurl.EFFECTIVE_URL))
+        ip = _get_one(handle, pycurl.PRIMARY_IP, "")
+        url = redact_url(_get_one(handle, pycurl.EFFECTIVE_URL, ""))
     if method not in ("GET", "HEAD"):  # a redirect may have turned it into a GET
         method = get(pycurl.EFFECTIVE_METHOD) or method
     return TransferInfo(
@@ -214,10 +206,8 @@ def translate(
     if len(args) == 2 and code is not None:
         message = redact_text(_text(args[1]))
         error = error_from_code(code, message, family=family, url=url, method=method, info=info)
-        if message is not args[1]:
-            error.args = (code, message)
-        else:
-            error.args = args
+        if message is args[1]:
+            error.args = args  # pycurl's own, as they were (error_from_code made (code, message))
         return error
     if args:
         message = redact_text(" ".join(_text(a) for a in args))
@@ -484,17 +474,15 @@ class CurlShare(pycurl.CurlShare):
             raise translate(exc, family=Family.SHARE) from exc
 
 
-# --- the HTTP transport behind Session: one reused easy handle, reset before every request ----
+# --- the HTTP transports behind Session and fetch_many: reused easy handles -----------------
 
+# CURLPROTO_* bits by scheme (curl.h): pycurl names all but the two newest. Schemes with no bit
+# (ws, wss, mqtts) cannot be allowed through CURLOPT_PROTOCOLS, and pycurl refuses the _STR form.
 _PROTOCOL_BITS: Final[dict[str, int]] = {
-    "http": pycurl.PROTO_HTTP,
-    "https": pycurl.PROTO_HTTPS,
-    "ftp": pycurl.PROTO_FTP,
-    "ftps": pycurl.PROTO_FTPS,
-    "file": pycurl.PROTO_FILE,
-    "sftp": pycurl.PROTO_SFTP,
-    "scp": pycurl.PROTO_SCP,
-}
+    name.removeprefix("PROTO_").lower(): getattr(pycurl, name)
+    for name in dir(pycurl)
+    if name.startswith("PROTO_") and name != "PROTO_ALL"
+} | {"mqtt": 1 << 28, "gophers": 1 << 29}
 _HTTP_VERSION_OPTIONS: Final[dict[str, int]] = {
     "1.0": pycurl.CURL_HTTP_VERSION_1_0,
     "1.1": pycurl.CURL_HTTP_VERSION_1_1,
@@ -520,8 +508,8 @@ _QUICK_EXIT: Final = 322
 
 
 def supported_protocols() -> frozenset[str]:
-    """The URL schemes this libcurl was built with (curlx can allow only these)."""
-    return frozenset(_text(p) for p in pycurl.version_info()[8])
+    """The URL schemes a Session can allow: built into this libcurl, and with a CURLPROTO bit."""
+    return frozenset(_text(p) for p in pycurl.version_info()[8]) & _PROTOCOL_BITS.keys()
 
 
 HTTP_VERSIONS: Final = tuple(_HTTP_VERSION_OPTIONS)
@@ -542,7 +530,7 @@ def protocol_mask(schemes: frozenset[str]) -> int:
     """libcurl's PROTOCOLS bitmask for a set of scheme names."""
     mask = 0
     for scheme in schemes:
-        mask |= _PROTOCOL_BITS.get(scheme, 0)
+        mask |= _PROTOCOL_BITS[scheme]  # Session allows only supported_protocols()
     return mask
 
 
@@ -568,8 +556,9 @@ class _Slot:
     Options come in two lists: `base` (the settings of a Session or a crawl, the same list
     object for as long as they do not change) and `extra` (what one request adds: method,
     body, headers). The handle is reset and the base re-applied whenever the base changed,
-    the previous request added extras, or the previous transfer failed; so nothing from a
-    failed or unusual request leaks into the next, while consecutive plain requests cost no
+    the previous request changed its method or body, or the previous transfer failed; headers
+    and cookies of one request are undone by setting the base's values again. So nothing from
+    a failed or unusual request leaks into the next, while consecutive plain requests cost no
     more than with raw pycurl. libcurl keeps what is worth keeping across resets: open
     connections, the DNS cache, TLS sessions and cookies.
     """
@@ -599,8 +588,8 @@ class _Slot:
         self.dirty = False  # the last request set options only a reset undoes
         self.undo: list[tuple[int, Any]] | None = None  # (option, base value or None) to set
         # The body arrives in `chunks` and the header lines in `header_lines`: the same two
-        # lists for every transfer (emptied before each), so the callbacks that fill them are
-        # set only after a reset, not once per request.
+        # lists for every transfer (emptied when handed over or when a transfer fails), so the
+        # callbacks that fill them are set only after a reset, not once per request.
         self.chunks: list[bytes] = []
         self.header_lines: list[bytes] = []
         self.method = "GET"
@@ -612,19 +601,21 @@ class _Slot:
         self.watch_progress = 0
         self.watch_since = 0.0
 
-    def _watch(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
-        """Stop a transfer on which no byte moved for `watch_limit` seconds."""
-        progress = dlnow + ulnow + len(self.header_lines)
+    def _stalled(self, progress: int, now: float) -> bool:
+        """True once `progress` (a count that grows as bytes move) stayed the same for
+        `watch_limit` seconds. Before anything moved it is False: connecting, or waiting for
+        the first byte, is the low-speed limit's to time (exactly, there)."""
         if not progress:
-            return 0  # nothing moved yet: connecting, or waiting (LOW_SPEED_TIME covers it)
-        now = time.monotonic()
+            return False
         if progress != self.watch_progress:
             self.watch_progress, self.watch_since = progress, now
-            return 0
-        if now - self.watch_since >= self.watch_limit:
-            self.stalled = True
-            return 1
-        return 0
+            return False
+        self.stalled = now - self.watch_since >= self.watch_limit
+        return self.stalled
+
+    def _watch(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
+        """The progress callback (easy perform only): stop a stalled transfer."""
+        return 1 if self._stalled(dlnow + ulnow + len(self.header_lines), time.monotonic()) else 0
 
     def prepare(
         self,
@@ -684,9 +675,7 @@ class _Slot:
         else:
             self.dirty = False
         self.watch_limit = watchdog or 0.0
-        if watching:
-            self.watch_progress = -1
-            self.watch_since = time.monotonic()
+        self.watch_progress = -1  # nothing seen yet
         # `chunks` and `header_lines` are empty here: take(), failed() and an interrupted
         # transfer each leave them so.
         self.method = method
@@ -708,17 +697,9 @@ class _Slot:
         return body, taken
 
     def stalled_for(self, now: float) -> bool:
-        """True if no byte moved for `watch_limit` seconds (checked from outside libcurl)."""
-        progress = (
-            len(self.chunks) + len(self.header_lines) + self.handle.getinfo(pycurl.SIZE_UPLOAD_T)
-        )
-        if not progress:
-            return False  # nothing moved yet: connecting, or waiting (LOW_SPEED_TIME covers it)
-        if progress != self.watch_progress:
-            self.watch_progress, self.watch_since = progress, now
-            return False
-        self.stalled = now - self.watch_since >= self.watch_limit
-        return self.stalled
+        """True if no byte moved for `watch_limit` seconds (checked from a multi loop)."""
+        moved = len(self.chunks) + len(self.header_lines)  # grow as body and headers arrive
+        return self._stalled(moved + self.handle.getinfo(pycurl.SIZE_UPLOAD_T), now)
 
     def outcome(self) -> Outcome:
         return (
@@ -734,13 +715,16 @@ class _Slot:
             )
         self.stalled = False
         error = translate(exc, self.handle, url=self.url)
-        # Start the next request from a reset handle; resetting now also lets go of this
-        # transfer's callbacks and the partial body they hold.
+        self.handle.reset()  # now: a failed transfer's options hold nothing worth keeping
+        self.discard()
+        return error
+
+    def discard(self) -> None:
+        """Drop what a failed or cut-short transfer left: its partial data, and its options
+        (the next request starts from a reset handle)."""
         self.applied = None
-        self.handle.reset()
         self.chunks.clear()
         self.header_lines.clear()
-        return error
 
     def refused(self, exc: UnicodeEncodeError) -> CurlError:
         """The error for text libcurl cannot take (pycurl sends str options as ASCII)."""
@@ -836,12 +820,8 @@ class Transport:
         `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
         Failures raise the typed error.
         """
-        unread = self._unread
-        if unread is not None:  # _settle(), inline on every request's path
-            self._unread = None
-            last = unread()
-            if last is not None and last._info is None:
-                self.info_of(last)
+        if self._unread is not None:
+            self._settle()
         slot = self._slot
         try:
             if self._selectable:
@@ -850,9 +830,7 @@ class Transport:
             else:
                 slot.prepare(url, method, base, extra, watchdog, True, safe_url)
                 slot.handle.perform()
-                response = self._response(method, slot.safe_url)
-                response._source = self._ref
-                self._unread = weakref.ref(response)
+                response = self._attached(method, slot.safe_url)
         except pycurl.error as exc:
             self._unread = None  # the response made for this transfer is not given out
             error = slot.failed(exc)
@@ -864,6 +842,7 @@ class Transport:
         except BaseException:
             self._unread = None
             self._lookup_abandoned = True  # interrupted, maybe while looking up a name
+            slot.discard()
             raise
         response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
         response.content, response._header_lines = slot.take()
@@ -884,50 +863,37 @@ class Transport:
         try:
             perform, select, timeout = multi.perform, multi.select, multi.timeout
             _, running = perform()
-            response = self._response(method, slot.safe_url)
-            response._source = self._ref
-            self._unread = weakref.ref(response)  # cleared again below if the transfer fails
+            response = self._attached(method, slot.safe_url)  # dropped if the transfer fails
             limit = slot.watch_limit
-            chunks, lines = slot.chunks, slot.header_lines
-            uploads = limit and method not in ("GET", "HEAD")
-            moved = 0
-            since = now = 0.0
             while running:
                 wait_ms = timeout()  # libcurl's next deadline (-1: none); 0 means "run now"
                 wait = wait_ms / 1000 if 0 <= wait_ms < _MAX_WAIT_MS else _MAX_WAIT
-                if moved:  # wake up when the no-progress limit would run out
-                    wait = max(0.0, min(wait, since + limit - now))
+                if slot.watch_progress > 0:  # data moved: wake when the limit would run out
+                    wait = max(0.0, min(wait, slot.watch_since + limit - time.monotonic()))
                 if wait and select(wait) <= 0 and not any(multi.fdset()):
                     # Nothing to wait on: libcurl's socket is beyond what select() takes.
                     self._selectable = False
                     time.sleep(min(wait, _NO_SOCKET_NAP))
                 _, running = perform()
-                if running and limit:
-                    progress = len(chunks) + len(lines)  # changes as data arrives
-                    if uploads:
-                        progress += handle.getinfo(pycurl.SIZE_UPLOAD_T)
-                    now = time.monotonic()
-                    if progress != moved:
-                        moved, since = progress, now
-                    elif moved and now - since >= limit:
-                        slot.stalled = True
-                        failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
-                        break
+                if running and limit and slot.stalled_for(time.monotonic()):
+                    failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
+                    break
             else:
                 _, _, failed = multi.info_read()
         except pycurl.error as exc:  # the multi handle's own failure (CURLM), not the transfer's
-            slot.applied = None
             raise translate(exc, family=Family.MULTI) from exc
-        except BaseException:
-            slot.applied = None  # interrupted mid-transfer: start the next from a reset handle
-            slot.chunks.clear()
-            slot.header_lines.clear()
-            raise
         finally:
             multi.remove_handle(handle)
         if failed:
             _, code, message = failed[0]
             raise pycurl.error(code, message)
+        return response
+
+    def _attached(self, method: str, safe_url: str) -> _Attached:
+        """An empty response for this transfer, which reads its info from this transport."""
+        response = self._response(method, safe_url)
+        response._source = self._ref
+        self._unread = weakref.ref(response)
         return response
 
     def info_of(self, response: _Attached) -> TransferInfo:
@@ -1011,13 +977,12 @@ class MultiTransport(Generic[_T]):
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
         watchdog: float | None = None,
+        safe_url: str | None = None,
     ) -> CurlError | None:
         """Begin a transfer; a typed error if it could not even start (a refused option)."""
         slot = self._idle.pop()
         try:
-            slot.prepare(url, method, base, extra, watchdog, callback=False)
-            slot.watch_progress = -1
-            slot.watch_since = time.monotonic()
+            slot.prepare(url, method, base, extra, watchdog, False, safe_url)
             self._multi.add_handle(slot.handle)
         except pycurl.error as exc:
             self._idle.append(slot)

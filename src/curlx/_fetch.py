@@ -17,10 +17,10 @@ from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from ._curl import MultiTransport, Outcome
-from ._exceptions import CurlError, HTTPStatusError, InvalidRequest
+from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
 from ._models import Request, Response, Timeout
 from ._retry import Retry
-from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes
+from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
 from ._urls import host_of, redact_url
 
 __all__ = ["Result", "fetch_many"]
@@ -70,10 +70,14 @@ class _Job:
         return self.request.method.upper() if self.request is not None else "GET"
 
 
+CONCURRENCY = 50
+"""fetch_many's default number of transfers at once."""
+
+
 def fetch_many(
     requests: Iterable[str | Request],
     *,
-    concurrency: int = 50,
+    concurrency: int = CONCURRENCY,
     per_host: int | None = None,
     timeout: TimeoutTypes = DEFAULT_TIMEOUT,
     retry: Retry | int | None = None,
@@ -188,11 +192,20 @@ def _start(
                 request.method, job.target, request.headers, request.data, request.json
             )
     except CurlError as error:
-        return Result(job.url, None, error, job.attempts, time.monotonic() - job.started)
-    failure = transport.start(
-        job, prepared.url, prepared.method, prepared.base, prepared.extra, prepared.watchdog
-    )
+        failure: CurlError | None = error
+    else:
+        failure = transport.start(
+            job,
+            prepared.url,
+            prepared.method,
+            prepared.base,
+            prepared.extra,
+            prepared.watchdog,
+            prepared.safe_url,
+        )
     if failure is not None:
+        if isinstance(failure, InvalidOperation | InvalidRequest):
+            _located(failure, job.method, job.target)  # say which request it refused
         return Result(job.url, None, failure, job.attempts, time.monotonic() - job.started)
     if job.host:
         running[job.host] += 1

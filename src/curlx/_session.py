@@ -1,7 +1,8 @@
 """Session: requests-style HTTP on one reused libcurl handle, with safe defaults.
 
 A Session keeps one easy handle, so connections, the DNS cache, TLS sessions and cookies are
-reused; before each request the handle is reset, so it keeps working after any error. Defaults
+reused; after an error (or a request that changed its method or body) the handle is reset, so
+it keeps working after any error. Defaults
 are the safe ones: TLS verified with certifi's CA bundle, http and https only (also on
 redirects), a connect timeout and a no-progress timeout, and request fields checked for CR, LF
 and NUL before anything is sent.
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 
 import certifi
 
+from ._codes import CurlCode
 from ._curl import (
     HTTP_VERSIONS,
     Transport,
@@ -58,11 +60,6 @@ _FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
 _SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
-# Session attributes the handle options are built from: assigning one drops the cached options.
-_SETTINGS: Final = frozenset(
-    {"headers", "auth", "timeout", "follow_redirects", "max_redirects", "verify", "cert"}
-    | {"proxy", "max_size", "http_version", "allowed_protocols", "_cookies"}
-)
 _CACHED_BASES: Final = 32  # distinct per-request override sets kept
 _UNCACHED: Final = object()
 _PLAIN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -92,6 +89,10 @@ class _Overrides(NamedTuple):
     proxy: Any
     max_size: Any
     http_version: Any
+
+
+# Session attributes the handle options are built from: assigning one drops the cached options.
+_SETTINGS: Final = frozenset(_Overrides._fields) | {"headers", "allowed_protocols", "_cookies"}
 
 
 class _Memo(NamedTuple):
@@ -210,9 +211,15 @@ def _cookie_header(jar: Mapping[str, str]) -> str | None:
         return None
     for name, value in jar.items():
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
-            raise InvalidRequest(f"cookie name {name!r} is not a valid token.")
+            raise InvalidRequest(
+                f"cookie name {name!r} is not a valid HTTP token: use letters, digits and "
+                "!#$%&'*+-.^_`|~ only."
+            )
         if not isinstance(value, str) or _FORBIDDEN.search(value) or ";" in value:
-            raise InvalidRequest(f"cookie {name!r} value must be a str without CR, LF, NUL or ';'.")
+            raise InvalidRequest(
+                f"cookie {name!r} value must be a str without CR, LF, NUL or ';'; "
+                "percent-encode it first (urllib.parse.quote)."
+            )
     return "; ".join(f"{name}={value}" for name, value in jar.items())
 
 
@@ -280,6 +287,19 @@ def _multipart(data: Any, files: Mapping[str, FileTypes]) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+def _allowed_protocols(schemes: Iterable[str]) -> frozenset[str]:
+    """`schemes` lower-cased; InvalidRequest naming any a Session cannot allow."""
+    allowed = frozenset(str(scheme).lower() for scheme in schemes)
+    unknown = allowed - supported_protocols()
+    if unknown:
+        raise InvalidRequest(
+            f"allowed_protocols={sorted(allowed)!r} names {sorted(unknown)!r}, which a Session "
+            "cannot allow with this libcurl (not built in, or no CURLPROTO bit to allow it by); "
+            f"choose from {sorted(supported_protocols())!r}."
+        )
+    return allowed
+
+
 def _name(line: str) -> str:
     """The lower-case name of a header line ("Name: value" or "Name;")."""
     return line.split(":", 1)[0].split(";", 1)[0].strip().lower()
@@ -343,14 +363,7 @@ class Session:
         self.max_size = max_size
         self.http_version = http_version
         self.retry = Retry.of(retry)
-        self.allowed_protocols = frozenset(p.lower() for p in allowed_protocols)
-        unknown = self.allowed_protocols - supported_protocols()
-        if unknown:
-            raise InvalidRequest(
-                f"allowed_protocols={sorted(self.allowed_protocols)!r} names "
-                f"{sorted(unknown)!r}, which this libcurl does not support "
-                f"(it has {sorted(supported_protocols())!r})."
-            )
+        self.allowed_protocols = _allowed_protocols(allowed_protocols)
         self._cookies: dict[str, str] = dict(cookies or {})
         _cookie_header(self._cookies)  # refuse bad cookies now, not at the first request
         self._cookie_engine = _cookie_engine
@@ -626,7 +639,10 @@ class Session:
         if method not in _PLAIN_METHODS:
             method = _check_text("method", method).upper()
             if not _TOKEN.fullmatch(method):
-                raise InvalidRequest(f"method={method!r} is not a valid HTTP method token.")
+                raise InvalidRequest(
+                    f"method={method!r} is not an HTTP method token: use letters, digits and "
+                    "!#$%&'*+-.^_`|~ only, as in 'GET' or 'PROPFIND'."
+                )
         url = self._target(url, params)
         if method == "HEAD" and not (overrides and "follow_redirects" in overrides):
             # HEAD does not follow redirects unless asked to, whatever the Session's setting.
@@ -665,7 +681,7 @@ class Session:
             scheme = match.group(1).lower()
         if scheme not in self.allowed_protocols:
             raise error_from_code(
-                1,
+                CurlCode.UNSUPPORTED_PROTOCOL,
                 f'Protocol "{scheme}" is not allowed: this Session allows only '
                 f"{', '.join(sorted(self.allowed_protocols))} "
                 "(widen it with Session(allowed_protocols=...))",
@@ -679,6 +695,8 @@ class Session:
             value = Timeout.of(value)
         elif name == "retry":
             value = Retry.of(value)
+        elif name == "allowed_protocols":
+            value = _allowed_protocols(value)
         object.__setattr__(self, name, value)
         if name in _SETTINGS:  # the cached handle options describe the old settings
             self.__dict__.get("_bases", {}).clear()
@@ -701,17 +719,7 @@ class Session:
         cached = self._bases.get(key) if key is not _UNCACHED else None
         if cached is not None:
             return cached
-        settings: dict[str, Any] = {
-            "auth": self.auth,
-            "timeout": self.timeout,
-            "follow_redirects": self.follow_redirects,
-            "max_redirects": self.max_redirects,
-            "verify": self.verify,
-            "cert": self.cert,
-            "proxy": self.proxy,
-            "max_size": self.max_size,
-            "http_version": self.http_version,
-        }
+        settings = {name: getattr(self, name) for name in _Overrides._fields}
         if overrides:
             settings.update(overrides)
         options = self._build_base(url, **settings)
@@ -746,20 +754,30 @@ class Session:
                 _check_text("auth user", user),
                 _check_text("auth password", password, _secret),
             )
-        if not isinstance(max_redirects, int) or max_redirects < 0:
-            raise InvalidRequest(f"max_redirects={max_redirects!r} must be an int >= 0.")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
-            raise InvalidRequest(f"max_size={max_size!r} must be a number of bytes >= 0.")
+        if (
+            isinstance(max_redirects, bool)
+            or not isinstance(max_redirects, int)
+            or max_redirects < 0
+        ):
+            raise InvalidRequest(
+                f"max_redirects={max_redirects!r} must be a whole number >= 0 (0: follow none)."
+            )
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+        ):
+            raise InvalidRequest(
+                f"max_size={max_size!r} must be a whole number of bytes >= 0, or None for no limit."
+            )
         if http_version is not None and http_version not in HTTP_VERSIONS:
             raise InvalidRequest(
                 f"http_version={http_version!r} is not one of {', '.join(HTTP_VERSIONS)}."
             )
         if http_version is not None and not http_version_supported(http_version):
+            available = [v for v in HTTP_VERSIONS if http_version_supported(v)]
             raise error_from_code(
-                4,
-                f"http_version={http_version!r} is not available in this libcurl "
-                "(choose from '1.0', '1.1', '2', '2-prior-knowledge', '3', '3-only'; "
-                "HTTP/2 and HTTP/3 need a libcurl built with them)",
+                CurlCode.NOT_BUILT_IN,
+                f"http_version={http_version!r} is not available in this libcurl (it has "
+                f"{', '.join(available)}; HTTP/2 and HTTP/3 need a libcurl built with them)",
                 url=redact_url(url),
             )
         if proxy is not None:
