@@ -34,6 +34,25 @@ def test_readme_hierarchy_is_the_exceptions_module_tree() -> None:
     assert readme_tree == tree
 
 
+# Classes the tree shows with the code they refine, not with codes raised as themselves.
+_REFINEMENTS = {"ProxyTunnelRefused", "NotHTTPResponse"}
+
+
+def test_codes_the_tree_names_are_raised_as_their_class() -> None:
+    doc = curlx._exceptions.__doc__
+    assert doc is not None
+    checked = 0
+    for line in doc.splitlines():
+        match = re.match(r"\s+[│├└─ ]*([A-Z]\w+)\s+[^(]*\(([^)]*)\)", line)
+        if match is None or match.group(1) in _REFINEMENTS:
+            continue
+        cls = getattr(curlx, match.group(1))
+        for number in re.findall(r"\b\d+\b", match.group(2)):
+            assert issubclass(curlx.error_class(int(number)), cls), (match.group(1), number)
+            checked += 1
+    assert checked >= 40
+
+
 def test_every_test_the_readme_cites_exists() -> None:
     cited = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", README))
     assert len(cited) > 20

@@ -116,10 +116,13 @@ class RetryKind(enum.Enum):
         return _ADVICE[self]
 
 
+# The methods a repeat cannot do harm with (RFC 9110 9.2.2), in the order the advice names them.
+IDEMPOTENT_METHODS: Final = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE")
+
 _ADVICE: Final[Mapping[RetryKind, str]] = {
     RetryKind.SAFE: "Safe to retry: the request never reached the server.",
     RetryKind.IDEMPOTENT: (
-        "Retry only idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, TRACE): "
+        f"Retry only idempotent requests ({', '.join(IDEMPOTENT_METHODS)}): "
         "the server may have received it."
     ),
     RetryKind.NEVER: "Retrying will not help until something is changed.",

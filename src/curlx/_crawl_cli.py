@@ -11,7 +11,6 @@ import json
 import math
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, Any, Protocol
@@ -48,12 +47,12 @@ def _urls(stream: IO[str]) -> Iterator[str]:
 
 
 class _Progress(Protocol):
-    def update(self, done: int, failures: Counter[str]) -> None: ...
+    def update(self, report: Report) -> None: ...
     def close(self) -> None: ...
 
 
 class _NoProgress:
-    def update(self, done: int, failures: Counter[str]) -> None:
+    def update(self, report: Report) -> None:
         pass
 
     def close(self) -> None:
@@ -72,12 +71,14 @@ class _RichProgress:
         self._live = Live(console=Console(stderr=True), refresh_per_second=4, transient=True)
         self._live.start()
 
-    def update(self, done: int, failures: Counter[str]) -> None:
+    def update(self, report: Report) -> None:
         from rich.text import Text
 
+        done = report.total
         elapsed = max(time.monotonic() - self._start, 1e-9)
         of = f"/{self._total}" if self._total is not None else ""
-        failed = ", ".join(f"{k} {v}" for k, v in failures.most_common(4)) or "none"
+        ranked = sorted(report.by_category.items(), key=lambda item: -item[1].count)[:4]
+        failed = ", ".join(f"{name} {bucket.count}" for name, bucket in ranked) or "none"
         self._live.update(Text(f"{done}{of} URLs  {done / elapsed:,.0f}/s  failures: {failed}"))
 
     def close(self) -> None:
@@ -96,7 +97,7 @@ def _progress(total: int | None) -> _Progress:
 def _count_lines(path: str) -> int | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            return sum(1 for line in f if line.strip() and not line.lstrip().startswith("#"))
+            return sum(1 for _ in _urls(f))
     except OSError:
         return None
 
@@ -130,9 +131,7 @@ def crawl(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"curlx crawl: cannot write {args.jsonl!r}: {exc.strerror}\n")
                 return 2
         progress = _progress(total)
-        stack.callback(progress.close)
         report = Report()
-        failures: Counter[str] = Counter()
         results = fetch_many(
             _urls(source),
             concurrency=args.concurrency,
@@ -145,14 +144,13 @@ def crawl(args: argparse.Namespace) -> int:
         try:
             for result in results:
                 report.add(result)
-                if result.error is not None:
-                    failures[result.error.category.value] += 1
                 if out is not None:
                     out.write(json.dumps(result_record(result)) + "\n")
-                progress.update(report.total, failures)
+                progress.update(report)
         except KeyboardInterrupt:
             interrupted = True
-        progress.close()
+        finally:
+            progress.close()
         summary = sys.stderr if out is sys.stdout else sys.stdout
         summary.write(report.render() + "\n")
         if interrupted:

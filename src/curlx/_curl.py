@@ -18,7 +18,7 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 
 import pycurl
 
-from ._codes import CurlCode, Family
+from ._codes import Category, CurlCode, Family
 from ._exceptions import CurlError, InvalidOperation, InvalidRequest
 from ._info import TransferInfo
 from ._translate import ResolveTimeout, error_from_code, proxy_detail
@@ -122,8 +122,11 @@ def _read_info(
 
 
 _STRING_INFO: Final = frozenset({pycurl.EFFECTIVE_URL, pycurl.EFFECTIVE_METHOD, pycurl.PRIMARY_IP})
-# Failures where the TLS verify result matters even without a TCP connection time (QUIC).
-_TLS_CODES: Final = frozenset({35, 60, 83, 90, 91, 96})
+# Failures where the TLS verify result matters even without a TCP connect time: the table's
+# TLS and certificate codes, and a failed QUIC handshake.
+_TLS_CODES: Final = frozenset(
+    member.value for member in CurlCode if member.category in (Category.TLS, Category.CERTIFICATE)
+) | {CurlCode.QUIC_CONNECT_ERROR.value}
 
 
 def _get_one(handle: pycurl.Curl, option: int, default: Any) -> Any:
@@ -731,8 +734,9 @@ class _Slot:
         self.applied = None
         self.handle.reset()
         return InvalidRequest(
-            f"a request field has text libcurl cannot take ({exc.reason}: "
-            f"{exc.object[exc.start : exc.end]!r}); send it as bytes or percent-encode it."
+            f"an option of this request has text pycurl can only pass as ASCII "
+            f"({exc.object[exc.start : exc.end]!r}: {exc.reason}). For a file path (verify=, "
+            "cert=) use an ASCII path or bytes (os.fsencode); percent-encode anything else."
         )
 
 

@@ -1,7 +1,8 @@
 """The exception hierarchy: one class per category users catch, then one per libcurl code.
 
 Our exception hierarchy (category classes; every libcurl code also has its own class below its
-categories, generated from the code table into `_code_errors.py`)::
+categories, generated from the code table into `_code_errors.py`). The numbers are examples of
+codes raised as that class (a test checks them); `curlx explain --list` gives every code's::
 
     pycurl.error                   `except pycurl.error` and `e.args[0]` keep working
     └── CurlError                  every failure libcurl reports; .code .name .category .retry .info

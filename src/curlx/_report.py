@@ -11,8 +11,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ._exceptions import InvalidRequest
+from ._explain import headline
 from ._fetch import Result
-from ._urls import redact_text, redact_url
+from ._urls import host_of, redact_text, redact_url
 
 __all__ = ["Report"]
 
@@ -69,14 +71,14 @@ class Report:
         """Count one Result."""
         self.total += 1
         url = redact_url(result.url)
-        host = _host(url)
+        host = host_of(url) or "(none)"
         counts = self.by_host.setdefault(host, [0, 0])
         counts[0] += 1
         error = result.error
         if error is not None:
             self.errors += 1
             counts[1] += 1
-            line = redact_text(str(error).split("\n", 1)[0])
+            line = redact_text(headline(error))
             self.by_category.setdefault(error.category.value, Bucket()).add(url, line)
             self.by_code.setdefault(error.name, Bucket()).add(url, line)
             return
@@ -140,9 +142,13 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
-        """The Report `to_dict()` described; ValueError if `data` is not one."""
+        """The Report `to_dict()` described; InvalidRequest (a ValueError) if `data` is not one."""
         if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a curlx report (expected format {_FORMAT!r})")
+            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise InvalidRequest(
+                f"not a curlx report: format is {got!r}, expected {_FORMAT!r}; pass what "
+                "Report.to_dict() returned."
+            )
 
         def buckets(groups: Mapping[str, Any]) -> dict[str, Bucket]:
             return {
@@ -191,12 +197,3 @@ class Report:
             for host, (total, failed) in ranked[:hosts]:
                 lines.append(f"{host:<32} {total:>8} {failed:>8}")
         return "\n".join(lines)
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        return urlsplit(url).hostname or "(none)"
-    except ValueError:
-        return "(invalid)"

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Final, NamedTuple
 
+from . import _codes
 from ._codes import RetryKind
 
 if TYPE_CHECKING:
@@ -28,9 +29,7 @@ __all__ = [
     "retry_after",
 ]
 
-IDEMPOTENT_METHODS: Final[frozenset[str]] = frozenset(
-    {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}
-)
+IDEMPOTENT_METHODS: Final[frozenset[str]] = frozenset(_codes.IDEMPOTENT_METHODS)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -157,17 +156,17 @@ class Retry:
         for name in ("backoff_factor", "backoff_max", "jitter", "retry_after_max"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-                raise ValueError(f"Retry({name}={value!r}) must be a number of seconds >= 0.")
+                raise _invalid(f"Retry({name}={value!r}) must be a number of seconds >= 0.")
         statuses = frozenset(self.statuses)
         for code in statuses:
             if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
-                raise ValueError(f"Retry(statuses=...) holds {code!r}, not an HTTP status.")
+                raise _invalid(f"Retry(statuses=...) holds {code!r}, not an HTTP status.")
         methods = frozenset(m.upper() if isinstance(m, str) else m for m in self.methods)
         for method in methods:
             if method not in KNOWN_METHODS:
                 close = difflib.get_close_matches(str(method), KNOWN_METHODS, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"Retry(methods=...) holds {method!r}, not an HTTP method.{hint}")
+                raise _invalid(f"Retry(methods=...) holds {method!r}, not an HTTP method.{hint}")
         object.__setattr__(self, "statuses", statuses)
         object.__setattr__(self, "methods", methods)
 
@@ -269,4 +268,11 @@ class Retry:
 
 def _count(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"Retry({name}={value!r}) must be a whole number >= 0.")
+        raise _invalid(f"Retry({name}={value!r}) must be a whole number >= 0.")
+
+
+def _invalid(message: str) -> ValueError:
+    """`InvalidRequest` (a UsageError and a ValueError): the policy was given a bad value."""
+    from ._exceptions import InvalidRequest  # _exceptions imports this module
+
+    return InvalidRequest(message)

@@ -38,6 +38,7 @@ from ._exceptions import (
     HTTPStatusError,
     ProtocolError,
     ProxyError,
+    _lookup,
     _status_from_message,
 )
 from ._info import TransferInfo
@@ -218,9 +219,8 @@ def error_from_code(
     An unknown number (a libcurl newer than this table) gives the family's base class, which
     keeps the number.
     """
-    enum_cls = _ENUM_OF_FAMILY.get(family)
-    member = enum_cls.lookup(number) if enum_cls is not None else None
-    if member is None:
+    member = _lookup(family, number)
+    if not isinstance(member, _Code):
         cls: type[CurlError] = CLASS_OF_FAMILY.get(family, CurlError)
     else:
         refine = _REFINE.get(member) if family is Family.EASY else None
@@ -339,5 +339,5 @@ def status_error(response: Response) -> CurlError:
 
 def proxy_detail(number: int) -> ProxyCode | int:
     """The CURLPX member for a proxy detail number, or the number if it is unknown."""
-    member = ProxyCode.lookup(number)
-    return number if member is None else member
+    member = _lookup(Family.PROXY, number)
+    return member if isinstance(member, ProxyCode) else number
