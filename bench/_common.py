@@ -1,4 +1,5 @@
-"""Helpers the benchmark scripts share: statistics, the machine they ran on, ports, results.
+"""Helpers the benchmark scripts share: statistics, the machine they ran on, the peers,
+memory, ports, results, SIGTERM.
 
 The scripts run as ``python bench/bench_x.py``, so this directory is on ``sys.path`` and they
 import this module as ``_common`` (as they import ``nginx``).
@@ -9,14 +10,19 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import importlib
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "src" / "curlx"
@@ -124,7 +130,49 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# --- the peers -----------------------------------------------------------------------------------
+
+
+def peer(
+    module: str,
+    notes: list[str],
+    versions: dict[str, str] | None = None,
+    *,
+    label: str | None = None,
+) -> bool:
+    """True if the peer's `module` imports (its version goes into `versions`); else a note.
+
+    The distribution is the module path's first part (``curl_cffi.requests``: curl_cffi).
+    The note, ``"<label> skipped: not installed (...)"``, names `label` (default: `module`).
+    Callers then import the module themselves, so that its types are checked.
+    """
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        notes.append(f"{label or module} skipped: not installed ({exc})")
+        return False
+    if versions is not None:
+        distribution = module.partition(".")[0]
+        versions[distribution] = peer_version(distribution)
+    return True
+
+
+def peer_version(distribution: str) -> str:
+    """The installed version; for curl_cffi also that of the libcurl it brings along."""
+    version = metadata.version(distribution)
+    if distribution == "curl_cffi":
+        try:
+            curl = importlib.import_module("curl_cffi.__version__").__curl_version__
+        except (ImportError, AttributeError):
+            return version
+        return f"{version} ({curl})"
+    return version
+
+
 # --- how busy the machine is ---------------------------------------------------------------------
+
+LOAD_WARNING = 0.5
+"""A 1-minute load average at or above this: other processes compete for the CPUs."""
 
 
 def load_average() -> list[float]:
@@ -133,6 +181,27 @@ def load_average() -> list[float]:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
+
+
+def load_note(load: Sequence[float]) -> str | None:
+    """A warning when the 1-minute load average (of `load_average()`) is LOAD_WARNING or more."""
+    if not load or load[0] < LOAD_WARNING:
+        return None
+    return (
+        f"the load average is {' '.join(f'{x:.2f}' for x in load)}: other processes compete "
+        "for the CPUs, so the times are noisier and higher than on an idle machine"
+    )
+
+
+def memory_kib() -> tuple[int, int]:
+    """(VmRSS, VmHWM) of this process in KiB, from /proc/self/status (Linux only)."""
+    values = {"VmRSS:": 0, "VmHWM:": 0}
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            fields = line.split()
+            if fields and fields[0] in values:
+                values[fields[0]] = int(fields[1])
+    return values["VmRSS:"], values["VmHWM:"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,3 +292,20 @@ def closed_port_below_ephemeral() -> int:
                 continue
         return port
     raise RuntimeError("no closed loopback port found below the ephemeral range")
+
+
+# --- signals -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks (stopping nginx) still run."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -37,8 +37,9 @@ process's CPU time per URL (for requests, all threads). The load average is prin
 start and the end: other busy processes on the machine make every number noisier.
 
 ``--profile`` adds a cProfile of fetch_many and of the raw loop, the per-URL pieces of
-fetch_many timed warm in loops (this uses curlx internals), and a ladder that runs the raw loop
-with fetch_many's own libcurl options, to tell libcurl's share from curlx's Python work.
+fetch_many timed warm in loops (this uses curlx internals), and a ladder of real crawls that
+adds fetch_many's work to the raw loop one piece at a time, starting with its own libcurl
+options, to tell libcurl's share from curlx's Python work.
 
 A Markdown report goes to stdout and the numbers to bench/results/crawl.json.
 """
@@ -61,7 +62,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,12 @@ from _common import (
     closed_port_below_ephemeral,
     drop_proxy_variables,
     load_average,
+    load_note,
     machine,
     markdown_table,
+    memory_kib,
+    peer,
+    sigterm_as_interrupt,
     source_digest,
     utc_now,
     write_json,
@@ -135,6 +139,16 @@ class Tally:
     def count(self, status: int, body: bytes) -> None:
         if status == 200 and len(body) == BODY_SIZE:
             self.ok += 1
+        else:
+            self.bad += 1
+
+    def add(self, result: curlx.Result) -> None:
+        """Count a fetch_many Result: its response, or a failure if it has an error."""
+        response = result.response
+        if response is not None:
+            self.count(response.status_code, response.content)
+        elif result.error is not None:
+            self.failed += 1
         else:
             self.bad += 1
 
@@ -222,13 +236,7 @@ def raw_curl_multi(urls: Sequence[str], options: Sequence[tuple[int, Any]] = ())
 def curlx_fetch_many(urls: Sequence[str]) -> Tally:
     tally = Tally()
     for result in curlx.fetch_many(urls, concurrency=CONCURRENCY, timeout=TIMEOUT):
-        response = result.response
-        if response is not None:
-            tally.count(response.status_code, response.content)
-        elif result.error is not None:
-            tally.failed += 1
-        else:
-            tally.bad += 1
+        tally.add(result)
     return tally
 
 
@@ -370,20 +378,15 @@ def build_clients(stack: ExitStack, notes: list[str], versions: dict[str, str]) 
     loop = asyncio.new_event_loop()
     stack.callback(loop.close)
     asyncio.set_event_loop(loop)
-    peers: list[tuple[str, str, Callable[[], Client]]] = [
-        ("aiohttp", "aiohttp", lambda: aiohttp_client(loop)),
-        ("httpx", "httpx", lambda: httpx_client(loop)),
-        ("curl_cffi", "curl_cffi", lambda: curl_cffi_client(loop)),
-        ("requests", "requests", requests_client),
+    peers: list[tuple[str, Callable[[], Client]]] = [
+        ("aiohttp", lambda: aiohttp_client(loop)),
+        ("httpx", lambda: httpx_client(loop)),
+        ("curl_cffi.requests", lambda: curl_cffi_client(loop)),
+        ("requests", requests_client),
     ]
-    for label, distribution, build in peers:
-        try:
-            client = build()
-        except ImportError as exc:
-            notes.append(f"{label} skipped: not installed ({exc})")
-            continue
-        versions[label] = metadata.version(distribution)
-        clients.append(client)
+    for module, build in peers:
+        if peer(module, notes, versions, label=module.partition(".")[0]):
+            clients.append(build())
     return clients
 
 
@@ -508,17 +511,6 @@ class Scenario:
 # --- memory: a long crawl in a subprocess --------------------------------------------------------
 
 
-def _memory_kib() -> tuple[int, int]:
-    """(VmRSS, VmHWM) of this process in KiB."""
-    values = {"VmRSS:": 0, "VmHWM:": 0}
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            fields = line.split()
-            if fields and fields[0] in values:
-                values[fields[0]] = int(fields[1])
-    return values["VmRSS:"], values["VmHWM:"]
-
-
 def rss_child(url_prefix: str, count: int, every: int) -> None:
     """In the subprocess: crawl `count` URLs from a generator, print the RSS curve as JSON."""
 
@@ -527,21 +519,15 @@ def rss_child(url_prefix: str, count: int, every: int) -> None:
             yield f"{url_prefix}{i}"
 
     tally = Tally()
-    rss, hwm = _memory_kib()
+    rss, hwm = memory_kib()
     samples = [{"results": 0, "rss_kib": rss, "hwm_kib": hwm}]
     start = time.perf_counter()
     done = 0
     for result in curlx.fetch_many(urls(), concurrency=CONCURRENCY, timeout=TIMEOUT):
-        response = result.response
-        if response is not None:
-            tally.count(response.status_code, response.content)
-        elif result.error is not None:
-            tally.failed += 1
-        else:
-            tally.bad += 1
+        tally.add(result)
         done += 1
         if done % every == 0:
-            rss, hwm = _memory_kib()
+            rss, hwm = memory_kib()
             samples.append({"results": done, "rss_kib": rss, "hwm_kib": hwm})
     elapsed = time.perf_counter() - start
     print(json.dumps({"tally": dataclasses.asdict(tally), "seconds": elapsed, "curve": samples}))
@@ -650,8 +636,8 @@ def _function_name(path: str, line: int, function: str) -> str:
 def _per_call_us(func: Callable[[str], object], urls: Sequence[str]) -> float:
     """Best of 9 loops calling `func` on each of `urls`, in µs per call (loop included).
 
-    The URLs are distinct, as in a crawl: urlsplit caches its results per URL (an LRU cache
-    of 128), so timing it on one URL over and over shows only the cache hit.
+    The URLs are distinct, as in a crawl: a piece that caches per URL (the slot keeps its last
+    URL; urllib's urlsplit has an LRU cache) would show only its cache hits on one URL.
     """
     best = float("inf")
     for _ in range(9):
@@ -686,25 +672,31 @@ def curlx_options() -> list[tuple[int, Any]]:
     """The handle options fetch_many sets for a plain GET with this benchmark's timeout."""
     config = _crawl_config()
     try:
-        # (method, url, base, extra, ...): a tuple or a NamedTuple.
-        return list(config._prepare("GET", "http://127.0.0.1/", None, None, None)[2])
+        return list(config._prepare("GET", "http://127.0.0.1/").base)
     finally:
         config.close()
 
 
 @dataclasses.dataclass(frozen=True)
 class Layers:
-    """What a rung of the ladder adds to the raw loop, which then yields one item per URL."""
+    """What a rung of the ladder adds to the raw loop, which then yields one item per URL.
 
+    Each layer does per URL what fetch_many does for a plain string URL (a GET, no per_host).
+    """
+
+    lists: bool = False
+    """The body and the header lines land in two lists per handle whose callbacks are set once,
+    and are handed over as ``_Slot.take`` does (a body of one chunk without a copy), instead of
+    a new BytesIO and list and 3 setopt per transfer: only the URL is set per transfer."""
     info: bool = False
     """Read the response info as fetch_many does (``_read_response_info``: getinfo calls and a
     TransferInfo), instead of one getinfo(RESPONSE_CODE)."""
     objects: bool = False
-    """Build fetch_many's per-URL objects: Request, _Job (with redact_url), Response, Result."""
-    split: bool = False
-    """``urlsplit(url).hostname`` per URL for the _Job, as ``_job`` does (with `objects`)."""
+    """Build fetch_many's per-URL objects: the _Job (``_job``: the URL stripped, ``redact_url``,
+    no host since per_host is not set), the Response and the Result, with their monotonic
+    clock reads."""
     prepare: bool = False
-    """``Session._prepare`` per URL, as ``_start`` does."""
+    """``Session._prepare`` per URL, as ``_start`` does (its URL is the one set)."""
 
 
 LayerItem = tuple[int, bytes] | curlx.Result | None
@@ -715,18 +707,24 @@ def _layered_results(
 ) -> Iterator[LayerItem]:
     """The raw loop with some of fetch_many's per-URL work added (see `Layers`)."""
     curl, fetch, models, _ = _internals()
-    urlsplit = importlib.import_module("urllib.parse").urlsplit
-    redact_url = importlib.import_module("curlx._urls").redact_url
     config = _crawl_config()
     multi = pycurl.CurlMulti()
     handles = []
+    # With `lists`: each handle's (chunks, header lines), filled by callbacks set once.
+    buffers: dict[pycurl.Curl, tuple[list[bytes], list[bytes]]] = {}
     for _ in range(CONCURRENCY):
         handle = pycurl.Curl()
         for option, value in options:
             handle.setopt(option, value)
+        if layers.lists:
+            chunks: list[bytes] = []
+            header_lines: list[bytes] = []
+            handle.setopt(pycurl.WRITEFUNCTION, chunks.append)
+            handle.setopt(pycurl.HEADERFUNCTION, header_lines.append)
+            buffers[handle] = (chunks, header_lines)
         handles.append(handle)
     idle = list(handles)
-    running: dict[pycurl.Curl, tuple[io.BytesIO, list[bytes], str, Any]] = {}
+    running: dict[pycurl.Curl, tuple[io.BytesIO | None, list[bytes], str, Any]] = {}
     source = iter(urls)
     more = True
     try:
@@ -738,18 +736,20 @@ def _layered_results(
                     break
                 job = None
                 if layers.objects:
-                    host = (urlsplit(url).hostname or "") if layers.split else ""
-                    job = fetch._Job(
-                        curlx.Request(url), host, redact_url(url), None, time.monotonic()
-                    )
+                    job = fetch._job(config, url, None)
+                    job.started = time.monotonic()
                 if layers.prepare:
-                    config._prepare("GET", url, None, None, None)
+                    url = config._prepare("GET", url).url
                 handle = idle.pop()
-                body = io.BytesIO()
-                lines: list[bytes] = []
+                body: io.BytesIO | None = None
+                if layers.lists:
+                    lines = buffers[handle][1]
+                else:
+                    body = io.BytesIO()
+                    lines = []
+                    handle.setopt(pycurl.WRITEFUNCTION, body.write)
+                    handle.setopt(pycurl.HEADERFUNCTION, lines.append)
                 handle.setopt(pycurl.URL, url)
-                handle.setopt(pycurl.WRITEFUNCTION, body.write)
-                handle.setopt(pycurl.HEADERFUNCTION, lines.append)
                 multi.add_handle(handle)
                 running[handle] = (body, lines, url, job)
             if not running:
@@ -763,13 +763,20 @@ def _layered_results(
                     body, lines, url, job = running.pop(handle)
                     multi.remove_handle(handle)
                     idle.append(handle)
+                    if body is None:
+                        chunks, header_lines = buffers[handle]
+                        content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                        chunks.clear()
+                        lines = header_lines.copy()
+                        header_lines.clear()
+                    else:
+                        content = body.getvalue()
                     info = None
                     if layers.info:
                         info = curl._read_response_info(handle, "GET", url)
                         code = info.response_code
                     else:
                         code = handle.getinfo(pycurl.RESPONSE_CODE)
-                    content = body.getvalue()
                     if job is None:
                         yield code, content
                         continue
@@ -786,6 +793,8 @@ def _layered_results(
                     running.pop(handle)
                     multi.remove_handle(handle)
                     idle.append(handle)
+                    for buffer in buffers.get(handle, ()):
+                        buffer.clear()
                     yield None
                 if not queued:
                     break
@@ -806,10 +815,8 @@ def layered_crawl(options: Sequence[tuple[int, Any]], layers: Layers) -> Crawl:
                 tally.failed += 1
             elif isinstance(item, tuple):
                 tally.count(*item)
-            elif item.response is not None:
-                tally.count(item.response.status_code, item.response.content)
             else:
-                tally.bad += 1
+                tally.add(item)
         return tally
 
     return crawl
@@ -821,27 +828,28 @@ def ladder(urls: Sequence[str], rounds: int) -> dict[str, Any]:
     Every rung is a real crawl of the success URLs, interleaved with the others, so each
     piece is timed where it runs in a crawl (between libcurl calls, with colder caches than
     in a tight loop). The first rung adds fetch_many's libcurl options, to tell libcurl's
-    share from curlx's Python work; the last gap is fetch_many's own loop (MultiTransport,
-    _Slot, launch/_start/_finish, the per-host Counter) against the raw loop's.
+    share from curlx's Python work; the last gap is fetch_many's own loop (``_crawl``'s
+    launch/_start/_finish, MultiTransport's start/poll/_collect/_release, ``_Slot.prepare``
+    and ``outcome``) against the raw loop's.
     """
     options = curlx_options()
-    every = Layers(info=True, objects=True, split=True, prepare=True)
+    with_lists = Layers(lists=True)
+    with_info = Layers(lists=True, info=True)
+    with_objects = Layers(lists=True, info=True, objects=True)
+    every = Layers(lists=True, info=True, objects=True, prepare=True)
     rungs: list[tuple[str, Crawl]] = [
         (REFERENCE, raw_curl_multi),
         ("+ fetch_many's libcurl options", lambda u: raw_curl_multi(u, options)),
         ("+ a generator yielding per URL", layered_crawl(options, Layers())),
         (
+            "+ body and header lists per handle, callbacks set once (as _Slot)",
+            layered_crawl(options, with_lists),
+        ),
+        (
             "+ _read_response_info (getinfo calls, TransferInfo)",
-            layered_crawl(options, Layers(info=True)),
+            layered_crawl(options, with_info),
         ),
-        (
-            "+ Request, _Job, redact_url, Response, Result",
-            layered_crawl(options, Layers(info=True, objects=True)),
-        ),
-        (
-            "+ urlsplit(url).hostname",
-            layered_crawl(options, Layers(info=True, objects=True, split=True)),
-        ),
+        ("+ _job() (_Job, redact_url), Response, Result", layered_crawl(options, with_objects)),
         ("+ Session._prepare", layered_crawl(options, every)),
         (f"= {FETCH_MANY} (its own loop instead of the raw one)", curlx_fetch_many),
     ]
@@ -923,27 +931,35 @@ class _CountingHandle:
 
 
 def breakdown(url: str, n: int) -> dict[str, Any]:
-    """What fetch_many does per successful URL beyond the raw loop, piece by piece, warm.
+    """What fetch_many does per successful plain-URL GET beyond the raw loop, piece by piece, warm.
 
-    Uses curlx internals (``_job``, ``Session._prepare``, ``_Slot``, ``Response``), so it may
-    need updating when they change; it never changes them.
+    Uses curlx internals (``_job``, ``Session._prepare``, ``_Slot``, ``Response``,
+    ``host_of``), so it may need updating when they change; it never changes them.
     """
-    from urllib.parse import urlsplit
-
     curl, fetch, models, _ = _internals()
+    urls_module = importlib.import_module("curlx._urls")
     config = _crawl_config()
     slot = curl._Slot()
     real = slot.handle
     raw = pycurl.Curl()
     try:
-        # (method, url, base, extra, ...): a tuple or a NamedTuple.
-        method, prepared, base, extra = config._prepare("GET", url, None, None, None)[:4]
-        slot.prepare(prepared, method, base, extra)
-        real.perform()  # a real transfer, so that getinfo has values to read
+        prepared = config._prepare("GET", url)
+        method, base, extra, watchdog = (
+            prepared.method,
+            prepared.base,
+            prepared.extra,
+            prepared.watchdog,
+        )
+        # As MultiTransport.start prepares a slot: the loop, not a callback, watches progress.
+        slot.prepare(prepared.url, method, base, extra, watchdog, callback=False)
+        real.perform()  # a real transfer: the slot's lists get a body, getinfo gets values
+        content, lines, info = slot.outcome()
         counting = _CountingHandle(real)
         slot.handle = counting
-        slot.prepare(prepared, method, base, extra)
-        content, lines, info = slot.outcome()
+        # A URL the slot has not set yet, as for every URL of a crawl.
+        slot.prepare(f"{url}&n=-1", method, base, extra, watchdog, callback=False)
+        slot.chunks.append(content)
+        slot.outcome()
         slot.handle = real
         calls = {"setopt": counting.setopt_calls, "getinfo": counting.getinfo_calls}
         response = models.Response(
@@ -954,6 +970,7 @@ def breakdown(url: str, n: int) -> dict[str, Any]:
             method="GET",
             request_url=url,
         )
+        raw_body = io.BytesIO(content)
 
         def raw_prepare(u: str) -> None:
             body = io.BytesIO()
@@ -962,36 +979,42 @@ def breakdown(url: str, n: int) -> dict[str, Any]:
             raw.setopt(pycurl.WRITEFUNCTION, body.write)
             raw.setopt(pycurl.HEADERFUNCTION, header_lines.append)
 
+        def outcome(_: str) -> object:
+            slot.chunks.append(content)  # as the WRITEFUNCTION left it: one chunk
+            return slot.outcome()
+
         def raw_outcome(_: str) -> tuple[int, bytes]:
-            return real.getinfo(pycurl.RESPONSE_CODE), slot.body.getvalue()
+            return real.getinfo(pycurl.RESPONSE_CODE), raw_body.getvalue()
 
         # (name, per-URL calls in fetch_many, per-URL calls in the raw loop, function)
         pieces: list[tuple[str, int, int, Callable[[str], object]]] = [
             (
-                "_job(): Request, urlsplit().hostname, redact_url, _Job",
+                "_job(): strip, _Job (redact_url; no host without per_host)",
                 1,
                 0,
-                lambda u: fetch._job(config, u),
+                lambda u: fetch._job(config, u, None),
             ),
-            ("  (of which urlsplit(url).hostname)", 0, 0, lambda u: urlsplit(u).hostname),
+            ("  (of which redact_url(url))", 0, 0, urls_module.redact_url),
+            ("host_of(url): only with per_host, not in this crawl", 0, 0, urls_module.host_of),
             (
-                "Session._prepare(): method/url checks, scheme regex, base cache key, extras",
+                "Session._prepare(): URL checks, scheme, cached options, Prepared, redact_url",
                 1,
                 0,
-                lambda u: config._prepare("GET", u, None, None, None),
+                lambda u: config._prepare("GET", u),
             ),
             (
-                f"_Slot.prepare(): {calls['setopt']} setopt, BytesIO, list",
+                f"_Slot.prepare(): {calls['setopt']} setopt (URL), redact_url",
                 1,
                 0,
-                lambda u: slot.prepare(u, "GET", base, extra),
+                lambda u: slot.prepare(u, method, base, extra, watchdog, callback=False),
             ),
-            ("raw: 3 setopt, BytesIO, list", 0, 1, raw_prepare),
+            ("raw: 3 setopt (URL and the 2 callbacks), BytesIO, list", 0, 1, raw_prepare),
             (
-                f"_Slot.outcome(): getvalue, {calls['getinfo']} getinfo, TransferInfo",
+                f"_Slot.outcome(): a chunk appended, take(), {calls['getinfo']} getinfo, "
+                "TransferInfo",
                 1,
                 0,
-                lambda _: slot.outcome(),
+                outcome,
             ),
             ("raw: getvalue, getinfo(RESPONSE_CODE)", 0, 1, raw_outcome),
             (
@@ -1043,9 +1066,9 @@ def breakdown_report(result: dict[str, Any], cpu_delta: float) -> str:
             "",
             f"fetch_many's extra pieces add up to {result['extra_us_per_url']:.1f} µs per URL; "
             f"the measured client CPU difference (success, median) is {cpu_delta:.1f} µs per URL. "
-            "The rest is the loop and generator bookkeeping (_crawl, launch, _start, _finish, "
-            "_release, the per-host Counter) and these same pieces running with colder caches "
-            "between two libcurl calls than in a tight loop.",
+            "The rest is the loop and generator bookkeeping (_crawl's launch, _start and "
+            "_finish; MultiTransport's start, poll, _collect and _release) and these same "
+            "pieces running with colder caches between two libcurl calls than in a tight loop.",
         ]
     )
 
@@ -1072,12 +1095,14 @@ def profile_report(profiles: dict[str, list[dict[str, Any]]]) -> str:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def load_average_text() -> str:
+def load_average_text(load: Sequence[float] | None = None) -> str:
     """The 1, 5 and 15 minute load averages (other busy processes make the numbers noisy)."""
-    return " ".join(f"{x:.2f}" for x in load_average()) or "unknown"
+    return " ".join(f"{x:.2f}" for x in (load_average() if load is None else load)) or "unknown"
 
 
-def environment(nginx: str, workers: int, versions: dict[str, str]) -> dict[str, Any]:
+def environment(
+    nginx: str, workers: int, versions: dict[str, str], load: Sequence[float]
+) -> dict[str, Any]:
     return {
         "date": utc_now(),
         **machine(),
@@ -1085,7 +1110,7 @@ def environment(nginx: str, workers: int, versions: dict[str, str]) -> dict[str,
         "curlx": curlx.__version__,
         "curlx_source_sha256": source_digest(16, separator=b"\0"),
         "nginx": f"{nginx}, {workers} worker(s)",
-        "load_average_at_start": load_average_text(),
+        "load_average_at_start": load_average_text(load),
         **{f"peer {name}": version for name, version in versions.items()},
     }
 
@@ -1114,18 +1139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     versions: dict[str, str] = {}
     started = time.perf_counter()
-    with ExitStack() as stack:
+    with sigterm_as_interrupt(), ExitStack() as stack:
         clients = build_clients(stack, notes, versions)
-        env = environment(nginx_version(binary), args.workers, versions)
+        load = load_average()
+        env = environment(nginx_version(binary), args.workers, versions, load)
         print("# curlx crawler benchmark: fetch_many\n")
         print(markdown_table(["", ""], [[key, str(value)] for key, value in env.items()]))
         print()
-        load = env["load_average_at_start"].split()
-        if load and load[0] != "unknown" and float(load[0]) >= 0.5:
-            notes.append(
-                f"the load average was {env['load_average_at_start']} at the start: other "
-                "processes were busy, so the numbers are noisier than on an idle machine"
-            )
+        busy = load_note(load)
+        if busy:
+            notes.append(f"at the start, {busy}")
         for note in notes:
             print(f"- {note}")
         server = stack.enter_context(
@@ -1247,4 +1270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted: nginx stopped", file=sys.stderr)
+        sys.exit(130)

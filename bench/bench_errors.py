@@ -18,8 +18,9 @@ It measures, in one run:
 3. The same refused connection with requests, httpx and curl_cffi, each with its own reused
    client, in the same rounds (a peer that is not installed is skipped with a note).
 
-Everything stays on the loopback interface: the port is one the kernel handed out and that
-was closed again, and proxies from the environment are ignored by every client.
+Everything stays on the loopback interface: the port is one nothing listens on, below the
+ephemeral port range (so none of a full run's ~120,000 connects can get it as its local port
+and connect to itself), and proxies from the environment are ignored by every client.
 
 A Markdown report goes to stdout and the numbers to bench/results/errors.json.
 """
@@ -35,7 +36,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,13 @@ import pycurl
 from _common import (
     Stats,
     busy_note,
+    closed_port_below_ephemeral,
     cpu_times,
-    free_port,
     machine,
     machine_use,
     markdown_table,
     paired_ratio,
+    peer,
     source_digest,
     utc_now,
     write_json,
@@ -320,12 +321,9 @@ def peer_clients(
     """Section 3's clients, each reused, with a 2 s timeout and proxies from the environment off."""
     timeout = TIMEOUT_MS / 1000
     clients: list[Client | None] = []
-    try:
+    if peer("requests", notes, versions):
         import requests
-    except ImportError as exc:
-        notes.append(f"requests skipped: not installed ({exc})")
-    else:
-        versions["requests"] = metadata.version("requests")
+
         session = requests.Session()
         stack.callback(session.close)
         session.trust_env = False
@@ -333,12 +331,9 @@ def peer_clients(
         clients.append(
             _peer("requests.Session().get", get, requests.exceptions.ConnectionError, notes)
         )
-    try:
+    if peer("httpx", notes, versions):
         import httpx
-    except ImportError as exc:
-        notes.append(f"httpx skipped: not installed ({exc})")
-    else:
-        versions["httpx"] = metadata.version("httpx")
+
         client = httpx.Client(timeout=timeout, trust_env=False)
         stack.callback(client.close)
         clients.append(
@@ -346,13 +341,9 @@ def peer_clients(
                 "httpx.Client().get", functools.partial(client.get, url), httpx.ConnectError, notes
             )
         )
-    try:
+    if peer("curl_cffi.requests", notes, versions, label="curl_cffi"):
         from curl_cffi import requests as cffi_requests
-        from curl_cffi.__version__ import __curl_version__
-    except ImportError as exc:
-        notes.append(f"curl_cffi skipped: not installed ({exc})")
-    else:
-        versions["curl_cffi"] = f"{metadata.version('curl_cffi')} ({__curl_version__})"
+
         cffi_session: cffi_requests.Session[cffi_requests.Response] = cffi_requests.Session(
             timeout=timeout, trust_env=False
         )
@@ -680,8 +671,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     cpu_at_start = cpu_times()
 
-    # A port the kernel just handed out, closed again: nothing listens there.
-    url = f"http://127.0.0.1:{free_port()}/"
+    # Nothing listens there, and below the ephemeral range no outgoing connection gets it as
+    # its local port (which would connect to itself instead of being refused).
+    url = f"http://127.0.0.1:{closed_port_below_ephemeral()}/"
     notes: list[str] = []
     versions: dict[str, str] = {}
     gc.collect()

@@ -42,14 +42,11 @@ import io
 import itertools
 import os
 import pstats
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from importlib import metadata
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pycurl
@@ -57,9 +54,12 @@ from _common import (
     Stats,
     drop_proxy_variables,
     load_average,
+    load_note,
     machine,
     markdown_table,
     paired_ratio,
+    peer,
+    sigterm_as_interrupt,
     source_digest,
     utc_now,
     write_json,
@@ -204,23 +204,23 @@ def raw_pycurl(stack: ExitStack, distinct: bool = False, headers: bool = False) 
 
 
 def curlx_session(stack: ExitStack, distinct: bool = False, headers: bool = False) -> Client:
-    """`curlx.Session(timeout=10).get`; with `distinct` or `headers`, as `raw_pycurl` does."""
+    """`curlx.Session(timeout=TIMEOUT).get`; with `distinct` or `headers`, as `raw_pycurl` does."""
     session = curlx.Session(timeout=TIMEOUT)
     stack.callback(session.close)
     name = SESSION
     if distinct:
-        name = "curlx.Session(timeout=10).get, a new URL each request"
+        name = f"curlx.Session(timeout={TIMEOUT:g}).get, a new URL each request"
     elif headers:
-        name = "curlx.Session(timeout=10).get(url, headers={2 headers})"
+        name = f"curlx.Session(timeout={TIMEOUT:g}).get(url, headers={{2 headers}})"
     get: Callable[[str], curlx.Response] = session.get
     if headers:
         get = functools.partial(session.get, headers=REQUEST_HEADERS)
 
     def prepare(url: str) -> Fetch:
-        following = distinct_urls(url) if distinct else lambda: url
+        following = distinct_urls(url) if distinct else None
 
         def fetch() -> bytes:
-            response = get(following())
+            response = get(url if following is None else following())
             if response.status_code != 200:
                 raise BadResponse(f"{name}: status {response.status_code}")
             return response.content
@@ -275,7 +275,10 @@ def urllib3_client(pool: Any) -> Client:
 
 
 def _plain_getter(name: str, get: Callable[[str], Any], note: str = "") -> Client:
-    """A requests-like client (``.status_code`` and ``.content``), without getattr per call."""
+    """A requests-like client (``.status_code`` and ``.content``), without getattr per call.
+
+    Also the curlx calls of the breakdown (a curlx.Response has both).
+    """
 
     def prepare(url: str) -> Fetch:
         def fetch() -> bytes:
@@ -297,44 +300,31 @@ def _plain_getter(name: str, get: Callable[[str], Any], note: str = "") -> Clien
 def peer_sessions(stack: ExitStack, notes: list[str], versions: dict[str, str]) -> list[Client]:
     """The peers' reused clients: each skipped with a note if it is not installed."""
     clients: list[Client] = []
-    try:
+    if peer("requests", notes, versions):
         import requests
-    except ImportError as exc:
-        notes.append(f"requests skipped: not installed ({exc})")
-    else:
-        versions["requests"] = metadata.version("requests")
+
         session = requests.Session()
         session.trust_env = False
         stack.callback(session.close)
         get = functools.partial(session.get, timeout=TIMEOUT)
         clients.append(_plain_getter("requests.Session().get", get))
-    try:
+    if peer("httpx", notes, versions):
         import httpx
-    except ImportError as exc:
-        notes.append(f"httpx skipped: not installed ({exc})")
-    else:
-        versions["httpx"] = metadata.version("httpx")
+
         client = httpx.Client(timeout=TIMEOUT, trust_env=False)
         stack.callback(client.close)
         clients.append(_plain_getter("httpx.Client().get", client.get))
-    try:
+    if peer("urllib3", notes, versions):
         import urllib3
-    except ImportError as exc:
-        notes.append(f"urllib3 skipped: not installed ({exc})")
-    else:
-        versions["urllib3"] = metadata.version("urllib3")
+
         pool = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=TIMEOUT, read=TIMEOUT), retries=False
         )
         stack.callback(pool.clear)
         clients.append(urllib3_client(pool))
-    try:
+    if peer("curl_cffi.requests", notes, versions, label="curl_cffi"):
         from curl_cffi import requests as cffi_requests
-        from curl_cffi.__version__ import __curl_version__
-    except ImportError as exc:
-        notes.append(f"curl_cffi skipped: not installed ({exc})")
-    else:
-        versions["curl_cffi"] = f"{metadata.version('curl_cffi')} ({__curl_version__})"
+
         cffi_session: cffi_requests.Session[cffi_requests.Response] = cffi_requests.Session(
             timeout=TIMEOUT, trust_env=False
         )
@@ -346,25 +336,19 @@ def peer_sessions(stack: ExitStack, notes: list[str], versions: dict[str, str]) 
 def peer_module_calls(notes: list[str]) -> list[Client]:
     """The peers' module-level calls (proxies are off through the cleaned environment)."""
     clients: list[Client] = []
-    try:
+    if peer("requests", notes, label="requests.get"):
         import requests
-    except ImportError:
-        notes.append("requests.get skipped: not installed")
-    else:
+
         get = functools.partial(requests.get, timeout=TIMEOUT)
         clients.append(_plain_getter("requests.get", get, "a new Session per call"))
-    try:
+    if peer("httpx", notes, label="httpx.get"):
         import httpx
-    except ImportError:
-        notes.append("httpx.get skipped: not installed")
-    else:
+
         get_httpx = functools.partial(httpx.get, timeout=TIMEOUT, trust_env=False)
         clients.append(_plain_getter("httpx.get", get_httpx, "a new Client per call"))
-    try:
+    if peer("curl_cffi.requests", notes, label="curl_cffi.requests.get"):
         from curl_cffi import requests as cffi_requests
-    except ImportError:
-        notes.append("curl_cffi.requests.get skipped: not installed")
-    else:
+
         get_cffi = functools.partial(cffi_requests.get, timeout=TIMEOUT)
         clients.append(
             _plain_getter(
@@ -559,28 +543,10 @@ def multi_loop(stack: ExitStack, options: Sequence[tuple[int, Any]], name: str) 
 
 
 def session_options(url: str) -> list[tuple[int, Any]]:
-    """The handle options a `Session(timeout=10)` sets for a plain GET (its cached base)."""
+    """The handle options a `Session(timeout=TIMEOUT)` sets for a plain GET (its cached base)."""
     with curlx.Session(timeout=TIMEOUT) as session:
         prepared = session._prepare("GET", url)
     return list(prepared.base)
-
-
-def curlx_client(name: str, get: Callable[[str], curlx.Response], note: str = "") -> Client:
-    """A curlx call as a client (`get(url)` returns a curlx.Response)."""
-
-    def prepare(url: str) -> Fetch:
-        def fetch() -> bytes:
-            response = get(url)
-            if response.status_code != 200:
-                raise BadResponse(f"{name}: status {response.status_code}")
-            return response.content
-
-        return fetch
-
-    def connection(url: str) -> str:
-        return get(url).headers.get(CONNECTION_HEADER, "")
-
-    return Client(name, prepare, connection, note)
 
 
 def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
@@ -595,15 +561,16 @@ def measure_breakdown(server: Nginx, settings: Settings) -> dict[str, Any]:
         clients = [
             raw_pycurl(stack),
             multi_loop(stack, session_options(url), "pycurl multi loop, Session's options"),
-            curlx_client("curlx.Session(timeout=10).get(url)", session.get),
-            curlx_client(
-                "curlx.Session().get(url, timeout=10)",
+            _plain_getter(f"curlx.Session(timeout={TIMEOUT:g}).get(url)", session.get),
+            _plain_getter(
+                f"curlx.Session().get(url, timeout={TIMEOUT:g})",
                 functools.partial(bare.get, timeout=TIMEOUT),
             ),
-            curlx_client(
-                "curlx.get(url, timeout=10)", functools.partial(curlx.get, timeout=TIMEOUT)
+            _plain_getter(
+                f"curlx.get(url, timeout={TIMEOUT:g})",
+                functools.partial(curlx.get, timeout=TIMEOUT),
             ),
-            curlx_client("curlx.get(url)", curlx.get),
+            _plain_getter("curlx.get(url)", curlx.get),
             raw_pycurl(stack, distinct=True),
             curlx_session(stack, distinct=True),
             raw_pycurl(stack, headers=True),
@@ -759,8 +726,8 @@ def breakdown_report(breakdown: dict[str, Any]) -> str:
         for row in breakdown["profile"]
     ]
     out += [
-        "cProfile of `Session(timeout=10).get(url)` per request, 1 KiB (the profiler inflates "
-        "Python calls):",
+        f"cProfile of `Session(timeout={TIMEOUT:g}).get(url)` per request, 1 KiB (the profiler "
+        "inflates Python calls):",
         "",
         markdown_table(["function", "calls", "own µs", "cumulative µs"], rows),
         "",
@@ -806,20 +773,6 @@ def report(
 # --- main ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks (stopping nginx) still run."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a short run, to check it works")
@@ -842,12 +795,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     versions: dict[str, str] = {}
     files = {_file_name(size): os.urandom(size) for size in SIZES.values()}
     load_before = load_average()
-    if load_before and load_before[0] > 0.5:
-        print(
-            f"warning: the load average is {load_before[0]:.2f}: other processes compete for "
-            "the CPUs, so the times are noisier and higher",
-            file=sys.stderr,
-        )
+    busy = load_note(load_before)
+    if busy:
+        print(f"warning: {busy}", file=sys.stderr)
     started = time.monotonic()
     with sigterm_as_interrupt(), Nginx(binary, files, workers=args.workers) as server:
         print(f"nginx pid {server.pid} on {server.url('')}", file=sys.stderr)

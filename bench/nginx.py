@@ -74,13 +74,11 @@ class NginxError(RuntimeError):
     """nginx could not be found, installed, started or stopped."""
 
 
-def ensure_nginx(*, install: bool = True) -> str:
+def ensure_nginx() -> str:
     """The nginx binary's path; if there is none, install Debian's package (needs root)."""
     found = _find()
     if found:
         return found
-    if not install:
-        raise NginxError("nginx is not installed (apt-get install nginx-light)")
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise NginxError(
             "nginx is not installed, and installing it needs root and apt-get: "

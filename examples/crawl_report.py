@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                 size = len(result.response.content)
                 print(f"{result.status_code} {result.url} ({size} bytes)")
             elif result.error is not None:
-                # One line per failure: the code's name and libcurl's message, no credentials.
+                # One line per failure: its category, the error's name and the URL (no credentials).
                 error = result.error
                 print(f"FAIL {error.category.value:<12} {error.name} {result.url}", file=sys.stderr)
 
