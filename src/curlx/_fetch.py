@@ -18,7 +18,7 @@ from typing import Any
 
 from ._curl import MultiTransport, Outcome
 from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
-from ._models import Request, Response, Timeout
+from ._models import Request, Response
 from ._retry import Retry
 from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
 from ._urls import host_of, redact_url
@@ -103,7 +103,7 @@ def fetch_many(
         isinstance(per_host, bool) or not isinstance(per_host, int) or per_host < 1
     ):
         raise InvalidRequest(f"per_host={per_host!r} must be a whole number >= 1, or None.")
-    config = Session(timeout=Timeout.of(timeout), retry=retry, _cookie_engine=False, **options)
+    config = Session(timeout=timeout, retry=retry, _cookie_engine=False, **options)
     return _crawl(config, iter(requests), concurrency, per_host)
 
 

@@ -652,7 +652,7 @@ class Session:
         follow = overrides.get("follow_redirects", self.follow_redirects)
         extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
         timeout = overrides.get("timeout", self.timeout)
-        watchdog = (timeout if isinstance(timeout, Timeout) else Timeout.of(timeout)).read
+        watchdog = Timeout.of(timeout).read
         return Prepared(method, url, base, extra, watchdog, redact_url(url))
 
     def _target(self, url: str, params: ParamItems | None = None) -> str:
