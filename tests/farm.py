@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import struct
 import threading
 import time
 from collections import Counter
@@ -48,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
+from servers import reset
 
 __all__ = [
     "HOSTS",
@@ -199,9 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(head + b"x" * RESET_BODY_SENT)
         self.close_connection = True
         sock = self.connection
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         # The socket really closes (with an RST, for SO_LINGER 0) once rfile lets go of it.
-        sock.close()
+        reset(sock)
         self.rfile.close()
 
 

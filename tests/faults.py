@@ -25,6 +25,12 @@ from types import TracebackType
 
 from http_servers import ForwardProxy
 from servers import (
+    H2_DATA,
+    H2_FLAG_ACK,
+    H2_FLAG_END_HEADERS,
+    H2_FLAG_END_STREAM,
+    H2_GOAWAY,
+    H2_HEADERS,
     H2_PREFACE,
     H2_SETTINGS,
     LOOPBACK,
@@ -32,8 +38,10 @@ from servers import (
     RawServer,
     drain,
     h2_frame,
+    hpack_literal,
     listening_socket,
     read_head,
+    recv_exact,
     reset,
 )
 
@@ -46,30 +54,10 @@ __all__ = [
     "h2c_ok",
     "open_fds",
     "peak_rss_kib",
-    "recv_exact",
     "reset_peak_rss",
     "rss_kib",
     "tls_cut_after_hello",
 ]
-
-H2_HEADERS = 0x1
-H2_DATA = 0x0
-H2_GOAWAY = 0x7
-H2_ACK = 0x1
-H2_END_STREAM = 0x1
-H2_END_HEADERS = 0x4
-
-
-def recv_exact(sock: socket.socket, size: int) -> bytes:
-    """Exactly `size` bytes from `sock`; `ConnectionError` if the peer closes first."""
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("peer closed early")
-        data += chunk
-    return data
-
 
 # --------------------------------------------------------------------------------------------
 # Handlers for servers.RawServer
@@ -105,10 +93,6 @@ def h2_garbage_after_preface(sock: socket.socket, server: RawServer) -> None:
     drain(sock, server)
 
 
-def _hpack_literal(name: bytes, value: bytes) -> bytes:
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-
-
 def h2c_ok(body: bytes = b"ok") -> Handler:
     """A healthy cleartext HTTP/2 (prior knowledge) server: 200 and `body` for every stream."""
 
@@ -122,13 +106,13 @@ def h2c_ok(body: bytes = b"ok") -> Handler:
             kind, flags = header[3], header[4]
             stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
             recv_exact(sock, length)
-            if kind == H2_SETTINGS and not flags & H2_ACK:
-                sock.sendall(h2_frame(H2_SETTINGS, H2_ACK, 0))
+            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
+                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
             elif kind == H2_HEADERS:
-                block = b"\x88" + _hpack_literal(b"content-length", str(len(body)).encode())
+                block = b"\x88" + hpack_literal(b"content-length", str(len(body)).encode())
                 sock.sendall(
-                    h2_frame(H2_HEADERS, H2_END_HEADERS, stream, block)
-                    + h2_frame(H2_DATA, H2_END_STREAM, stream, body)
+                    h2_frame(H2_HEADERS, H2_FLAG_END_HEADERS, stream, block)
+                    + h2_frame(H2_DATA, H2_FLAG_END_STREAM, stream, body)
                 )
             elif kind == H2_GOAWAY:
                 return
@@ -170,14 +154,7 @@ class TLSForwardProxy(ForwardProxy):
     """
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
-        self.credentials = None
-        self.refuse_connect = False
-        self.records = []
-        super(ForwardProxy, self).__init__(ssl_context)
-
-    def proxy_url(self, userinfo: str | None = None) -> str:
-        at = f"{userinfo}@" if userinfo else ""
-        return f"https://{at}{LOOPBACK}:{self.port}"
+        super().__init__(ssl_context=ssl_context)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ stops, and its threads are joined.
 - `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
   that no HTTP/2 library is needed.
 - `TLSFiles`: a trustme CA written to a PEM file, and server contexts with its certificate.
-- `closed_port()`: a port nothing listens on.
 
 Test modules load this file as a plugin (``pytest_plugins = ["http_servers"]``) for its
 fixtures: ``tls_files`` (one CA for the session), ``httpd`` (a pytest-httpserver on 127.0.0.1,
@@ -29,22 +28,32 @@ import contextlib
 import selectors
 import socket
 import ssl
-import struct
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import trustme
 from pytest_httpserver import HTTPServer
-from servers import LOOPBACK, POLL_INTERVAL, listening_socket
+from servers import (
+    H2_DATA,
+    H2_FLAG_ACK,
+    H2_FLAG_END_HEADERS,
+    H2_FLAG_END_STREAM,
+    H2_GOAWAY,
+    H2_HEADERS,
+    H2_PREFACE,
+    H2_SETTINGS,
+    IO_TIMEOUT,
+    LOOPBACK,
+    POLL_INTERVAL,
+    RawServer,
+    h2_frame,
+    hpack_literal,
+)
 
 __all__ = [
-    "IO_TIMEOUT",
     "Exchange",
     "Net",
     "ProxyRecord",
@@ -55,18 +64,13 @@ __all__ = [
     "Reply",
     "Request",
     "TLSFiles",
-    "closed_port",
     "echo",
     "httpd",
     "net",
-    "reset_socket",
     "stall",
     "tls_files",
 ]
 
-IO_TIMEOUT = 5.0
-"""Seconds a server-side socket operation may block before the handler gives up."""
-JOIN_TIMEOUT = 5.0
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _REASONS = {
     100: "Continue",
@@ -88,82 +92,39 @@ _REASONS = {
 }
 
 
-def closed_port() -> int:
-    """A loopback TCP port nothing listens on (bound, then closed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def reset_socket(sock: socket.socket) -> None:
-    """Abort a connection with a TCP RST: SO_LINGER with a zero timeout, then close."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 # --------------------------------------------------------------------------------------------
 # The threaded TCP base
 
 
-class _TCPServer:
-    """Accepts on 127.0.0.1 and runs `serve(sock)` per connection, each in a daemon thread."""
+class _TCPServer(RawServer):
+    """A `servers.RawServer` on 127.0.0.1, started on construction, whose handler does the
+    server-side TLS handshake (given a context) and then runs `serve(sock)`."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.ssl_context = ssl_context
-        self.release = threading.Event()
-        """Set on stop (or by a test): handlers that stall wait on it."""
-        self.connections = 0
+        super().__init__(self._handle, backlog=64)
+        self.release = self.stopping
+        """Set on stop (or by a test): handlers that stall wait on it (``stopping`` by its
+        other name)."""
+        self.start()
+
+    @property
+    def connections(self) -> int:
         """TCP connections accepted so far."""
-        self.errors: list[BaseException] = []
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._workers: list[threading.Thread] = []
-        self._stopped = False
-        self._listener = listening_socket(backlog=64)
-        self.port: int = self._listener.getsockname()[1]
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
-        self._acceptor.start()
+        return self.accepted
 
     @property
     def scheme(self) -> str:
         return "http" if self.ssl_context is None else "https"
 
-    def url(self, path: str = "/", host: str = LOOPBACK) -> str:
+    def url(self, path: str = "/", scheme: str | None = None, host: str = LOOPBACK) -> str:
         """``http(s)://HOST:PORT/path`` for this server (`host` may be "localhost")."""
-        return f"{self.scheme}://{host}:{self.port}{path}"
+        return f"{scheme or self.scheme}://{host}:{self.port}{path}"
 
     def serve(self, sock: socket.socket) -> None:
         raise NotImplementedError
 
-    def track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._open.add(sock)
-
-    def untrack(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._open.discard(sock)
-
-    def _accept_loop(self) -> None:
-        while not self.release.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(IO_TIMEOUT)
-            with self._lock:
-                if self._stopped:
-                    conn.close()
-                    return
-                self.connections += 1
-                self._open.add(conn)
-                worker = threading.Thread(target=self._run, args=(conn,), daemon=True)
-                self._workers.append(worker)
-            worker.start()
-
-    def _run(self, conn: socket.socket) -> None:
+    def _handle(self, conn: socket.socket, server: RawServer) -> None:
         sock: socket.socket = conn
         try:
             if self.ssl_context is not None:
@@ -174,52 +135,12 @@ class _TCPServer:
                 self.track(tls)
                 tls.do_handshake()
             self.serve(sock)
-        except (OSError, ValueError):
-            pass  # the client went away, refused our certificate, or the server stopped
-        except BaseException as exc:  # noqa: B036 - re-raised by stop(): a bug in a test handler
-            self.errors.append(exc)
-        finally:
-            self.untrack(sock)
-            self.untrack(conn)
-            sock.close()
-            conn.close()
-
-    def stop(self) -> None:
-        """Release stalled handlers, stop accepting, shut connections, join every thread."""
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        self.release.set()
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._acceptor.join(JOIN_TIMEOUT)
-        self._listener.close()
-        with self._lock:
-            still_open = list(self._open)
-            workers = list(self._workers)
-        for sock in still_open:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for worker in workers:
-            worker.join(JOIN_TIMEOUT)
-        if self.errors:
-            raise self.errors[0]
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None:
-            self.stop()
-        else:
-            with contextlib.suppress(Exception):
-                self.stop()
+        except ValueError:
+            pass  # I/O on a socket that stop() closed under the handler
+        finally:  # OSError (the client went away, refused our certificate) ends it quietly
+            if sock is not conn:
+                self.untrack(sock)
+                sock.close()
 
 
 class _Reader:
@@ -368,7 +289,8 @@ class HTTPApp(_TCPServer):
     """
 
     def __init__(self, handler: Handler, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.handler = handler
+        self.request_handler = handler
+        """Answers each request (``handler`` is the connection handler of `RawServer`)."""
         self.requests: list[Request] = []
         super().__init__(ssl_context)
 
@@ -377,8 +299,7 @@ class HTTPApp(_TCPServer):
 
     def serve(self, sock: socket.socket) -> None:
         reader = _Reader(sock)
-        with self._lock:
-            number = self.connections
+        number = self.connection_number()
         while not self.release.is_set():
             head = reader.head()
             if head is None:
@@ -399,7 +320,7 @@ class HTTPApp(_TCPServer):
             request = Request(method, target, version, headers, body, number)
             with self._lock:
                 self.requests.append(request)
-            reply = self.handler(request, Exchange(sock, self))
+            reply = self.request_handler(request, Exchange(sock, self))
             if reply is None:
                 return
             data = serialize(reply)
@@ -439,24 +360,29 @@ class ForwardProxy(_TCPServer):
 
     Only loopback destinations are served (anything else gets 403). With `credentials`, a
     request without the matching ``Proxy-Authorization: Basic`` header gets 407; with
-    `refuse_connect`, every CONNECT gets 403.
+    `refuse_connect`, every CONNECT gets 403. With `ssl_context` the proxy itself speaks
+    TLS (an ``https://`` proxy presenting that context's certificate).
     """
 
     def __init__(
-        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        refuse_connect: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.credentials = credentials
         self.refuse_connect = refuse_connect
         self.records: list[ProxyRecord] = []
-        super().__init__(None)
+        super().__init__(ssl_context)
 
     def __enter__(self) -> ForwardProxy:
         return self
 
     def proxy_url(self, userinfo: str | None = None) -> str:
-        """``http://[userinfo@]127.0.0.1:PORT``: what to pass as ``proxy=``."""
+        """``http(s)://[userinfo@]127.0.0.1:PORT``: what to pass as ``proxy=``."""
         at = f"{userinfo}@" if userinfo else ""
-        return f"http://{at}{LOOPBACK}:{self.port}"
+        return f"{self.scheme}://{at}{LOOPBACK}:{self.port}"
 
     def _authorized(self, headers: list[tuple[str, str]]) -> bool:
         if self.credentials is None:
@@ -553,21 +479,6 @@ class ForwardProxy(_TCPServer):
 # H2Server: just enough HTTP/2 to answer one GET
 
 
-def _h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
-    head = struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream)
-    return head + payload
-
-
-_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-_DATA, _HEADERS, _SETTINGS, _GOAWAY = 0x0, 0x1, 0x4, 0x7
-_END_STREAM, _ACK, _END_HEADERS = 0x1, 0x1, 0x4
-
-
-def _hpack_literal(name: bytes, value: bytes) -> bytes:
-    """A literal header field without indexing, new name, no Huffman (names/values < 127)."""
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-
-
 class H2Server(_TCPServer):
     """HTTP/2 over TLS (ALPN h2) on 127.0.0.1: every request stream gets 200 and `body`.
 
@@ -589,25 +500,25 @@ class H2Server(_TCPServer):
         assert isinstance(sock, ssl.SSLSocket)
         self.alpn.append(sock.selected_alpn_protocol())
         reader = _Reader(sock)
-        if reader.exactly(len(_H2_PREFACE)) != _H2_PREFACE:
+        if reader.exactly(len(H2_PREFACE)) != H2_PREFACE:
             return
-        sock.sendall(_h2_frame(_SETTINGS, 0, 0))
+        sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
         while not self.release.is_set():
             header = reader.exactly(9)
             length = int.from_bytes(header[:3], "big")
             kind, flags = header[3], header[4]
             stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
             reader.exactly(length)  # the payload: nothing in it needs reading
-            if kind == _SETTINGS and not flags & _ACK:
-                sock.sendall(_h2_frame(_SETTINGS, _ACK, 0))
-            elif kind == _HEADERS:
-                block = b"\x88" + _hpack_literal(b"x-served-by", b"h2server")
-                block += _hpack_literal(b"content-length", str(len(self.body)).encode())
+            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
+                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
+            elif kind == H2_HEADERS:
+                block = b"\x88" + hpack_literal(b"x-served-by", b"h2server")
+                block += hpack_literal(b"content-length", str(len(self.body)).encode())
                 sock.sendall(
-                    _h2_frame(_HEADERS, _END_HEADERS, stream, block)
-                    + _h2_frame(_DATA, _END_STREAM, stream, self.body)
+                    h2_frame(H2_HEADERS, H2_FLAG_END_HEADERS, stream, block)
+                    + h2_frame(H2_DATA, H2_FLAG_END_STREAM, stream, self.body)
                 )
-            elif kind == _GOAWAY:
+            elif kind == H2_GOAWAY:
                 return
 
 

@@ -12,7 +12,10 @@ never on a sleep.
 
 The pieces:
 
-- `closed_port()`: a port nothing listens on.
+- `closed_port()`: a port nothing listens on; `reset()`: abort a connection with a TCP RST;
+  `recv_exact()`: read exactly n bytes; `h2_frame()`, `hpack_literal()` and the ``H2_*``
+  constants: just enough HTTP/2 framing to play a server; `passwd_fragments()`: pieces of
+  /etc/passwd that must never show up in an error or a response.
 - `RawServer`: a TCP server that runs a `Handler` on each connection, with a library of
   handlers (`respond`, `reset_on_accept`, `stall_after_request`, `endless_body`, `socks5`,
   `scripted_ftp`, `h2_reset_stream`, `tls`...) that each produce one kind of fault.
@@ -50,6 +53,15 @@ __all__ = [
     "FTP_READONLY_PASSWORD",
     "FTP_READONLY_USER",
     "FTP_USER",
+    "H2_DATA",
+    "H2_FLAG_ACK",
+    "H2_FLAG_END_HEADERS",
+    "H2_FLAG_END_STREAM",
+    "H2_GOAWAY",
+    "H2_HEADERS",
+    "H2_PREFACE",
+    "H2_RST_STREAM",
+    "H2_SETTINGS",
     "IO_TIMEOUT",
     "JOIN_TIMEOUT",
     "LOOPBACK",
@@ -71,8 +83,11 @@ __all__ = [
     "h2_garbage",
     "h2_frame",
     "h2_reset_stream",
+    "hpack_literal",
     "ok_response",
+    "passwd_fragments",
     "read_head",
+    "recv_exact",
     "refuse_connect",
     "reset",
     "reset_after_request",
@@ -138,6 +153,13 @@ def closed_port(host: str = LOOPBACK) -> int:
     return port
 
 
+def passwd_fragments() -> list[str]:
+    """Pieces of /etc/passwd that must never show up in an error or a response."""
+    path = Path("/etc/passwd")
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [line for line in lines[:3] if line] or ["root:x:0:0"]
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -165,6 +187,7 @@ class RawServer:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._workers: list[threading.Thread] = []
+        self._local = threading.local()
         self._acceptor = threading.Thread(
             target=self._accept_loop, name=f"RawServer:{self.port}", daemon=True
         )
@@ -206,6 +229,15 @@ class RawServer:
         if self.errors:
             raise self.errors[0]
 
+    def connection_number(self) -> int:
+        """Which accepted connection (1, 2...) the calling handler thread is serving.
+
+        Counted when the connection was accepted, so two connections accepted before either
+        handler runs still get different numbers. Only valid in a handler's thread.
+        """
+        number: int = self._local.number
+        return number
+
     def track(self, sock: socket.socket) -> None:
         """Register a socket a handler made (say, a TLS wrapper) so that `stop` shuts it down."""
         with self._lock:
@@ -244,14 +276,19 @@ class RawServer:
             conn.settimeout(IO_TIMEOUT)
             with self._lock:
                 self.accepted += 1
+                number = self.accepted
                 self._open.add(conn)
             worker = threading.Thread(
-                target=self._serve, args=(conn,), name=f"RawServer:{self.port}:conn", daemon=True
+                target=self._serve,
+                args=(conn, number),
+                name=f"RawServer:{self.port}:conn{number}",
+                daemon=True,
             )
             self._workers.append(worker)
             worker.start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        self._local.number = number
         try:
             self.handler(conn, self)
         except OSError:
@@ -304,7 +341,8 @@ def drain(sock: socket.socket, server: RawServer) -> None:
             continue
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
+def recv_exact(sock: socket.socket, size: int) -> bytes:
+    """Exactly `size` bytes from `sock`; `ConnectionError` if the peer closes first."""
     data = b""
     while len(data) < size:
         chunk = sock.recv(size - len(data))
@@ -465,18 +503,18 @@ def socks5(method_reply: bytes, connect_reply: bytes = b"") -> Handler:
     """
 
     def handler(sock: socket.socket, server: RawServer) -> None:
-        _version, count = _recv_exact(sock, 2)
-        _recv_exact(sock, count)
+        _version, count = recv_exact(sock, 2)
+        recv_exact(sock, count)
         sock.sendall(method_reply)
         if connect_reply:
-            _version, _command, _reserved, address_type = _recv_exact(sock, 4)
+            _version, _command, _reserved, address_type = recv_exact(sock, 4)
             if address_type == 1:
-                _recv_exact(sock, 4)
+                recv_exact(sock, 4)
             elif address_type == 4:
-                _recv_exact(sock, 16)
+                recv_exact(sock, 16)
             else:
-                _recv_exact(sock, _recv_exact(sock, 1)[0])
-            _recv_exact(sock, 2)
+                recv_exact(sock, recv_exact(sock, 1)[0])
+            recv_exact(sock, 2)
             sock.sendall(connect_reply)
 
     return handler
@@ -487,12 +525,16 @@ def socks5_reply(code: int) -> bytes:
     return bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0])
 
 
-# HTTP/2 framing, just enough to play a server that misbehaves after the preface.
+# HTTP/2 framing, just enough to play a server (one that misbehaves, or a minimal healthy one).
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-H2_SETTINGS = 0x4
+H2_DATA = 0x0
 H2_HEADERS = 0x1
 H2_RST_STREAM = 0x3
-H2_FLAG_ACK = 0x1
+H2_SETTINGS = 0x4
+H2_GOAWAY = 0x7
+H2_FLAG_ACK = 0x1  # on SETTINGS
+H2_FLAG_END_STREAM = 0x1  # on DATA and HEADERS
+H2_FLAG_END_HEADERS = 0x4
 
 
 def h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
@@ -500,11 +542,20 @@ def h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
     return struct.pack(">I", len(payload))[1:] + struct.pack(">BBI", kind, flags, stream) + payload
 
 
+def hpack_literal(name: bytes, value: bytes) -> bytes:
+    """An HPACK literal header field without indexing, new name, no Huffman coding.
+
+    Only for names and values shorter than 127 bytes (their length fits the 7-bit prefix).
+    """
+    assert len(name) < 127 and len(value) < 127
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
 def _read_h2_frame(sock: socket.socket) -> tuple[int, int, int]:
-    header = _recv_exact(sock, 9)
+    header = recv_exact(sock, 9)
     length = int.from_bytes(header[:3], "big")
     kind, flags, stream = struct.unpack(">BBI", header[3:])
-    _recv_exact(sock, length)
+    recv_exact(sock, length)
     return kind, flags, stream & 0x7FFFFFFF
 
 
@@ -517,7 +568,7 @@ def h2_reset_stream(error_code: int = 0x2) -> Handler:
     """
 
     def handler(sock: socket.socket, server: RawServer) -> None:
-        if _recv_exact(sock, len(H2_PREFACE)) != H2_PREFACE:
+        if recv_exact(sock, len(H2_PREFACE)) != H2_PREFACE:
             return
         sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
         while True:
@@ -534,7 +585,7 @@ def h2_reset_stream(error_code: int = 0x2) -> Handler:
 
 def h2_garbage(sock: socket.socket, server: RawServer) -> None:
     """Answer an HTTP/2 prior-knowledge client like an HTTP/1.1 server: not HTTP/2 frames."""
-    _recv_exact(sock, len(H2_PREFACE))
+    recv_exact(sock, len(H2_PREFACE))
     sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     sock.shutdown(socket.SHUT_WR)
     drain(sock, server)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, TLSFiles, closed_port, stall
+from http_servers import Exchange, Net, Reply, Request, TLSFiles, stall
 from pytest_httpserver import HTTPServer
+from servers import closed_port
 
 import curlx
 

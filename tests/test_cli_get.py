@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, closed_port
+from http_servers import Exchange, Net, Reply, Request
+from servers import closed_port
 
 from curlx._cli import main
 
@@ -162,8 +163,12 @@ def test_unknown_http_version_exits_2(net: Net, capsys: pytest.CaptureFixture[st
 
 def test_http_version_2_0_does_not_crash(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
     app = net.app(handler)
-    code, _, err = run(["--http-version", "2.0", app.url("/")], capsys)
-    assert code == 0 or err.startswith("curlx: ")
+    code, out, err = run(["--http-version", "2.0", app.url("/")], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        f"curlx: InvalidRequest for GET {app.url('/')}: http_version='2.0' is not"
+    )
+    assert app.connections == 0
 
 
 def test_python_dash_m(net: Net) -> None:

@@ -6,8 +6,10 @@ import io
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,7 +243,8 @@ def run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 def test_python_m_curlx_crawl(farm: Farm, tmp_path: Path) -> None:
     urls = mixed_urls(farm)
     out = tmp_path / "process.jsonl"
-    done = run(["-m", "curlx", "crawl", str(url_file(tmp_path, urls)), "--jsonl", str(out)])
+    path = url_file(tmp_path, urls)
+    done = run(["-m", "curlx", "crawl", str(path), "--jsonl", str(out), "--timeout", "2"])
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # piped: no progress display, no traceback
     assert done.stdout.splitlines()[0] == "10 URLs: 5 ok, 2 HTTP errors, 3 failed transfers"
@@ -266,15 +269,23 @@ def test_progress_is_shown_on_a_terminal(farm: Farm, tmp_path: Path) -> None:
     ) as process:
         os.close(terminal)
         shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # EIO: the process closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-        os.close(controller)
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                readable, _, _ = select.select([controller], [], [], max(left, 0))
+                if not readable:
+                    process.kill()
+                    pytest.fail(f"no end of the terminal output after 60 s; got {shown!r}")
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(controller)
         assert process.stdout is not None
         summary = process.stdout.read().decode()
         assert process.wait(timeout=60) == 0

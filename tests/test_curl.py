@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Iterator
 
 import pycurl
 import pytest
 from pytest_httpserver import HTTPServer
+from servers import closed_port
 
 import curlx
 from curlx import CurlCode, MultiCode, RetryKind
@@ -17,10 +17,7 @@ from curlx import CurlCode, MultiCode, RetryKind
 @pytest.fixture
 def closed_url() -> str:
     """A loopback URL whose port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/path"
+    return f"http://127.0.0.1:{closed_port()}/path"
 
 
 @pytest.fixture

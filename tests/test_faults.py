@@ -298,22 +298,50 @@ def test_a_garbage_status_line_is_the_peers_fault_not_a_usage_error(lab: Lab) ->
 
 # --- input the crawl cannot send must not stop it -------------------------------------------
 
+# (path, session.get options, the target the server saw, a header name, its value as seen).
+# The test server decodes request heads as Latin-1, so UTF-8 bytes show as "caf\u00c3\u00a9".
 NON_ASCII: list[Any] = [
-    pytest.param("/caf\u00e9", {}, id="url-path"),
-    pytest.param("/", {"headers": {"X-Name": "caf\u00e9"}}, id="header-latin1-str"),
-    pytest.param("/", {"headers": {"X-Name": b"caf\xe9"}}, id="header-latin1-bytes"),
-    pytest.param("/", {"cookies": {"name": "caf\u00e9"}}, id="cookie"),
+    pytest.param("/caf\u00e9", {}, "/caf%C3%A9", None, None, id="url-path"),
+    pytest.param(
+        "/",
+        {"headers": {"X-Name": "caf\u00e9"}},
+        "/",
+        "X-Name",
+        "caf\u00e9",
+        id="header-latin1-str",
+    ),
+    pytest.param(
+        "/",
+        {"headers": {"X-Name": b"caf\xe9"}},
+        "/",
+        "X-Name",
+        "caf\u00e9",
+        id="header-latin1-bytes",
+    ),
+    pytest.param(
+        "/", {"cookies": {"name": "caf\u00e9"}}, "/", "Cookie", "name=caf\u00c3\u00a9", id="cookie"
+    ),
 ]
 
 
-@pytest.mark.parametrize(("path", "options"), NON_ASCII)
-def test_non_ascii_request_text_is_sent(path: str, options: dict[str, Any], net: Net) -> None:
+@pytest.mark.parametrize(("path", "options", "target", "header", "value"), NON_ASCII)
+def test_non_ascii_request_text_is_sent(
+    path: str,
+    options: dict[str, Any],
+    target: str,
+    header: str | None,
+    value: str | None,
+    net: Net,
+) -> None:
     """Paths are percent-encoded, header values sent as Latin-1, cookies as UTF-8."""
     app = net.app()
     with curlx.Session(timeout=LIMITS) as session:
         assert session.get(app.url(path), **options).status_code == 200
         assert session.get(app.url("/after")).status_code == 200
-    assert len(app.requests) == 2
+    assert [r.target for r in app.requests] == [target, "/after"]
+    if header is not None:
+        assert app.requests[0].header(header) == value
+        assert app.requests[1].header(header) is None
 
 
 @pytest.mark.parametrize(

@@ -804,12 +804,20 @@ def test_sleep_waits_the_last_delay_with_the_sleep_function() -> None:
 
 def test_sleep_without_history_does_not_wait() -> None:
     """A fresh policy's sleep() waits nothing."""
-    make().sleep()  # no_sleep would fail
+    waits: list[float] = []
+    policy = make(sleep_function=waits.append)
+    policy.sleep()
+    assert policy.history == ()
+    assert waits == []
 
 
 def test_sleep_after_a_zero_delay_does_not_wait() -> None:
     """With a zero delay, sleep() does not call sleep_function at all."""
-    make(backoff_factor=0).increment(error(7), "GET").sleep()  # no_sleep would fail
+    waits: list[float] = []
+    policy = make(backoff_factor=0, sleep_function=waits.append).increment(error(7), "GET")
+    policy.sleep()
+    assert [event.delay for event in policy.history] == [0.0]
+    assert waits == []
 
 
 # --- is_retryable and retry_after ------------------------------------------------------------

@@ -13,18 +13,17 @@ Ways of asking: ``curlx.get`` (pooled Sessions), a ``curlx.Session`` and ``curlx
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pycurl
 import pytest
 from faults import Stream, TLSForwardProxy, peak_rss_kib, reset_peak_rss, rss_kib
 from http_servers import Exchange, HTTPApp, Net, Reply, Request, TLSFiles
-from servers import Lab, RawServer, close_after_request
+from servers import Lab, RawServer, close_after_request, passwd_fragments
 
 import curlx
-from curlx._curl import supported_protocols
 
 pytest_plugins = ["http_servers"]
 
@@ -52,12 +51,6 @@ def ask(mode: str, url: str | curlx.Request, **options: Any) -> curlx.Response:
     }
     with curlx.Session(**session_options) as session:
         return session.get(url, **options)
-
-
-def passwd_fragments() -> list[str]:
-    path = Path("/etc/passwd")
-    lines = path.read_text().splitlines() if path.exists() else []
-    return [line for line in lines[:3] if line] or ["root:x:0:0"]
 
 
 # --- TLS is verified by default ---------------------------------------------------------------
@@ -114,7 +107,9 @@ def test_https_proxy_certificate_is_verified_by_default(
 
 # --- http and https only ------------------------------------------------------------------------
 
-OTHER_SCHEMES = sorted(supported_protocols() - {"http", "https"})
+# Every other scheme this libcurl was built with, also those a Session could never allow (ws).
+BUILT_IN = {p.decode() if isinstance(p, bytes) else p for p in pycurl.version_info()[8]}
+OTHER_SCHEMES = sorted(BUILT_IN - {"http", "https"})
 
 
 @pytest.fixture
@@ -135,6 +130,31 @@ def test_other_schemes_are_refused_before_connecting(scheme: str, listener: RawS
         for fragment in passwd_fragments():
             assert fragment not in str(caught.value)
     assert listener.accepted == 0
+
+
+def test_a_widened_scheme_is_really_allowed(listener: RawServer) -> None:
+    # dict has a CURLPROTO bit but was missing from curlx's own list of bits once, which made
+    # libcurl refuse what the Session had allowed.
+    with curlx.Session(allowed_protocols=["http", "dict"], timeout=5) as s:
+        with pytest.raises(curlx.CurlError) as caught:
+            s.get(f"dict://127.0.0.1:{listener.port}/d:word")
+        assert not isinstance(caught.value, curlx.UnsupportedProtocol)
+    assert listener.accepted == 1
+
+
+# Built in, but with no CURLPROTO bit to allow them by (ws, wss, mqtts with this libcurl).
+UNALLOWABLE = sorted(BUILT_IN - curlx._curl.supported_protocols())
+
+
+@pytest.mark.parametrize("scheme", UNALLOWABLE)
+def test_schemes_a_session_cannot_allow_are_refused_up_front(scheme: str) -> None:
+    with pytest.raises(curlx.InvalidRequest, match=f"names \\['{scheme}'\\]"):
+        curlx.Session(allowed_protocols=["http", scheme])
+    session = curlx.Session()
+    with pytest.raises(curlx.InvalidRequest):
+        session.allowed_protocols = frozenset({scheme})
+    assert session.allowed_protocols == {"http", "https"}
+    session.close()
 
 
 @pytest.mark.parametrize("guessed", ["ftp", "dict", "imap", "smtp", "pop3", "ldap"])
@@ -288,16 +308,13 @@ def test_max_size_stops_an_endless_body_with_bounded_memory(mode: str, warmed_up
     with RawServer(stream) as server:
         before = rss_kib()
         reset_peak_rss()
-        started = time.monotonic()
         with pytest.raises(curlx.FilesizeExceeded) as caught:
             ask(mode, server.url("/endless"), max_size=LIMIT)
-        elapsed = time.monotonic() - started
         growth = peak_rss_kib() - before
         assert stream.done.wait(5)
     error = caught.value
     assert isinstance(error, curlx.LimitExceeded) and error.code == 63
     assert error.info is not None and error.info.size_download <= LIMIT
-    assert elapsed < 1.0
     assert growth < GROWTH_KIB, f"peak RSS grew {growth} KiB"
     assert stream.sent < 32_000_000  # the client stopped reading; it did not drain 200 MB
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from types import FrameType
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, closed_port, stall
+from http_servers import Exchange, Net, Reply, Request, stall
+from servers import closed_port
 
 import curlx
 from curlx import Session
