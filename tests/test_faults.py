@@ -293,7 +293,10 @@ def test_a_garbage_status_line_is_the_peers_fault_not_a_usage_error(lab: Lab) ->
     error = caught.value
     assert error.code == 1 and error.info is not None and error.info.request_size > 0
     assert isinstance(error, curlx.ProtocolError)
-    assert not isinstance(error, ValueError)
+    # Its own category and hint, below the class that catches every code-1 error.
+    assert isinstance(error, curlx.error_class(1))
+    assert error.category is curlx.Category.PROTOCOL
+    assert error.retry.kind is curlx.RetryKind.NEVER
 
 
 # --- input the crawl cannot send must not stop it -------------------------------------------

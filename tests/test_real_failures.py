@@ -393,7 +393,7 @@ SCENARIOS = [
     # 1: a scheme this libcurl does not speak; an HTTP/0.9 reply (refused by default).
     row("foo-scheme", 1, "UnsupportedProtocol", C.USAGE, NEVER,
         opts(URL="foo://x")),
-    row("http09-reply", 1, "NotHTTPResponse", C.PROTOCOL, IDEMPOTENT,
+    row("http09-reply", 1, "NotHTTPResponse", C.PROTOCOL, NEVER,
         serve(b"garbage\r\n\r\n")),
     # 2: libssh2 cannot set up a session when the peer's key exchange is garbage.
     row("ssh-bad-key-exchange", 2, "FailedInit", C.INTERNAL, NEVER,

@@ -19,9 +19,9 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 import pycurl
 
 from ._codes import Category, CurlCode, Family
-from ._exceptions import CurlError, InvalidOperation, InvalidRequest
+from ._exceptions import CurlError, InfoSource, InvalidOperation, InvalidRequest
 from ._info import TransferInfo
-from ._translate import ResolveTimeout, error_from_code, proxy_detail
+from ._translate import ResolveTimeout, class_for, error_from_code, proxy_detail
 from ._urls import HTTP_SCHEMES, redact_text, redact_url
 
 __all__ = [
@@ -49,10 +49,11 @@ def read_info(
 ) -> TransferInfo | None:
     """Snapshot what the handle knows about the transfer that ended; None if it is closed.
 
-    Each getinfo call costs about 0.4 µs (the effective URL 3 µs), so only facts that can be
-    set are read: the phase times, sizes, status and TLS results once a connection was made
-    (or a redirect followed), the CURLPX detail for a proxy failure (`code` 97, or when
-    unknown), and the effective URL only when it can differ from `url`, the URL requested.
+    Every fact is one libcurl resets when a transfer starts, so nothing of an earlier transfer
+    shows, on a fresh connection or a kept-alive one. The few it keeps from one transfer to the
+    next are read only for the failures that set them anew: the OS errno (a failed connect,
+    send or receive), the TLS verify results (a TLS failure) and the CURLPX detail (97).
+    `url` is the URL asked for; the effective one is read back only after a redirect.
     """
     try:
         return _read_info(handle, code, url, handle.getinfo)
@@ -74,59 +75,55 @@ def read_info(
 def _read_info(
     handle: pycurl.Curl, code: int | None, url: str | None, get: Callable[[int], Any]
 ) -> TransferInfo:
-    connected = get(pycurl.CONNECT_TIME_T)
     redirects = get(pycurl.REDIRECT_COUNT)
     if url is None or redirects:
         url = get(pycurl.EFFECTIVE_URL) or ""
-    detail = get(pycurl.PROXY_ERROR) if code is None or code == CurlCode.PROXY else 0
-    if connected or redirects:
-        status = get(pycurl.RESPONSE_CODE)
-        verify = get(pycurl.SSL_VERIFYRESULT)
-        proxy_verify = get(pycurl.PROXY_SSL_VERIFYRESULT)
-        version = get(pycurl.INFO_HTTP_VERSION)
-        appconnect = get(pycurl.APPCONNECT_TIME_T) / 1e6
-        pretransfer = get(pycurl.PRETRANSFER_TIME_T) / 1e6
-        starttransfer = get(pycurl.STARTTRANSFER_TIME_T) / 1e6
-        request_size = get(pycurl.REQUEST_SIZE)
-        uploaded = get(pycurl.SIZE_UPLOAD_T)
-        downloaded = get(pycurl.SIZE_DOWNLOAD_T)
-        retry_after = float(get(pycurl.RETRY_AFTER))
-    else:
-        status = proxy_verify = version = request_size = uploaded = downloaded = 0
-        appconnect = pretransfer = starttransfer = retry_after = 0.0
-        verify = get(pycurl.SSL_VERIFYRESULT) if code is None or code in _TLS_CODES else 0
+    unknown = code is None
+    tls = unknown or code in _TLS_CODES
+    detail = get(pycurl.PROXY_ERROR) if unknown or code == CurlCode.PROXY else 0
     return TransferInfo(
         redact_url(url),
         get(pycurl.EFFECTIVE_METHOD) or "",
-        get(pycurl.OS_ERRNO),
-        verify,
-        proxy_verify,
-        status,
+        get(pycurl.OS_ERRNO) if unknown or code in _ERRNO_CODES else 0,
+        get(pycurl.SSL_VERIFYRESULT) if tls else 0,
+        get(pycurl.PROXY_SSL_VERIFYRESULT) if tls else 0,
+        get(pycurl.RESPONSE_CODE),
         get(pycurl.HTTP_CONNECTCODE),
         proxy_detail(detail) if detail else 0,
-        version,
+        get(pycurl.INFO_HTTP_VERSION),
         get(pycurl.PRIMARY_IP) or "",
         get(pycurl.PRIMARY_PORT),
         get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
-        connected / 1e6,
-        appconnect,
-        pretransfer,
-        starttransfer,
+        get(pycurl.CONNECT_TIME_T) / 1e6,
+        get(pycurl.APPCONNECT_TIME_T) / 1e6,
+        get(pycurl.PRETRANSFER_TIME_T) / 1e6,
+        get(pycurl.STARTTRANSFER_TIME_T) / 1e6,
         get(pycurl.TOTAL_TIME_T) / 1e6,
-        request_size,
-        uploaded,
-        downloaded,
+        get(pycurl.REQUEST_SIZE),
+        get(pycurl.SIZE_UPLOAD_T),
+        get(pycurl.SIZE_DOWNLOAD_T),
         redirects,
-        retry_after,
+        float(get(pycurl.RETRY_AFTER)),
+        get(pycurl.NUM_CONNECTS),
     )
 
 
 _STRING_INFO: Final = frozenset({pycurl.EFFECTIVE_URL, pycurl.EFFECTIVE_METHOD, pycurl.PRIMARY_IP})
-# Failures where the TLS verify result matters even without a TCP connect time: the table's
-# TLS and certificate codes, and a failed QUIC handshake.
+# Failures where the TLS verify result is this transfer's own: the table's TLS and certificate
+# codes, and a failed QUIC handshake. (libcurl keeps the value until the next handshake.)
 _TLS_CODES: Final = frozenset(
     member.value for member in CurlCode if member.category in (Category.TLS, Category.CERTIFICATE)
 ) | {CurlCode.QUIC_CONNECT_ERROR.value}
+# Failures whose OS errno libcurl set in this transfer: a failed connect, bind, send or receive.
+# (On a multi handle libcurl never clears it, so any other failure could show an old one.)
+_ERRNO_CODES: Final = frozenset(
+    {
+        CurlCode.COULDNT_CONNECT.value,
+        CurlCode.INTERFACE_FAILED.value,
+        CurlCode.SEND_ERROR.value,
+        CurlCode.RECV_ERROR.value,
+    }
+)
 
 
 def _get_one(handle: pycurl.Curl, option: int, default: Any) -> Any:
@@ -137,6 +134,94 @@ def _get_one(handle: pycurl.Curl, option: int, default: Any) -> Any:
     except pycurl.error:
         return default
     return default if value is None else value
+
+
+def _read_facts(get: Callable[[int], Any], code: int, sent: int) -> TransferInfo | None:
+    """What the class and the retry hint of a failure with `code` are decided from.
+
+    Only these few values are read when the error is made (the rest of `info` on first use):
+    the request bytes sent (`sent`, read already), and what the code's refinement looks at.
+    None when nothing was sent and nothing else matters, the common case.
+    """
+    if code == _COULDNT_CONNECT:
+        status = get(pycurl.HTTP_CONNECTCODE)
+        return TransferInfo(http_connect_code=status, request_size=sent) if status or sent else None
+    if code == _TIMEOUT:
+        if sent:
+            return TransferInfo(request_size=sent)
+        return TransferInfo(
+            namelookup_time=get(pycurl.NAMELOOKUP_TIME_T) / 1e6,
+            primary_ip=get(pycurl.PRIMARY_IP) or "",
+        )
+    if code == _RETURNED_ERROR:
+        return TransferInfo(
+            response_code=get(pycurl.RESPONSE_CODE),
+            retry_after=float(get(pycurl.RETRY_AFTER)),
+            request_size=sent,
+        )
+    if code == _UNSUPPORTED_PROTOCOL:
+        return TransferInfo(response_code=get(pycurl.RESPONSE_CODE), request_size=sent)
+    if code == _PROXY:
+        detail = get(pycurl.PROXY_ERROR)
+        return TransferInfo(proxy_error=proxy_detail(detail) if detail else 0, request_size=sent)
+    return TransferInfo(request_size=sent) if sent else None
+
+
+_COULDNT_CONNECT: Final = CurlCode.COULDNT_CONNECT.value
+_TIMEOUT: Final = CurlCode.OPERATION_TIMEDOUT.value
+_RETURNED_ERROR: Final = CurlCode.HTTP_RETURNED_ERROR.value
+_UNSUPPORTED_PROTOCOL: Final = CurlCode.UNSUPPORTED_PROTOCOL.value
+_PROXY: Final = CurlCode.PROXY.value
+_REQUEST_SIZE: Final = pycurl.REQUEST_SIZE
+_HTTP_CONNECTCODE: Final = pycurl.HTTP_CONNECTCODE
+_getinfo: Final = pycurl.Curl.getinfo  # bound once: the class may be swapped on the module
+_NOTHING_SENT: Final = TransferInfo()
+"""The facts of a failure that sent nothing and has no detail to refine by."""
+# The class of each code when the facts are `_NOTHING_SENT` (None from `_read_facts`).
+_QUIET_CLASSES: Final[dict[int, type[CurlError]]] = {
+    member.value: class_for(member.value, "", _NOTHING_SENT, Family.EASY) for member in CurlCode
+}
+
+
+def failed_transfer(
+    exc: pycurl.error, handle: pycurl.Curl, source: InfoSource, url: str | None
+) -> CurlError:
+    """The typed error for a transfer of one of curlx's own handles, `info` read on first use.
+
+    The class and the hint are decided now, from the few facts they need; `source` (the
+    handle's curlx state) gives the rest when first asked, and freezes it before the handle
+    runs another transfer. `url` is the URL if it is known to be redacted already, or None.
+    This is every failure's path, so it reads two values and allocates one object.
+    """
+    args = exc.args
+    if len(args) == 2:
+        code, message = args
+        if type(code) is int and type(message) is str:
+            try:
+                sent = _getinfo(handle, _REQUEST_SIZE)
+                if code == _COULDNT_CONNECT and not sent:  # the most common failure, inline
+                    status = _getinfo(handle, _HTTP_CONNECTCODE)
+                    facts = TransferInfo(http_connect_code=status) if status else None
+                else:
+                    facts = _read_facts(handle.getinfo, code, sent)
+            except pycurl.error:  # the handle is closed: nothing to read, now or later
+                return translate(exc, handle)
+            if "@" in message:
+                message = redact_text(message)
+                args = (code, message)
+            if facts is None:
+                cls = _QUIET_CLASSES.get(code) or class_for(code, message, None, Family.EASY)
+            else:
+                cls = class_for(code, message, facts, Family.EASY)
+            error = cls.__new__(cls)
+            error.args = args
+            error._source = source
+            if facts is not None:
+                error._facts = facts
+            if url is not None:
+                error._url = url
+            return error
+    return translate(exc, handle)
 
 
 def _read_response_info(handle: pycurl.Curl, method: str, url: str) -> TransferInfo:
@@ -174,6 +259,8 @@ def _read_response_info(handle: pycurl.Curl, method: str, url: str) -> TransferI
         0,
         0,
         redirects,
+        0.0,
+        get(pycurl.NUM_CONNECTS),
     )
 
 
@@ -187,7 +274,8 @@ def translate(
     """The typed curlx error for a `pycurl.error`, with the handle's context if one is given.
 
     `url` is the URL the transfer was asked for, when the caller knows it (it saves reading
-    the effective URL back from libcurl, unless the transfer was redirected).
+    the effective URL back from libcurl, unless the transfer was redirected). The handle's
+    facts are read now, in full: curlx cannot know when a handle it does not own moves on.
 
     Never raises: any shape of `pycurl.error` (no args, a bare message, odd types, unknown
     numbers) becomes a `CurlError`. An error that is already a `CurlError` is returned as is.
@@ -271,13 +359,34 @@ _DATA_OPTIONS: Final[dict[int, tuple[int, str]]] = {
 
 
 class _CurlState:
-    """What a `Curl` remembers beside libcurl: the URL asked for, a callback's exception."""
+    """What a `Curl` remembers beside libcurl: the URL asked for, a callback's exception, and
+    its last error while that error's `info` is still to be read from the handle."""
 
-    __slots__ = ("pending", "url")
+    __slots__ = ("handle", "pending", "unread", "url")
 
-    def __init__(self) -> None:
+    def __init__(self, handle: pycurl.Curl) -> None:
+        self.handle = weakref.ref(handle)
         self.pending: BaseException | None = None
+        self.unread: weakref.ref[CurlError] | None = None
         self.url: str | None = None
+
+    def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
+        """The full info of the failed transfer (`InfoSource`), read from the handle now."""
+        handle = self.handle()
+        info = read_info(handle, code, self.url) if handle is not None else None
+        return info, _url_of(info, self.url)
+
+
+_weak: Final = weakref.ref
+_perform: Final = pycurl.Curl.perform  # bound once: the class may be swapped on the module
+
+
+def _settle(state: _CurlState) -> None:
+    """Freeze a failed transfer's info before the handle moves on (if its error still lives)."""
+    unread, state.unread = state.unread, None
+    error = unread() if unread is not None else None
+    if error is not None:
+        error._freeze()
 
 
 # Kept outside the handles: an attribute of a pycurl.Curl subclass costs about 1 µs to read,
@@ -298,8 +407,13 @@ class Curl(pycurl.Curl):
 
     def __init__(self) -> None:
         super().__init__()
-        _STATES[id(self)] = _CurlState()
+        _STATES[id(self)] = _CurlState(self)
         weakref.finalize(self, _STATES.pop, id(self), None)
+
+    def __del__(self) -> None:
+        state = _STATES.get(id(self))
+        if state is not None and state.unread is not None:
+            _settle(state)  # the last error reads its info while the handle still exists
 
     @staticmethod
     def _guard(state: _CurlState, callback: Callable[..., Any], abort: object) -> Any:
@@ -321,7 +435,10 @@ class Curl(pycurl.Curl):
         if option in _ABORT and callable(value):
             value = self._guard(_STATES[id(self)], value, _ABORT[option])
         elif option == pycurl.URL and isinstance(value, str | bytes):
-            _STATES[id(self)].url = _text(value)
+            state = _STATES[id(self)]
+            if state.unread is not None:
+                _settle(state)
+            state.url = _text(value)
         try:
             pycurl.Curl.setopt(self, option, value, **kwargs)
         except pycurl.error as exc:
@@ -337,19 +454,26 @@ class Curl(pycurl.Curl):
     def perform(self) -> None:
         """Run the transfer; raise the typed error, or the exception a callback raised."""
         state = _STATES[id(self)]
+        unread = state.unread
+        if unread is not None and unread() is not None:
+            _settle(state)
         state.pending = None
         try:
-            pycurl.Curl.perform(self)
+            _perform(self)
         except pycurl.error as exc:
             original = exc
-            error = translate(exc, self, url=state.url)
+            error = failed_transfer(exc, self, state, None)
+            state.unread = _weak(error)
         else:
             if state.pending is not None:
                 _raise_pending(state, None)
             return
         if state.pending is not None:
             _raise_pending(state, error)
-        raise error from original
+        try:
+            raise error from original
+        finally:  # the traceback keeps this frame: it must not keep the error alive too
+            error = original = None  # type: ignore[assignment]
 
     def perform_rb(self) -> bytes:
         """Run the transfer and return the body as bytes (typed errors as `perform()`)."""
@@ -364,10 +488,19 @@ class Curl(pycurl.Curl):
 
     def reset(self) -> None:
         """pycurl's reset; also forgets the remembered URL and any kept callback exception."""
-        pycurl.Curl.reset(self)
         state = _STATES[id(self)]
+        if state.unread is not None:
+            _settle(state)
+        pycurl.Curl.reset(self)
         state.pending = None
         state.url = None
+
+    def close(self) -> None:
+        """pycurl's close (the last error keeps what it knew of its transfer)."""
+        state = _STATES.get(id(self))
+        if state is not None and state.unread is not None:
+            _settle(state)
+        pycurl.Curl.close(self)
 
 
 def _raise_pending(state: _CurlState, error: CurlError | None) -> None:
@@ -577,6 +710,7 @@ class _Slot:
         "safe_url",
         "stalled",
         "undo",
+        "unread",
         "url",
         "watching",
         "watch_limit",
@@ -599,6 +733,7 @@ class _Slot:
         self.safe_url = ""
         self.url = ""
         self.stalled = False
+        self.unread: weakref.ref[CurlError] | None = None  # the last error, till it is frozen
         self.watching = False
         self.watch_limit = 0.0
         self.watch_progress = 0
@@ -635,6 +770,8 @@ class _Slot:
         With `callback` the watchdog is libcurl's progress callback; without, the caller (a
         multi loop) looks at the progress between its waits, which costs nothing per chunk.
         """
+        if self.unread is not None:
+            self.settle()
         handle = self.handle
         setopt = handle.setopt
         watching = watchdog is not None and callback
@@ -717,10 +854,22 @@ class _Slot:
                 f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
             )
         self.stalled = False
-        error = translate(exc, self.handle, url=self.url)
-        self.handle.reset()  # now: a failed transfer's options hold nothing worth keeping
-        self.discard()
+        error = failed_transfer(exc, self.handle, self, None)
+        self.unread = _weak(error)
+        self.discard()  # the handle is reset before its next transfer, once `error` is settled
         return error
+
+    def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
+        """The full info of the failed transfer (`InfoSource`), read from the handle now."""
+        info = read_info(self.handle, code, self.safe_url)
+        return info, _url_of(info, self.safe_url)
+
+    def settle(self) -> None:
+        """Freeze the last failure's info before the handle moves on, if its error lives."""
+        unread, self.unread = self.unread, None
+        error = unread() if unread is not None else None
+        if error is not None:
+            error._freeze()
 
     def discard(self) -> None:
         """Drop what a failed or cut-short transfer left: its partial data, and its options
@@ -781,8 +930,9 @@ class Transport:
         self._ref = weakref.ref(self)
 
     def close(self) -> None:
-        """Close the handle and its connections (the last Response keeps its info)."""
+        """Close the handle and its connections (the last Response and error keep their info)."""
         self._settle()
+        self._slot.settle()
         self._slot.handle.close()
         self._slot.applied = None
         self._close_multi()
@@ -790,6 +940,7 @@ class Transport:
     def __del__(self) -> None:
         try:  # no module-level names here: at interpreter exit they may be gone already
             self._settle()
+            self._slot.settle()
             self._close_multi()
         except Exception:  # noqa: S110 - nothing to report to, and nothing left to do
             pass
@@ -1073,6 +1224,7 @@ class MultiTransport(Generic[_T]):
         for handle in list(self._running):
             self._release(handle)
         for slot in self._idle:
+            slot.settle()
             slot.handle.close()
         self._idle.clear()
         self._multi.close()

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 import pycurl
 
@@ -104,9 +104,24 @@ def _restore(cls: type[CurlError], args: tuple[Any, ...], state: dict[str, Any])
     """Unpickle an error without calling __init__, so every attribute comes back as it was."""
     error = cls.__new__(cls)
     error.args = args
-    for name, value in state.items():
-        setattr(error, name, value)  # errno and strerror live in OSError's slots, not __dict__
+    error.__dict__.update(state)
     return error
+
+
+class InfoSource(Protocol):
+    """Where a failed transfer's full `TransferInfo` is read from, until the error is frozen.
+
+    The handle that failed (`curlx.Curl`, or a Session's or crawl's own) is the source: it
+    reads the rest of the facts on first use, and freezes every error still unread before it
+    starts another transfer, so `.info` always shows the error's own transfer.
+    """
+
+    def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
+        """The full info of the transfer that failed with `code`, and its URL (redacted)."""
+        ...
+
+
+_E = TypeVar("_E", bound="CurlError")
 
 
 class CurlError(pycurl.error):
@@ -123,20 +138,13 @@ class CurlError(pycurl.error):
     situation: ClassVar[str] = ""
     """A sentence a refined class puts before the code's explanation (see ConnectTimeout)."""
 
-    code: _Code | int | None
-    """The table's member for the number (an int), a plain int if unknown, None if absent."""
-    message: str
-    """libcurl's own text, verbatim (credentials removed)."""
-    url: str | None
-    """The URL of the failed transfer (the effective one after redirects), without credentials."""
-    method: str | None
-    """The request method for HTTP(S) transfers, None for other protocols."""
-    info: TransferInfo | None
-    """What the handle knew when the transfer ended, or None if no handle was given."""
-    errno: int | None
-    """The OS errno libcurl saw (ECONNREFUSED...), or None; never the curl code."""
-    strerror: str | None
-    """libcurl's message again, under OSError's name for it."""
+    # Per-error state, with class defaults so that the error path sets only what it has.
+    _facts: TransferInfo | None = None
+    """What the class and the retry hint were decided from (read when the error was made)."""
+    _info: TransferInfo | None = None
+    _source: InfoSource | None = None
+    _url: str | None = None
+    _method: str | None = None
     history: tuple[RetryEvent, ...] = ()
     """The attempts a Retry policy made before giving up with this error (oldest first)."""
 
@@ -163,22 +171,116 @@ class CurlError(pycurl.error):
         info: TransferInfo | None = None,
     ) -> None:
         super().__init__(code, message)
-        own = self._code
-        if own is not None and own == code:
-            self.code = own
-        elif code is None:
-            self.code = None
+        self.args = (code, message)  # OSError subclasses would otherwise keep only some
+        if url is not None:
+            self._url = url
+        if method is not None:
+            self._method = method
+        if info is not None:
+            self._info = self._facts = info
+
+    @classmethod
+    def _made(
+        cls: type[_E],
+        code: int,
+        message: str,
+        facts: TransferInfo | None,
+        source: InfoSource | None,
+        url: str | None,
+        method: str | None,
+    ) -> _E:
+        """The error path's constructor: no keyword parsing, only what is known is set.
+
+        With a `source`, `info` (and the URL and method it gives) is read on first use.
+        """
+        error = cls.__new__(cls)
+        error.args = (code, message)
+        if facts is not None:
+            error._facts = facts
+        if source is not None:
+            error._source = source
         else:
-            self.code = _lookup(self._family, code)
-        self.message = message
-        self.url = url
-        self.method = method
-        self.info = info
-        # For the OSError subclasses these two overwrite what OSError made of (code, message).
-        self.errno = info.os_errno or None if info is not None else None
-        self.strerror = message
+            error._info = facts
+        if url is not None:
+            error._url = url
+        if method is not None:
+            error._method = method
+        return error
+
+    def _freeze(self) -> None:
+        """Read the rest of the transfer's facts from the handle now, and let it go."""
+        source = self._source
+        if source is None:
+            return
+        self._source = None
+        info, url = source.snapshot(self.args[0] if self.args else None)
+        self._info = info
+        if self._url is None:
+            self._url = url
+        if self._method is None and info is not None and url is not None:
+            if url[:5].lower() in ("http:", "https"):
+                self._method = info.effective_method or None
 
     # --- what users read --------------------------------------------------------------------
+
+    @property
+    def code(self) -> _Code | int | None:
+        """The table's member for the number (an int), a plain int if unknown, None if absent."""
+        args = self.args
+        number = args[0] if len(args) == 2 else None
+        if not isinstance(number, int):
+            return None
+        own = self._code
+        if own is not None and own == number:
+            return own
+        return _lookup(self._family, number)
+
+    @property
+    def message(self) -> str:
+        """libcurl's own text, verbatim (credentials removed)."""
+        args = self.args
+        text = args[-1] if args else ""
+        return text if isinstance(text, str) else str(text)
+
+    @property
+    def url(self) -> str | None:
+        """The URL of the failed transfer (the effective one after redirects), no credentials."""
+        if self._source is not None:
+            self._freeze()
+        return self._url
+
+    @url.setter
+    def url(self, value: str | None) -> None:
+        self._url = value
+
+    @property
+    def method(self) -> str | None:
+        """The request method for HTTP(S) transfers, None for other protocols."""
+        if self._source is not None:
+            self._freeze()
+        return self._method
+
+    @method.setter
+    def method(self, value: str | None) -> None:
+        self._method = value
+
+    @property
+    def info(self) -> TransferInfo | None:
+        """What the handle knew when the transfer ended, or None if no handle was given."""
+        if self._source is not None:
+            self._freeze()
+        return self._info
+
+    @property
+    def errno(self) -> int | None:  # type: ignore[override]
+        """The OS errno libcurl saw (ECONNREFUSED...), or None; never the curl code."""
+        info = self.info
+        return info.os_errno or None if info is not None else None
+
+    @property
+    def strerror(self) -> str | None:  # type: ignore[override]
+        """libcurl's message again, under OSError's name for it."""
+        return self.message
 
     @property
     def family(self) -> Family:
@@ -204,7 +306,12 @@ class CurlError(pycurl.error):
     def retry(self) -> RetryHint:
         """Whether repeating the request can help, for which methods, and after how long."""
         kind = self._retry_kind()
-        after = self.info.retry_after if self.info is not None else 0.0
+        facts = self._facts
+        if kind is RetryKind.SAFE and facts is not None and facts.request_size:
+            # Bytes of the request went out (a redirect, or a connection that died after
+            # the request was written): whatever the code, the server may have it.
+            kind = RetryKind.IDEMPOTENT
+        after = facts.retry_after if facts is not None else 0.0
         return RetryHint(kind, kind.advice, after if after > 0 else None)
 
     @property
@@ -215,10 +322,10 @@ class CurlError(pycurl.error):
     @property
     def proxy_code(self) -> ProxyCode | int | None:
         """The CURLPX detail behind a proxy failure (97), or None."""
-        info = self.info
-        if info is None or not info.proxy_error or self.code is not CurlCode.PROXY:
+        facts = self._facts
+        if facts is None or not facts.proxy_error or self.code is not CurlCode.PROXY:
             return None
-        return info.proxy_error
+        return facts.proxy_error
 
     def _retry_kind(self) -> RetryKind:
         code = self.code
@@ -244,11 +351,13 @@ class CurlError(pycurl.error):
         return f"{_explain.headline(self)}\n{self.hint}"
 
     def __repr__(self) -> str:
-        url = f", url={self.url!r}" if self.url else ""
-        return f"{type(self).__name__}({self.code!r}, {self.message!r}{url})"
+        url = self.url
+        where = f", url={url!r}" if url else ""
+        return f"{type(self).__name__}({self.code!r}, {self.message!r}{where})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = dict(self.__dict__, errno=self.errno, strerror=self.strerror)
+        self._freeze()  # a pickle carries the facts, never the handle
+        state = {k: v for k, v in self.__dict__.items() if k != "_source"}
         return (_restore, (type(self), self.args, state))
 
 
@@ -331,8 +440,9 @@ class HTTPStatusError(HTTPError):
         """The HTTP status the server answered with (0 if unknown)."""
         if self.response is not None:
             return self.response.status_code
-        if self.info is not None and self.info.response_code:
-            return self.info.response_code
+        facts = self._facts
+        if facts is not None and facts.response_code:
+            return facts.response_code
         return _status_from_message(self.message)
 
 

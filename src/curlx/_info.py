@@ -13,7 +13,7 @@ class TransferInfo(NamedTuple):
     """A snapshot of a handle's getinfo values, taken when the transfer ended.
 
     Times are seconds from the start of the transfer to the end of each phase, 0.0 if the phase
-    was never reached. URLs have their credentials removed. Numbers libcurl did not set are 0.
+    was never reached (a reused connection has no name lookup or connect time). URLs have their credentials removed. Numbers libcurl did not set are 0.
     A successful request's `Response.info` carries the status, the URL, the version, the peer
     and the phase times; a failure's carries every field. (A NamedTuple: immutable, cheap to
     build on every request, and picklable.)
@@ -41,8 +41,19 @@ class TransferInfo(NamedTuple):
     size_download: int = 0
     redirect_count: int = 0
     retry_after: float = 0.0
+    num_connects: int = 0
 
     @property
     def request_sent(self) -> bool:
-        """True if bytes of an HTTP request were sent (libcurl counts no other protocol's)."""
+        """True if bytes of the request were written to the connection in this transfer.
+
+        libcurl counts them as they are sent (CURLINFO_REQUEST_SIZE), on fresh and reused
+        connections alike, and starts again from 0 with every transfer. It counts what goes
+        through the transfer (HTTP requests, redirects included), not a proxy's CONNECT.
+        """
         return self.request_size > 0
+
+    @property
+    def connection_reused(self) -> bool:
+        """True if the transfer ran on a connection kept alive from an earlier one."""
+        return self.num_connects == 0 and bool(self.primary_ip)

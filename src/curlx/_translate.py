@@ -124,33 +124,36 @@ class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
         return RetryKind.SAFE if self.status_code >= 500 else RetryKind.NEVER
 
 
-class NotHTTPResponse(ProtocolError):
+class NotHTTPResponse(_ce.UnsupportedProtocol, ProtocolError):
     """The server answered with something that is not an HTTP response.
 
-    libcurl reports it as code 1 ("Received HTTP/0.9 when not allowed"): the reply had no
-    status line. The request was sent, so this is the peer's fault, not a usage error.
+    libcurl reports it as code 1 ("Received HTTP/0.9 when not allowed"): the request was sent
+    and the reply had no status line. It is the peer's fault, not a usage error, and a fixed
+    property of that server (curl's own --retry does not count it as transient), so it is
+    never retried. Still an `UnsupportedProtocol`, so ``except error_class(1)`` catches it.
     """
 
+    _category = Category.PROTOCOL
     situation = "The server's reply did not start with an HTTP status line (code 1 here)."
 
     def _retry_kind(self) -> RetryKind:
-        return RetryKind.IDEMPOTENT
+        return RetryKind.NEVER
 
 
 # --- refinement rules --------------------------------------------------------------------------
+# Each rule picks the class from the facts read when the transfer ended, or, with no handle,
+# from libcurl's message. The facts hold on fresh and reused connections alike: libcurl counts
+# the request bytes it wrote (CURLINFO_REQUEST_SIZE) from 0 in every transfer, while the name
+# lookup and connect times stay 0 on a reused connection, where neither happened.
 
 
-def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
-    # libcurl sets the pre-transfer and start-transfer times even when a transfer fails before
-    # connecting, so the phase is read from what was really done: request bytes sent (HTTP),
-    # a connection made, a name resolved.
-    if info is not None:
-        if info.request_sent:
+def _timeout_class(message: str, facts: TransferInfo | None) -> type[CurlError]:
+    if facts is not None:
+        if facts.request_sent:
             return ReadTimeout
-        if info.connect_time == 0:
-            return ResolveTimeout if info.namelookup_time == 0 else ConnectTimeout
-        if info.effective_url.lower().startswith(HTTP_SCHEMES):
-            return ConnectTimeout  # connected, request not sent: TLS handshake or proxy tunnel
+        if facts.namelookup_time > 0 or facts.connect_time > 0 or facts.primary_ip:
+            return ConnectTimeout  # resolved (or on a kept-alive connection), nothing sent
+        return ResolveTimeout
     lowered = message.lower()
     if lowered.startswith("resolving timed out"):
         return ResolveTimeout
@@ -159,8 +162,8 @@ def _timeout_class(message: str, info: TransferInfo | None) -> type[CurlError]:
     return ReadTimeout
 
 
-def _status_class(message: str, info: TransferInfo | None) -> type[CurlError]:
-    status = info.response_code if info is not None and info.response_code else 0
+def _status_class(message: str, facts: TransferInfo | None) -> type[CurlError]:
+    status = facts.response_code if facts is not None and facts.response_code else 0
     status = status or _status_from_message(message)
     if 400 <= status < 500:
         return HTTPClientError
@@ -169,21 +172,19 @@ def _status_class(message: str, info: TransferInfo | None) -> type[CurlError]:
     return _ce.HTTPReturnedError
 
 
-def _connect_class(message: str, info: TransferInfo | None) -> type[CurlError]:
-    if info is not None and info.http_connect_code >= 300:
-        return ProxyTunnelRefused
-    if info is None and "CONNECT tunnel failed" in message:
-        return ProxyTunnelRefused
-    return _ce.CouldntConnect
+def _connect_class(message: str, facts: TransferInfo | None) -> type[CurlError]:
+    if facts is not None:
+        return ProxyTunnelRefused if facts.http_connect_code >= 300 else _ce.CouldntConnect
+    return ProxyTunnelRefused if "CONNECT tunnel failed" in message else _ce.CouldntConnect
 
 
-def _protocol_class(message: str, info: TransferInfo | None) -> type[CurlError]:
-    # An HTTP URL that got no status back: the reply was not HTTP. (A URL with an unknown
-    # scheme is not an HTTP URL; a redirect to a refused scheme has the redirect's status.)
-    if info is None:
+def _protocol_class(message: str, facts: TransferInfo | None) -> type[CurlError]:
+    # The request went out and no status came back: the reply was not HTTP. (A refused or
+    # unknown scheme sends nothing; a redirect to a refused scheme has the redirect's status.)
+    if facts is None:
         garbage = "HTTP/0.9" in message
     else:
-        garbage = info.response_code == 0 and info.effective_url.lower().startswith(HTTP_SCHEMES)
+        garbage = facts.request_sent and facts.response_code == 0
     return NotHTTPResponse if garbage else _ce.UnsupportedProtocol
 
 
@@ -205,6 +206,34 @@ def _class_of_member(member: _Code) -> type[CurlError]:
     return CLASS_OF_CATEGORY[member.category]
 
 
+# The easy family by plain number, for the error path: the refined codes by their rule, every
+# other known code by its class (a dict lookup instead of an enum lookup per error).
+_REFINE_BY_NUMBER: Final = {int(member): rule for member, rule in _REFINE.items()}
+_EASY_CLASSES: Final[dict[int, type[CurlError]]] = {
+    int(member): _class_of_member(member)
+    for member in CurlCode
+    if member not in _REFINE
+}
+
+
+def class_for(number: int, message: str, facts: TransferInfo | None, family: Family) -> type[CurlError]:
+    """The class for `number` of `family`, refined from `facts` where the code needs it.
+
+    An unknown number (a libcurl newer than this table) gives the family's base class.
+    """
+    if family is Family.EASY:
+        cls = _EASY_CLASSES.get(number)
+        if cls is not None:
+            return cls
+        refine = _REFINE_BY_NUMBER.get(number)
+        if refine is not None:
+            return refine(message, facts)
+    member = _lookup(family, number)
+    if not isinstance(member, _Code):
+        return CLASS_OF_FAMILY.get(family, CurlError)
+    return _class_of_member(member)
+
+
 def error_from_code(
     number: int,
     message: str,
@@ -219,13 +248,8 @@ def error_from_code(
     An unknown number (a libcurl newer than this table) gives the family's base class, which
     keeps the number.
     """
-    member = _lookup(family, number)
-    if not isinstance(member, _Code):
-        cls: type[CurlError] = CLASS_OF_FAMILY.get(family, CurlError)
-    else:
-        refine = _REFINE.get(member) if family is Family.EASY else None
-        cls = refine(message, info) if refine is not None else _class_of_member(member)
-    return cls(number, message, url=url, method=method, info=info)
+    cls = class_for(number, message, info, family)
+    return cls._made(number, message, info, None, url, method)
 
 
 # --- finding codes by number or name ------------------------------------------------------------
@@ -289,8 +313,12 @@ def code_for(key: int | str, family: Family = Family.EASY) -> _Code:
 def error_class(key: int | str, family: Family = Family.EASY) -> type[CurlError]:
     """The exception class raised for a code: ``error_class(60)``, ``error_class("SSL_CACERT")``.
 
-    Use it to catch one precise code: ``except curlx.error_class("CURLE_GOT_NOTHING"):``.
+    Use it to catch one precise code: ``except curlx.error_class("CURLE_GOT_NOTHING"):``. It
+    catches every error of that code, refined ones included (`ReadTimeout` is an
+    `OperationTimedout`). A member of any family (``e.code``) is looked up in its own family.
     """
+    if isinstance(key, _Code):
+        family = key.family
     return _class_of_member(code_for(key, family))
 
 
