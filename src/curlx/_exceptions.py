@@ -122,6 +122,7 @@ class InfoSource(Protocol):
 
 
 _E = TypeVar("_E", bound="CurlError")
+_UNSET: Final = object()
 
 
 class CurlError(pycurl.error):
@@ -171,7 +172,6 @@ class CurlError(pycurl.error):
         info: TransferInfo | None = None,
     ) -> None:
         super().__init__(code, message)
-        self.args = (code, message)  # OSError subclasses would otherwise keep only some
         if url is not None:
             self._url = url
         if method is not None:
@@ -213,7 +213,8 @@ class CurlError(pycurl.error):
         if source is None:
             return
         self._source = None
-        info, url = source.snapshot(self.args[0] if self.args else None)
+        number = self.args[0] if self.args else None
+        info, url = source.snapshot(number if isinstance(number, int) else None)
         self._info = info
         if self._url is None:
             self._url = url
@@ -272,15 +273,29 @@ class CurlError(pycurl.error):
         return self._info
 
     @property
-    def errno(self) -> int | None:  # type: ignore[override]
+    def errno(self) -> int | None:
         """The OS errno libcurl saw (ECONNREFUSED...), or None; never the curl code."""
+        given: int | None | object = self.__dict__.get("_errno", _UNSET)
+        if given is not _UNSET:
+            return given if isinstance(given, int) else None
         info = self.info
         return info.os_errno or None if info is not None else None
 
+    @errno.setter
+    def errno(self, value: int | None) -> None:
+        self._errno = value
+
     @property
-    def strerror(self) -> str | None:  # type: ignore[override]
+    def strerror(self) -> str | None:
         """libcurl's message again, under OSError's name for it."""
-        return self.message
+        given: str | None | object = self.__dict__.get("_strerror", _UNSET)
+        if given is _UNSET:
+            return self.message
+        return given if isinstance(given, str) else None
+
+    @strerror.setter
+    def strerror(self, value: str | None) -> None:
+        self._strerror = value
 
     @property
     def family(self) -> Family:

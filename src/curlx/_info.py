@@ -13,7 +13,8 @@ class TransferInfo(NamedTuple):
     """A snapshot of a handle's getinfo values, taken when the transfer ended.
 
     Times are seconds from the start of the transfer to the end of each phase, 0.0 if the phase
-    was never reached (a reused connection has no name lookup or connect time). URLs have their credentials removed. Numbers libcurl did not set are 0.
+    was never reached (a reused connection has no name lookup or connect time). URLs have
+    their credentials removed. Numbers libcurl did not set are 0.
     A successful request's `Response.info` carries the status, the URL, the version, the peer
     and the phase times; a failure's carries every field. (A NamedTuple: immutable, cheap to
     build on every request, and picklable.)

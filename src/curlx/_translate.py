@@ -42,7 +42,6 @@ from ._exceptions import (
     _status_from_message,
 )
 from ._info import TransferInfo
-from ._urls import HTTP_SCHEMES
 
 if TYPE_CHECKING:
     from ._models import Response
@@ -210,13 +209,13 @@ def _class_of_member(member: _Code) -> type[CurlError]:
 # other known code by its class (a dict lookup instead of an enum lookup per error).
 _REFINE_BY_NUMBER: Final = {int(member): rule for member, rule in _REFINE.items()}
 _EASY_CLASSES: Final[dict[int, type[CurlError]]] = {
-    int(member): _class_of_member(member)
-    for member in CurlCode
-    if member not in _REFINE
+    int(member): _class_of_member(member) for member in CurlCode if member not in _REFINE
 }
 
 
-def class_for(number: int, message: str, facts: TransferInfo | None, family: Family) -> type[CurlError]:
+def class_for(
+    number: int, message: str, facts: TransferInfo | None, family: Family
+) -> type[CurlError]:
     """The class for `number` of `family`, refined from `facts` where the code needs it.
 
     An unknown number (a libcurl newer than this table) gives the family's base class.
