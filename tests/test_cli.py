@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import curlx
 from curlx import CurlCode, MultiCode
 from curlx._cli import main
 from curlx._codes import all_codes
@@ -72,3 +73,43 @@ def test_python_dash_m_runs_the_same_command() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith("CURLE_OPERATION_TIMEDOUT (curl error 28")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            "28",
+            [
+                "curlx.ConnectTimeout (timeout; retry safe)",
+                "curlx.ResolveTimeout (timeout; retry safe)",
+                "curlx.ReadTimeout (timeout; retry idempotent)",
+            ],
+        ),
+        (
+            "22",
+            [
+                "curlx.HTTPClientError (http_status; retry never; idempotent for 408, 425, 429)",
+                "curlx.HTTPServerError (http_status; retry idempotent; never for 501, 505)",
+            ],
+        ),
+        ("7", ["curlx.ProxyTunnelRefused (proxy; retry never; safe for 5xx)"]),
+        ("1", ["curlx.NotHTTPResponse (protocol; retry never)"]),
+    ],
+)
+def test_explain_shows_each_refined_class_with_its_own_hint(
+    code: str, expected: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explain", code]) == 0
+    out = capsys.readouterr().out
+    assert "Refined by what the handle saw" in out
+    for line in expected:
+        assert line in out
+
+
+def test_a_bad_setting_gets_a_hint_about_the_setting() -> None:
+    with pytest.raises(curlx.InvalidSetting) as caught:
+        curlx.Retry(total=-1)
+    assert isinstance(caught.value, curlx.InvalidRequest)
+    assert "Nothing was sent" not in caught.value.hint
+    assert "setting" in caught.value.hint and "Retry(total=-1)" in str(caught.value)

@@ -43,6 +43,7 @@ from ._exceptions import HTTPStatusError as HTTPStatusError
 from ._exceptions import InternalError as InternalError
 from ._exceptions import InvalidOperation as InvalidOperation
 from ._exceptions import InvalidRequest as InvalidRequest
+from ._exceptions import InvalidSetting as InvalidSetting
 from ._exceptions import InvalidURL as InvalidURL
 from ._exceptions import LDAPError as LDAPError
 from ._exceptions import LimitExceeded as LimitExceeded
@@ -113,6 +114,7 @@ __all__ = [
     "InternalError",
     "InvalidOperation",
     "InvalidRequest",
+    "InvalidSetting",
     "InvalidURL",
     "LDAPError",
     "LimitExceeded",

@@ -17,7 +17,7 @@ from ._curl import HTTP_VERSIONS
 from ._exceptions import CLASS_OF_CODE
 from ._fetch import CONCURRENCY as _CONCURRENCY
 from ._session import DEFAULT_TIMEOUT
-from ._translate import code_for
+from ._translate import REFINED_CLASSES, code_for
 
 __all__ = ["main"]
 
@@ -108,7 +108,8 @@ def _explain_one(key: str, family: Family, out: TextIO) -> None:
     code = code_for(key, family)
     cls = CLASS_OF_CODE.get((code.family, code.value))
     class_name = cls.__name__ if cls is not None else None
-    out.write(_explain.render_code(code, class_name, _aliases(code)) + "\n")
+    refined = REFINED_CLASSES.get(code, ())
+    out.write(_explain.render_code(code, class_name, _aliases(code), refined) + "\n")
 
 
 def _list(out: TextIO) -> None:

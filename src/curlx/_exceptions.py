@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import builtins
 import re
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 import pycurl
@@ -72,6 +73,7 @@ __all__ = [
     "InternalError",
     "InvalidOperation",
     "InvalidRequest",
+    "InvalidSetting",
     "InvalidURL",
     "LDAPError",
     "LimitExceeded",
@@ -138,6 +140,10 @@ class CurlError(pycurl.error):
     _code: ClassVar[_Code | None] = None
     situation: ClassVar[str] = ""
     """A sentence a refined class puts before the code's explanation (see ConnectTimeout)."""
+    _own_retry: ClassVar[RetryKind | None] = None
+    """A refined class's own retry hint, in place of its code's (see ConnectTimeout)."""
+    _status_retry: ClassVar[tuple[tuple[Container[int], RetryKind], ...]] = ()
+    """Statuses that give a refined class another hint than its own (see HTTPServerError)."""
 
     # Per-error state, with class defaults so that the error path sets only what it has.
     _facts: TransferInfo | None = None
@@ -146,6 +152,7 @@ class CurlError(pycurl.error):
     _source: InfoSource | None = None
     _url: str | None = None
     _method: str | None = None
+    _given_family: Family | None = None  # a family with no class of its own (CURLHcode)
     history: tuple[RetryEvent, ...] = ()
     """The attempts a Retry policy made before giving up with this error (oldest first)."""
 
@@ -234,7 +241,7 @@ class CurlError(pycurl.error):
         own = self._code
         if own is not None and own == number:
             return own
-        return _lookup(self._family, number)
+        return _lookup(self.family, number)
 
     @property
     def message(self) -> str:
@@ -299,8 +306,8 @@ class CurlError(pycurl.error):
 
     @property
     def family(self) -> Family:
-        """Which libcurl enum the code belongs to (easy, multi, share or URL)."""
-        return self._family
+        """Which libcurl enum the code belongs to (easy, multi, share, URL or header)."""
+        return self._given_family or self._family
 
     @property
     def category(self) -> Category:
@@ -315,7 +322,7 @@ class CurlError(pycurl.error):
             return code.libcurl_name
         if code is None:
             return "(no code)"
-        return f"{self._family.prefix}UNKNOWN_{code}"
+        return f"{self.family.prefix}UNKNOWN_{code}"
 
     @property
     def retry(self) -> RetryHint:
@@ -343,6 +350,14 @@ class CurlError(pycurl.error):
         return facts.proxy_error
 
     def _retry_kind(self) -> RetryKind:
+        own = self._own_retry
+        if own is not None:
+            if self._status_retry:
+                status = getattr(self, "status_code", 0)
+                for statuses, kind in self._status_retry:
+                    if status in statuses:
+                        return kind
+            return own
         code = self.code
         if not isinstance(code, _Code):
             return RetryKind.NEVER
@@ -581,6 +596,18 @@ class InvalidRequest(_CodelessError):
     """
 
     hint_text = "Nothing was sent. Change the value the message names, then send it again."
+
+
+class InvalidSetting(InvalidRequest):
+    """A setting was given a value it cannot take: ``Retry(total=-1)``, ``Timeout(read=0)``.
+
+    Raised where the policy, timeout or crawl is configured, before any request exists.
+    """
+
+    hint_text = (
+        "A setting holds a value it cannot take. Change it where it is configured (the message "
+        "names the setting and the values it accepts); no request was made with it."
+    )
 
 
 # --- the family classes: numbers of these families never mix with CURLcode numbers ----------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno as _errno
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ._codes import Family, ProxyCode, RetryKind, _Code
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from ._exceptions import CurlError
     from ._info import TransferInfo
 
-__all__ = ["explain_error", "headline", "hint_line", "render_code"]
+__all__ = ["explain_error", "headline", "hint_line", "render_code", "retry_rule"]
 
 _NO_CODE_HINT = "pycurl refused the call before libcurl ran; see the message for why."
 _UNKNOWN_HINT = (
@@ -126,8 +127,41 @@ def explain_error(error: CurlError) -> str:
     return "\n".join(lines)
 
 
-def render_code(code: _Code, class_name: str | None, aliases: list[str]) -> str:
-    """The entry of `curlx explain`: everything the table knows about one code."""
+def retry_rule(cls: type[CurlError]) -> str:
+    """A refined class's retry hint in words: ``never; idempotent for 408, 425, 429``."""
+    own = cls._own_retry
+    text = own.value if own is not None else ""
+    for statuses, kind in cls._status_retry:
+        if isinstance(statuses, range) and statuses.step == 1 and len(statuses) == 100:
+            which = f"{statuses.start // 100}xx"
+        else:
+            which = ", ".join(str(s) for s in sorted(statuses))  # type: ignore[call-overload]
+        text += f"; {kind.value} for {which}"
+    return text
+
+
+def render_refinements(base: str | None, classes: Sequence[type[CurlError]]) -> list[str]:
+    """Lines naming the classes a code's errors are refined into, each with its own hint."""
+    if not classes:
+        return []
+    also = f"curlx.{base}" if base else "the code's own class"
+    lines = ["", f"Refined by what the handle saw (each one is also a {also}):"]
+    for cls in classes:
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        rule = retry_rule(cls)
+        lines.append(f"  curlx.{cls.__name__} ({cls._category.value}; retry {rule})")
+        lines.append(f"      {summary}")
+    return lines
+
+
+def render_code(
+    code: _Code,
+    class_name: str | None,
+    aliases: list[str],
+    refined: Sequence[type[CurlError]] = (),
+) -> str:
+    """The entry of `curlx explain`: everything the table knows about one code, and the
+    classes its errors are refined into (with their own category and hint)."""
     lines = [
         f"{code.libcurl_name} ({code.family.label} {int(code)}, since libcurl {code.since})",
         f"  {code.summary}",
@@ -140,4 +174,5 @@ def render_code(code: _Code, class_name: str | None, aliases: list[str]) -> str:
         lines.append(f"Raised as:  curlx.{class_name}")
     if aliases:
         lines.append("Old names:  " + ", ".join(aliases))
+    lines += render_refinements(class_name, refined)
     return "\n".join(lines)

@@ -17,7 +17,13 @@ from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from ._curl import MultiTransport, Outcome
-from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
+from ._exceptions import (
+    CurlError,
+    HTTPStatusError,
+    InvalidOperation,
+    InvalidRequest,
+    InvalidSetting,
+)
 from ._models import Request, Response
 from ._retry import Retry
 from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
@@ -98,11 +104,11 @@ def fetch_many(
     crawl. Breaking out of the loop (or Ctrl-C) closes every handle and connection.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidRequest(f"concurrency={concurrency!r} must be a whole number >= 1.")
+        raise InvalidSetting(f"concurrency={concurrency!r} must be a whole number >= 1.")
     if per_host is not None and (
         isinstance(per_host, bool) or not isinstance(per_host, int) or per_host < 1
     ):
-        raise InvalidRequest(f"per_host={per_host!r} must be a whole number >= 1, or None.")
+        raise InvalidSetting(f"per_host={per_host!r} must be a whole number >= 1, or None.")
     config = Session(timeout=timeout, retry=retry, _cookie_engine=False, **options)
     return _crawl(config, iter(requests), concurrency, per_host)
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from email.message import Message
 from typing import Any, Final, NamedTuple, Protocol
 
-from ._exceptions import InvalidRequest
+from ._exceptions import InvalidSetting
 from ._info import TransferInfo
 
 __all__ = ["DigestAuth", "Headers", "RedirectHop", "Request", "Response", "Timeout"]
@@ -127,7 +127,7 @@ class Timeout:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise TypeError(f"Timeout({name}={value!r}) must be a number of seconds or None")
             if not 0 < value < math.inf:
-                raise InvalidRequest(
+                raise InvalidSetting(
                     f"Timeout({name}={value!r}) must be more than 0 seconds and finite "
                     "(None means no limit)"
                 )

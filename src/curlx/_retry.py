@@ -272,7 +272,7 @@ def _count(name: str, value: object) -> None:
 
 
 def _invalid(message: str) -> ValueError:
-    """`InvalidRequest` (a UsageError and a ValueError): the policy was given a bad value."""
-    from ._exceptions import InvalidRequest  # _exceptions imports this module
+    """`InvalidSetting` (a UsageError and a ValueError): the policy was given a bad value."""
+    from ._exceptions import InvalidSetting  # _exceptions imports this module
 
-    return InvalidRequest(message)
+    return InvalidSetting(message)

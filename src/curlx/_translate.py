@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ._models import Response
 
 __all__ = [
+    "REFINED_CLASSES",
     "ConnectTimeout",
     "HTTPClientError",
     "HTTPServerError",
@@ -69,9 +70,7 @@ class ConnectTimeout(_ce.OperationTimedout):
     """Time ran out before the request was sent: while connecting or during the TLS handshake."""
 
     situation = "Time ran out before the request was sent (connect or TLS handshake)."
-
-    def _retry_kind(self) -> RetryKind:
-        return RetryKind.SAFE
+    _own_retry = RetryKind.SAFE
 
 
 class ResolveTimeout(ConnectTimeout, DNSError):
@@ -84,43 +83,39 @@ class ReadTimeout(_ce.OperationTimedout):
     """Time ran out after the request was sent: no progress, or the total time limit passed."""
 
     situation = "Time ran out after the request was sent, waiting for the server."
-
-
-_RETRYABLE_CLIENT_STATUSES: Final = frozenset({408, 425, 429})
-_FINAL_SERVER_STATUSES: Final = frozenset({501, 505})
+    _own_retry = RetryKind.IDEMPOTENT
 
 
 class HTTPClientError(_ce.HTTPReturnedError):
     """The server answered with a 4xx status: the request must change before it can succeed."""
 
-    def _retry_kind(self) -> RetryKind:
-        if self.status_code in _RETRYABLE_CLIENT_STATUSES:
-            return RetryKind.IDEMPOTENT
-        return RetryKind.NEVER
+    _own_retry = RetryKind.NEVER
+    _status_retry = ((frozenset({408, 425, 429}), RetryKind.IDEMPOTENT),)
 
 
 class HTTPServerError(_ce.HTTPReturnedError):
     """The server answered with a 5xx status: it failed to handle a request that may be valid."""
 
-    def _retry_kind(self) -> RetryKind:
-        if self.status_code in _FINAL_SERVER_STATUSES:
-            return RetryKind.NEVER
-        return RetryKind.IDEMPOTENT
+    _own_retry = RetryKind.IDEMPOTENT
+    _status_retry = ((frozenset({501, 505}), RetryKind.NEVER),)
 
 
 class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
-    """An HTTP proxy answered the CONNECT request with an error status (403, 407, 502...)."""
+    """An HTTP proxy answered the CONNECT request with an error status (403, 407, 502...).
+
+    Nothing reached the server behind the proxy: a proxy failing (5xx) is worth another try.
+    """
 
     _category = Category.PROXY
     situation = "The HTTP proxy refused to open a tunnel (see the CONNECT status)."
+    _own_retry = RetryKind.NEVER
+    _status_retry = ((range(500, 600), RetryKind.SAFE),)
 
     @property
     def status_code(self) -> int:
         """The status the proxy answered CONNECT with."""
-        return self.info.http_connect_code if self.info is not None else 0
-
-    def _retry_kind(self) -> RetryKind:
-        return RetryKind.SAFE if self.status_code >= 500 else RetryKind.NEVER
+        facts = self._facts
+        return facts.http_connect_code if facts is not None else 0
 
 
 class NotHTTPResponse(_ce.UnsupportedProtocol, ProtocolError):
@@ -134,9 +129,7 @@ class NotHTTPResponse(_ce.UnsupportedProtocol, ProtocolError):
 
     _category = Category.PROTOCOL
     situation = "The server's reply did not start with an HTTP status line (code 1 here)."
-
-    def _retry_kind(self) -> RetryKind:
-        return RetryKind.NEVER
+    _own_retry = RetryKind.NEVER
 
 
 # --- refinement rules --------------------------------------------------------------------------
@@ -195,6 +188,15 @@ _REFINE: Final[Mapping[_Code, Callable[[str, TransferInfo | None], type[CurlErro
 }
 
 
+REFINED_CLASSES: Final[Mapping[_Code, tuple[type[CurlError], ...]]] = {
+    CurlCode.UNSUPPORTED_PROTOCOL: (NotHTTPResponse,),
+    CurlCode.OPERATION_TIMEDOUT: (ConnectTimeout, ResolveTimeout, ReadTimeout),
+    CurlCode.HTTP_RETURNED_ERROR: (HTTPClientError, HTTPServerError),
+    CurlCode.COULDNT_CONNECT: (ProxyTunnelRefused,),
+}
+"""The classes below a code's own class that its refinement rule can choose, for `explain`."""
+
+
 def _class_of_member(member: _Code) -> type[CurlError]:
     cls = CLASS_OF_CODE.get((member.family, member.value))
     if cls is not None:
@@ -248,7 +250,10 @@ def error_from_code(
     keeps the number.
     """
     cls = class_for(number, message, info, family)
-    return cls._made(number, message, info, None, url, method)
+    error = cls._made(number, message, info, None, url, method)
+    if cls._family is not family:
+        error._given_family = family
+    return error
 
 
 # --- finding codes by number or name ------------------------------------------------------------
