@@ -57,8 +57,10 @@ from _common import (
 
 import curlx
 
-TARGET_RATIO = 1.25
+TARGET_RATIO = 1.15
 """The goal for a reused curlx.Curl against a reused pycurl.Curl on a refused connection."""
+SESSION_TARGET_RATIO = 1.35
+"""The goal for a curlx.Session's get() against a reused pycurl.Curl on the same connection."""
 TIMEOUT_MS = 2000
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "errors.json"
 MESSAGE = "Failed to connect to 127.0.0.1:1 after 0 ms: Could not connect to server"
@@ -281,6 +283,15 @@ def curl_clients(url: str, stack: ExitStack) -> list[Client]:
     for handle in (typed, formatted):
         if not isinstance(refused_error(handle), curlx.CouldntConnect):
             raise RuntimeError("curlx.Curl did not raise curlx.CouldntConnect")
+    session = curlx.Session(timeout=TIMEOUT_MS / 1000, proxy="")
+    stack.callback(session.close)
+    session_get = functools.partial(session.get, url)
+    try:
+        session_get()
+    except curlx.CouldntConnect:
+        pass
+    else:
+        raise RuntimeError("curlx.Session().get did not raise curlx.CouldntConnect")
 
     return [
         Client("pycurl.Curl", "pycurl.error", _loop_timer(raw.perform, pycurl.error, fmt=False)),
@@ -291,6 +302,11 @@ def curl_clients(url: str, stack: ExitStack) -> list[Client]:
             "curlx.Curl + str(e)",
             "curlx.CurlError",
             _loop_timer(formatted.perform, curlx.CurlError, fmt=True),
+        ),
+        Client(
+            "curlx.Session().get",
+            "curlx.CurlError",
+            _loop_timer(session_get, curlx.CurlError, fmt=False),
         ),
     ]
 
@@ -620,13 +636,17 @@ def report(
     )
     headline = ratios["curlx.Curl"].median
     verdict = "met" if headline <= TARGET_RATIO else "MISSED"
+    session_ratio = ratios["curlx.Session().get"].median
+    session_verdict = "met" if session_ratio <= SESSION_TARGET_RATIO else "MISSED"
     out += [
         "",
         "× raw is the median over rounds of (this client's batch / the pycurl.Curl batch of the "
         "same round).",
         "",
         f"**curlx.Curl / pycurl.Curl = {headline:.2f} (target ≤ {TARGET_RATIO}: {verdict}); "
-        f"with str(e): {ratios['curlx.Curl + str(e)'].median:.2f}.**",
+        f"with str(e): {ratios['curlx.Curl + str(e)'].median:.2f}; "
+        f"curlx.Session().get / pycurl.Curl = {session_ratio:.2f} "
+        f"(target ≤ {SESSION_TARGET_RATIO}: {session_verdict}).**",
     ]
     if notes:
         out += ["", *[f"- note: {note}" for note in notes]]
@@ -718,6 +738,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ratio_vs_pycurl": {name: s.as_json(3) for name, s in ratios.items()},
         "target_ratio": TARGET_RATIO,
         "target_met": ratios["curlx.Curl"].median <= TARGET_RATIO,
+        "session_target_ratio": SESSION_TARGET_RATIO,
+        "session_target_met": ratios["curlx.Session().get"].median <= SESSION_TARGET_RATIO,
         "notes": notes,
         "breakdown_ns": (
             {name: s.as_json(1) for name, s in breakdown_ns.items()} if breakdown_ns else None

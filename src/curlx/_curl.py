@@ -856,7 +856,10 @@ class _Slot:
         self.stalled = False
         error = failed_transfer(exc, self.handle, self, None)
         self.unread = _weak(error)
-        self.discard()  # the handle is reset before its next transfer, once `error` is settled
+        # The partial data goes; the options stay (a failure changes none of them), so the
+        # next request on this handle costs no reset and no setting of options again.
+        self.chunks.clear()
+        self.header_lines.clear()
         return error
 
     def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
@@ -987,11 +990,7 @@ class Transport:
                 slot.handle.perform()
                 response = self._attached(method, slot.safe_url)
         except pycurl.error as exc:
-            self._unread = None  # the response made for this transfer is not given out
-            error = slot.failed(exc)
-            if isinstance(error, ResolveTimeout):
-                self._lookup_abandoned = True
-            raise error from exc
+            raise self._failed(slot, exc) from exc  # no local: the traceback keeps this frame
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
         except BaseException:
@@ -1002,6 +1001,14 @@ class Transport:
         response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
         response.content, response._header_lines = slot.take()
         return response
+
+    def _failed(self, slot: _Slot, exc: pycurl.error) -> CurlError:
+        """The typed error of a failed transfer (the response made for it is not given out)."""
+        self._unread = None
+        error = slot.failed(exc)
+        if isinstance(error, ResolveTimeout):
+            self._lookup_abandoned = True
+        return error
 
     def _run(self, slot: _Slot, method: str) -> _Attached:
         """Drive one transfer on the multi handle; the response, filled in by the caller.
