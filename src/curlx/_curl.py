@@ -16,7 +16,7 @@ import warnings
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import pycurl
 
@@ -333,6 +333,14 @@ _CURLU_OPTION: Final[int] = getattr(pycurl, "CURLU", -1)
 _WATCHED: Final = frozenset(_ABORT) | frozenset(_DATA_OPTIONS) | {_URL_OPTION, _CURLU_OPTION}
 
 
+class Guarded(Protocol):
+    """A callback as curlx hands it to pycurl; the application's own is its ``__wrapped__``."""
+
+    __wrapped__: Callable[..., Any]
+
+    def __call__(self, *args: Any) -> Any: ...
+
+
 class _CurlState:
     """What a `Curl` remembers beside libcurl: the URL asked for, the callbacks it was given
     (to guard them again on a `duphandle()` copy), and whether a curlx call is running its
@@ -345,8 +353,10 @@ class _CurlState:
         self.url: str | None = None
         self.performing = False  # inside Curl.perform()
         self.multi: _MultiState | None = None  # added to this curlx CurlMulti
-        # option -> (the user's callable, setopt's keyword arguments), once one is set
-        self.callbacks: dict[int, tuple[Callable[..., Any], dict[str, Any]]] | None = None
+        # option -> (the guarded callable pycurl holds, setopt's keyword arguments), once one
+        # is set. Weakly: this module's dicts must not keep an application's objects alive,
+        # or a reference cycle through a callback could never be collected.
+        self.callbacks: dict[int, tuple[weakref.ref[Guarded], dict[str, Any]]] | None = None
 
 
 class _MultiState:
@@ -389,7 +399,7 @@ def _collecting(state: _CurlState) -> bool:
     return state.performing or (state.multi is not None and state.multi.driving)
 
 
-def _guard(state: _CurlState, callback: Callable[..., Any], abort: object) -> Callable[..., Any]:
+def _guard(state: _CurlState, callback: Callable[..., Any], abort: object) -> Guarded:
     """`callback` as curlx hands it to pycurl: an `Exception` it raises during a transfer that
     a curlx call runs is kept (and raised by that call) while libcurl is told to stop, and no
     callback of that transfer is called again. Anything else goes on to pycurl as it came:
@@ -409,7 +419,7 @@ def _guard(state: _CurlState, callback: Callable[..., Any], abort: object) -> Ca
             return abort
 
     guarded.__wrapped__ = callback  # type: ignore[attr-defined]
-    return guarded
+    return cast(Guarded, guarded)
 
 
 def _multi_guard(
@@ -419,6 +429,8 @@ def _multi_guard(
     raises while a curlx call drives the multi handle leaves that call as itself."""
 
     def guarded(*args: Any) -> Any:
+        if state.pending is not None and state.driving:
+            return abort
         try:
             return callback(*args)
         except BaseException as exc:
@@ -588,12 +600,14 @@ class Curl(pycurl.Curl):
         copied = _register(copy)
         copied.url = state.url
         if state.callbacks:
-            copied.callbacks = dict(state.callbacks)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # said when they were set
-                for option, (callback, kwargs) in copied.callbacks.items():
-                    guarded = _guard(copied, callback, _ABORT[option])
-                    _curl_setopt(copy, option, guarded, **kwargs)
+                for option, (ref, kwargs) in state.callbacks.items():
+                    given = ref()
+                    if given is not None:
+                        guarded = _guard(copied, given.__wrapped__, _ABORT[option])
+                        _curl_setopt(copy, option, guarded, **kwargs)
+                        _remember(copied, option, guarded, kwargs)
         return copy
 
     def close(self) -> None:
@@ -617,11 +631,10 @@ def _setopt_watched(handle: Curl, option: int, value: Any, kwargs: dict[str, Any
     data = _DATA_OPTIONS.get(option)
     if data is not None and hasattr(value, data[1]):
         option, value = data[0], getattr(value, data[1])
-    callback = None
+    guarded = None
     given = value
     if option in _ABORT and callable(value):
-        callback = value
-        value = _guard(state, value, _ABORT[option])
+        value = guarded = _guard(state, value, _ABORT[option])
     try:
         if option in _DEPRECATED:  # the warning is about the application's setopt line
             _warning_to_caller(3, _curl_setopt, handle, option, value, **kwargs)
@@ -629,16 +642,21 @@ def _setopt_watched(handle: Curl, option: int, value: Any, kwargs: dict[str, Any
             _curl_setopt(handle, option, value, **kwargs)
     except pycurl.error as exc:
         raise translate(exc) from exc
-    if callback is not None:
-        if state.callbacks is None:
-            state.callbacks = {}
-        state.callbacks[option] = (callback, kwargs)
+    if guarded is not None:
+        _remember(state, option, guarded, kwargs)
     elif given is None:
         _forget_callback(state, option)
     if option == _URL_OPTION:
         state.url = _text(value) if isinstance(value, str | bytes) else None
     elif option == _CURLU_OPTION:
         state.url = None  # libcurl takes the URL from the CurlUrl object
+
+
+def _remember(state: _CurlState, option: int, guarded: Guarded, kwargs: dict[str, Any]) -> None:
+    """Note the callback pycurl now holds for `option`, for `duphandle()`."""
+    if state.callbacks is None:
+        state.callbacks = {}
+    state.callbacks[option] = (weakref.ref(guarded), kwargs)
 
 
 def _forget_callback(state: _CurlState, option: int) -> None:
