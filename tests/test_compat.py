@@ -787,6 +787,35 @@ def test_a_callback_that_raises(
             assert left is None and after  # the debug callback: called on and on
 
 
+@pytest.mark.parametrize("exc_type", [ValueError, KeyboardInterrupt])
+def test_a_mime_part_callback_that_raises_stays_pycurls(
+    impl: Impl, exc_type: type[BaseException], app: HTTPApp
+) -> None:
+    """A CurlMime part's data_cb callbacks never pass through curlx: pycurl prints an
+    Exception (the error 42 that follows is typed); a KeyboardInterrupt leaves perform()."""
+    handle = new(impl, app.url("/body"))
+    mime = pycurl.CurlMime(handle)
+    part = mime.addpart()
+    part.name("field")
+    raised = exc_type("raised in a mime read callback")
+
+    def read(userdata: object, size: int) -> bytes:
+        raise raised
+
+    part.data_cb(5, read)
+    handle.setopt(pycurl.MIMEPOST, mime)
+    with reported() as reports:
+        with pytest.raises(BaseException) as caught:
+            handle.perform()
+    if exc_type is ValueError:
+        assert caught.value.args[0] == pycurl.E_ABORTED_BY_CALLBACK
+        assert isinstance(caught.value, curlx.AbortedByCallback) == impl.typed
+        assert reports == Reports(printed=[raised])
+    else:
+        assert caught.value is raised and reports == Reports()
+    handle.close()
+
+
 # --- the multi interface ---------------------------------------------------------------------
 
 
