@@ -275,14 +275,35 @@ _multi_perform: Final = pycurl.CurlMulti.perform
 _multi_socket_action: Final = pycurl.CurlMulti.socket_action
 _multi_socket_all: Final = pycurl.CurlMulti.socket_all
 _multi_assign: Final = pycurl.CurlMulti.assign
-_multi_unassign: Final = pycurl.CurlMulti.unassign
+# (unassign came with pycurl 7.46; it is assign(sockfd, None))
+_multi_unassign: Final[Callable[[pycurl.CurlMulti, int], None]] = getattr(
+    pycurl.CurlMulti, "unassign", lambda multi, sockfd: _multi_assign(multi, sockfd, None)
+)
 _multi_setopt: Final = pycurl.CurlMulti.setopt
 _multi_info_read: Final = pycurl.CurlMulti.info_read
 _multi_close: Final = pycurl.CurlMulti.close
 _share_setopt: Final = pycurl.CurlShare.setopt
-_share_share: Final = pycurl.CurlShare.share
-_share_unshare: Final = pycurl.CurlShare.unshare
 _share_close: Final = pycurl.CurlShare.close
+
+
+def _share_each(option: int) -> Callable[..., None]:
+    """CurlShare.share/unshare for a pycurl without them (older than 7.47): setopt for each."""
+
+    def each(share: pycurl.CurlShare, *lock_data: int) -> None:
+        if not lock_data:
+            raise TypeError("at least one LOCK_DATA_* argument required")
+        for kind in lock_data:
+            _share_setopt(share, option, kind)
+
+    return each
+
+
+_share_share: Final[Callable[..., None]] = getattr(
+    pycurl.CurlShare, "share", _share_each(pycurl.SH_SHARE)
+)
+_share_unshare: Final[Callable[..., None]] = getattr(
+    pycurl.CurlShare, "unshare", _share_each(pycurl.SH_UNSHARE)
+)
 
 
 def _options(values: dict[str, object]) -> dict[int, object]:
