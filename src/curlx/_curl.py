@@ -8,13 +8,15 @@ classes with every failure typed, and with exceptions raised in callbacks kept, 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import pycurl
 
@@ -289,7 +291,7 @@ def translate(
         state = _state_of(handle)
         url = state.url if state is not None else None
     requested = url
-    info = read_info(handle, code, requested) if isinstance(handle, pycurl.Curl) else None
+    info = read_info(handle, code, requested) if isinstance(handle, _PycurlCurl) else None
     url = _url_of(info, requested)
     method = None
     if info is not None and url is not None and url.lower().startswith(HTTP_SCHEMES):
@@ -340,35 +342,133 @@ class translating(contextlib.ContextDecorator):
 
 # --- callbacks: keep the user's exception instead of letting pycurl print and drop it --------
 
-# What each guarded callback returns to libcurl to stop the transfer after the user's code raised.
-_ABORT: Final[dict[int, object]] = {
-    pycurl.WRITEFUNCTION: 0,
-    pycurl.HEADERFUNCTION: 0,
-    pycurl.READFUNCTION: pycurl.READFUNC_ABORT,
-    pycurl.PROGRESSFUNCTION: 1,
-    pycurl.XFERINFOFUNCTION: 1,
-    pycurl.SEEKFUNCTION: pycurl.SEEKFUNC_FAIL,
-    pycurl.DEBUGFUNCTION: None,
-}
+# pycurl's classes and the methods curlx calls on them, bound once at import. A codebase may swap
+# curlx's classes into pycurl (``pycurl.Curl = curlx.Curl``): looked up at call time, pycurl.Curl
+# would then name curlx's own class and every call would recurse. (Also the fastest call.)
+_PycurlCurl: Final = pycurl.Curl
+_PycurlMulti: Final = pycurl.CurlMulti
+_PycurlShare: Final = pycurl.CurlShare
+_curl_new: Final = pycurl.Curl.__new__
+_curl_setopt: Final = pycurl.Curl.setopt
+_curl_setopt_string: Final = pycurl.Curl.setopt_string
+_curl_unsetopt: Final = pycurl.Curl.unsetopt
+_curl_perform: Final = pycurl.Curl.perform
+_curl_reset: Final = pycurl.Curl.reset
+_curl_close: Final = pycurl.Curl.close
+_curl_duphandle: Final = pycurl.Curl.duphandle
+_multi_new: Final = pycurl.CurlMulti.__new__
+_multi_add_handle: Final = pycurl.CurlMulti.add_handle
+_multi_remove_handle: Final = pycurl.CurlMulti.remove_handle
+_multi_perform: Final = pycurl.CurlMulti.perform
+_multi_socket_action: Final = pycurl.CurlMulti.socket_action
+_multi_socket_all: Final = pycurl.CurlMulti.socket_all
+_multi_assign: Final = pycurl.CurlMulti.assign
+# (unassign came with pycurl 7.46; it is assign(sockfd, None))
+_multi_unassign: Final[Callable[[pycurl.CurlMulti, int], None]] = getattr(
+    pycurl.CurlMulti, "unassign", lambda multi, sockfd: _multi_assign(multi, sockfd, None)
+)
+_multi_setopt: Final = pycurl.CurlMulti.setopt
+_multi_info_read: Final = pycurl.CurlMulti.info_read
+_multi_close: Final = pycurl.CurlMulti.close
+_share_setopt: Final = pycurl.CurlShare.setopt
+_share_close: Final = pycurl.CurlShare.close
+
+
+def _share_each(option: int) -> Callable[..., None]:
+    """CurlShare.share/unshare for a pycurl without them (older than 7.47): setopt for each."""
+
+    def each(share: pycurl.CurlShare, *lock_data: int) -> None:
+        if not lock_data:
+            raise TypeError("at least one LOCK_DATA_* argument required")
+        for kind in lock_data:
+            _share_setopt(share, option, kind)
+
+    return each
+
+
+_share_share: Final[Callable[..., None]] = getattr(
+    pycurl.CurlShare, "share", _share_each(pycurl.SH_SHARE)
+)
+_share_unshare: Final[Callable[..., None]] = getattr(
+    pycurl.CurlShare, "unshare", _share_each(pycurl.SH_UNSHARE)
+)
+
+
+def _options(values: dict[str, object]) -> dict[int, object]:
+    """`values` keyed by pycurl's option numbers, for the options this pycurl has."""
+    return {getattr(pycurl, name): value for name, value in values.items() if hasattr(pycurl, name)}
+
+
+# What each callback returns to libcurl to stop the transfer after the user's code raised:
+# pycurl passes each of these on without a word. None where there is no such value (libcurl
+# ignores what the debug callback returns; pycurl prints anything but None or a list from the
+# trailer and HSTS-read callbacks): the transfer then stops at the next callback of any kind.
+_ABORT: Final[dict[int, object]] = _options(
+    {
+        "WRITEFUNCTION": 0,
+        "HEADERFUNCTION": 0,
+        "READFUNCTION": pycurl.READFUNC_ABORT,
+        "PROGRESSFUNCTION": 1,
+        "XFERINFOFUNCTION": 1,
+        "SEEKFUNCTION": 1,  # CURL_SEEKFUNC_FAIL
+        "IOCTLFUNCTION": 2,  # CURLIOE_FAILRESTART
+        "DEBUGFUNCTION": None,
+        "OPENSOCKETFUNCTION": -1,  # CURL_SOCKET_BAD
+        "SOCKOPTFUNCTION": 1,  # CURL_SOCKOPT_ERROR
+        "CLOSESOCKETFUNCTION": 1,
+        "PREREQFUNCTION": 1,  # CURL_PREREQFUNC_ABORT
+        "TRAILERFUNCTION": None,
+        "RESOLVER_START_FUNCTION": 1,
+        "HSTSREADFUNCTION": None,
+        "HSTSWRITEFUNCTION": 2,  # CURLSTS_FAIL
+        "FNMATCH_FUNCTION": 2,  # CURL_FNMATCHFUNC_FAIL
+        "SSH_KEYFUNCTION": 2,  # CURLKHSTAT_REJECT
+        "SSH_HOSTKEYFUNCTION": 1,  # CURLKHMATCH_MISMATCH
+    }
+)
+# The same for the multi handle's callbacks: -1 makes libcurl stop (CURLM_ABORTED_BY_CALLBACK).
+_MULTI_ABORT: Final[dict[int, object]] = _options(
+    {"M_SOCKETFUNCTION": -1, "M_TIMERFUNCTION": -1, "M_NOTIFYFUNCTION": None}
+)
 # Objects with a write/read method that pycurl would call for these options.
 _DATA_OPTIONS: Final[dict[int, tuple[int, str]]] = {
     pycurl.WRITEDATA: (pycurl.WRITEFUNCTION, "write"),
     pycurl.WRITEHEADER: (pycurl.HEADERFUNCTION, "write"),
     pycurl.READDATA: (pycurl.READFUNCTION, "read"),
 }
+# Options `Curl.setopt` looks at before handing them to pycurl (every other one goes straight on).
+_URL_OPTION: Final = pycurl.URL
+_CURLU_OPTION: Final[int] = getattr(pycurl, "CURLU", -1)
+_WATCHED: Final = frozenset(_ABORT) | frozenset(_DATA_OPTIONS) | {_URL_OPTION, _CURLU_OPTION}
+
+
+class Guarded(Protocol):
+    """A callback as curlx hands it to pycurl; the application's own is its ``__wrapped__``."""
+
+    __wrapped__: Callable[..., Any]
+
+    def __call__(self, *args: Any) -> Any: ...
 
 
 class _CurlState:
-    """What a `Curl` remembers beside libcurl: the URL asked for, a callback's exception, and
-    its last error while that error's `info` is still to be read from the handle."""
+    """What a `Curl` remembers beside libcurl: the URL asked for, the callbacks it was given
+    (to guard them again on a `duphandle()` copy), whether a curlx call is running its
+    transfer, which then keeps the first exception a callback raised (`pending`), and its last
+    error while that error's `info` is still to be read from the handle (`unread`)."""
 
-    __slots__ = ("handle", "pending", "unread", "url")
+    __slots__ = ("callbacks", "handle", "multi", "pending", "performing", "unread", "url")
 
     def __init__(self, handle: pycurl.Curl) -> None:
         self.handle = weakref.ref(handle)
-        self.pending: BaseException | None = None
-        self.unread: weakref.ref[CurlError] | None = None
+        self.pending: Exception | None = None
         self.url: str | None = None
+        self.performing = False  # inside Curl.perform()
+        self.multi: _MultiState | None = None  # added to this curlx CurlMulti
+        self.unread: weakref.ref[CurlError] | None = None
+        # option -> (the guarded callable pycurl holds, setopt's keyword arguments), once one
+        # is set. Weakly: this module's dicts must not keep an application's objects alive,
+        # or a reference cycle through a callback could never be collected.
+        self.callbacks: dict[int, tuple[weakref.ref[Guarded], dict[str, Any]]] | None = None
 
     def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
         """The full info of the failed transfer (`InfoSource`), read from the handle now."""
@@ -377,99 +477,225 @@ class _CurlState:
         return info, _url_of(info, self.url)
 
 
+class _MultiState:
+    """What a `CurlMulti` remembers: its constructor's `close_handles` (with the handles to
+    close), whether a curlx call is driving it, and a multi callback's exception."""
+
+    __slots__ = ("driving", "handles", "pending")
+
+    def __init__(self) -> None:
+        self.pending: BaseException | None = None
+        self.driving = False
+        self.handles: weakref.WeakSet[pycurl.Curl] | None = None  # set if close_handles=True
+
+
 _weak: Final = weakref.ref
-_perform: Final = pycurl.Curl.perform  # bound once: the class may be swapped on the module
-
-
-def _settle(state: _CurlState) -> None:
-    """Freeze a failed transfer's info before the handle moves on (if its error still lives)."""
-    unread, state.unread = state.unread, None
-    error = unread() if unread is not None else None
-    if error is not None:
-        error._freeze()
 
 
 # Kept outside the handles: an attribute of a pycurl.Curl subclass costs about 1 µs to read,
 # because pycurl looks names up in its own tables first. Entries leave with their handle.
 _STATES: dict[int, _CurlState] = {}
+_MULTI_STATES: dict[int, _MultiState] = {}
+_KEEP_ATTACHED: set[int] = set()  # ids of the CurlShares made with detach_on_close=False
 
 
 def _state_of(handle: object) -> _CurlState | None:
     return _STATES.get(id(handle)) if isinstance(handle, Curl) else None
 
 
+def _register(handle: Curl) -> _CurlState:
+    state = _STATES[id(handle)] = _CurlState(handle)
+    weakref.finalize(handle, _STATES.pop, id(handle), None)
+    return state
+
+
+def _settle(state: _CurlState) -> None:
+    """Freeze a failed transfer's info before the handle moves on (if its error still lives)."""
+    unread = state.unread
+    if unread is not None:
+        state.unread = None
+        error = unread()
+        if error is not None:
+            error._freeze()
+
+
+def _collecting(state: _CurlState) -> bool:
+    """True while a curlx call runs this handle's transfer and will raise what a callback
+    raised: `Curl.perform()`, or a `CurlMulti` call driving the multi handle it is on."""
+    return state.performing or (state.multi is not None and state.multi.driving)
+
+
+def _guard(state: _CurlState, callback: Callable[..., Any], abort: object) -> Guarded:
+    """`callback` as curlx hands it to pycurl: an `Exception` it raises during a transfer that
+    a curlx call runs is kept (and raised by that call) while libcurl is told to stop, and no
+    callback of that transfer is called again. Anything else goes on to pycurl as it came:
+    KeyboardInterrupt and SystemExit (pycurl then stops the transfer at once, calls no callback
+    until the call that runs it raises them), and exceptions at teardown (close, garbage
+    collection), which pycurl reports through `sys.unraisablehook`."""
+
+    def guarded(*args: Any) -> Any:
+        if state.pending is not None and _collecting(state):
+            return abort
+        try:
+            return callback(*args)
+        except Exception as exc:
+            if not _collecting(state):
+                raise
+            state.pending = exc
+            return abort
+
+    guarded.__wrapped__ = callback  # type: ignore[attr-defined]
+    return cast(Guarded, guarded)
+
+
+def _multi_guard(
+    state: _MultiState, callback: Callable[..., Any], abort: object
+) -> Callable[..., Any]:
+    """A multi handle's callback as curlx hands it to pycurl, kept as `_guard` does: what it
+    raises while a curlx call drives the multi handle leaves that call as itself."""
+
+    def guarded(*args: Any) -> Any:
+        if state.pending is not None and state.driving:
+            return abort
+        try:
+            return callback(*args)
+        except BaseException as exc:
+            if not state.driving:
+                raise
+            if state.pending is None:
+                state.pending = exc
+            if isinstance(exc, Exception):
+                return abort
+            raise
+
+    guarded.__wrapped__ = callback  # type: ignore[attr-defined]
+    return guarded
+
+
+_R = TypeVar("_R")
+# Options whose setopt makes pycurl warn (DeprecationWarning) about the line that called it.
+_DEPRECATED: Final[frozenset[int]] = frozenset(
+    _options({"PROGRESSFUNCTION": 0, "IOCTLFUNCTION": 0})
+)
+
+
+def _warning_to_caller(stacklevel: int, call: Callable[..., _R], *args: Any, **kwargs: Any) -> _R:
+    """`call(*args, **kwargs)`, with the warnings pycurl issues about the line that called it
+    (curlx's, here) issued again about the application's line, `stacklevel` frames up."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return call(*args, **kwargs)
+    finally:
+        for message in caught:
+            warnings.warn(message.message, message.category, stacklevel=stacklevel + 1)
+
+
+class _Unraisable:
+    """Hands an exception to `sys.unraisablehook` the way Python itself does: from `__del__`."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __del__(self) -> None:
+        raise self.exc
+
+
+def _drop_pending(state: _CurlState) -> None:
+    """Report an exception a callback raised in a transfer on a multi handle whose failure was
+    never read (the handle was removed or closed first): through `sys.unraisablehook`, as
+    pycurl reports callback exceptions nobody can catch."""
+    pending, state.pending = state.pending, None
+    if pending is not None:
+        _Unraisable(pending)
+
+
+_C = TypeVar("_C", bound="Curl")
+_M = TypeVar("_M", bound="CurlMulti")
+
+
 class Curl(pycurl.Curl):
     """`pycurl.Curl` whose failures are typed curlx errors (still `pycurl.error` subclasses).
 
-    An exception raised inside a write, header, read, progress, seek or debug callback leaves
-    `perform()` as itself, with the curl error it caused as its ``__context__``.
+    An exception raised inside any callback leaves `perform()` as itself, with the curl error
+    it caused as its ``__context__``. Everything else is pycurl's behaviour, also when this
+    class is swapped into pycurl (``pycurl.Curl = curlx.Curl``) or subclassed.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        _STATES[id(self)] = _CurlState(self)
-        weakref.finalize(self, _STATES.pop, id(self), None)
+    def __new__(cls: type[_C], *args: object, **kwargs: object) -> _C:
+        handle = _curl_new(cls)
+        _register(handle)
+        return handle
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        if args or kwargs:
+            _PycurlCurl(*args, **kwargs)  # raises pycurl's own TypeError for them
 
     def __del__(self) -> None:
         state = _STATES.get(id(self))
         if state is not None and state.unread is not None:
             _settle(state)  # the last error reads its info while the handle still exists
 
-    @staticmethod
-    def _guard(state: _CurlState, callback: Callable[..., Any], abort: object) -> Any:
-        def guarded(*args: Any) -> Any:
-            try:
-                return callback(*args)
-            except BaseException as exc:  # noqa: B036  (kept and re-raised by perform)
-                if state.pending is None:
-                    state.pending = exc
-                return abort
-
-        return guarded
-
     def setopt(self, option: int, value: Any, **kwargs: Any) -> None:
         """pycurl's setopt; callbacks are guarded, and a refused option raises a typed error."""
-        data = _DATA_OPTIONS.get(option)
-        if data is not None and hasattr(value, data[1]):
-            option, value = data[0], getattr(value, data[1])
-        if option in _ABORT and callable(value):
-            value = self._guard(_STATES[id(self)], value, _ABORT[option])
-        elif option == pycurl.URL and isinstance(value, str | bytes):
+        if option in _WATCHED:
+            _setopt_watched(self, option, value, kwargs)
+            return
+        try:
+            _curl_setopt(self, option, value, **kwargs)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+
+    def setopt_string(self, option: int, value: str) -> None:
+        """pycurl's setopt_string, with a typed error if libcurl refuses."""
+        try:
+            _curl_setopt_string(self, option, value)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+        if option == _URL_OPTION:
             state = _STATES[id(self)]
             if state.unread is not None:
                 _settle(state)
             state.url = _text(value)
-        try:
-            pycurl.Curl.setopt(self, option, value, **kwargs)
-        except pycurl.error as exc:
-            raise translate(exc) from exc
 
     def unsetopt(self, option: int) -> None:
         """pycurl's unsetopt, with a typed error if libcurl refuses."""
         try:
-            pycurl.Curl.unsetopt(self, option)
+            _curl_unsetopt(self, option)
         except pycurl.error as exc:
             raise translate(exc) from exc
+        _forget_callback(_STATES[id(self)], option)
 
     def perform(self) -> None:
         """Run the transfer; raise the typed error, or the exception a callback raised."""
         state = _STATES[id(self)]
-        unread = state.unread
-        if unread is not None and unread() is not None:
+        if state.unread is not None:
             _settle(state)
-        state.pending = None
+        if state.performing:  # called from one of its own callbacks: pycurl refuses
+            _perform_refused(self)
+        if state.pending is not None:  # kept for a multi transfer whose failure nobody read
+            _drop_pending(state)
+        state.performing = True
         try:
-            _perform(self)
+            _curl_perform(self)
         except pycurl.error as exc:
             original = exc
             error = failed_transfer(exc, self, state, None)
             state.unread = _weak(error)
+        except BaseException:  # KeyboardInterrupt, SystemExit... (from a callback or not)
+            state.performing = False
+            raise
         else:
+            state.performing = False
             if state.pending is not None:
                 _raise_pending(state, None)
             return
+        state.performing = False
         if state.pending is not None:
-            _raise_pending(state, error)
+            _raise_pending(state, error)  # outside the except block, to keep this context
         try:
             raise error from original
         finally:  # the traceback keeps this frame: it must not keep the error alive too
@@ -478,32 +704,124 @@ class Curl(pycurl.Curl):
     def perform_rb(self) -> bytes:
         """Run the transfer and return the body as bytes (typed errors as `perform()`)."""
         buffer = io.BytesIO()
-        self.setopt(pycurl.WRITEFUNCTION, buffer.write)
-        self.perform()
+        _setopt_watched(self, pycurl.WRITEDATA, buffer, {})
+        Curl.perform(self)  # as pycurl's: not a subclass's override
         return buffer.getvalue()
 
     def perform_rs(self) -> str:
-        """Run the transfer and return the body decoded as UTF-8."""
-        return self.perform_rb().decode("utf-8", "replace")
+        """Run the transfer and return the body decoded as UTF-8 (UnicodeDecodeError if it
+        is not, as pycurl)."""
+        return Curl.perform_rb(self).decode()
 
     def reset(self) -> None:
-        """pycurl's reset; also forgets the remembered URL and any kept callback exception."""
+        """pycurl's reset; also forgets the remembered URL and callbacks."""
         state = _STATES[id(self)]
         if state.unread is not None:
             _settle(state)
-        pycurl.Curl.reset(self)
-        state.pending = None
+        try:
+            _curl_reset(self)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+        _drop_pending(state)
         state.url = None
+        state.callbacks = None
+
+    def duphandle(self: _C) -> _C:
+        """pycurl's duphandle: a copy with the same options, whose callbacks keep their
+        exceptions for the copy's own transfers."""
+        state = _STATES[id(self)]
+        _settle(state)
+        try:
+            copy = _curl_duphandle(self)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+        # pycurl makes the copy without calling __new__ or __init__, and hands it the very
+        # callables given to this handle, which keep their exceptions for this handle.
+        copied = _register(copy)
+        copied.url = state.url
+        if state.callbacks:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # said when they were set
+                for option, (ref, kwargs) in state.callbacks.items():
+                    given = ref()
+                    if given is not None:
+                        guarded = _guard(copied, given.__wrapped__, _ABORT[option])
+                        _curl_setopt(copy, option, guarded, **kwargs)
+                        _remember(copied, option, guarded, kwargs)
+        return copy
 
     def close(self) -> None:
-        """pycurl's close (the last error keeps what it knew of its transfer)."""
-        state = _STATES.get(id(self))
-        if state is not None and state.unread is not None:
-            _settle(state)
-        pycurl.Curl.close(self)
+        """pycurl's close (a callback's exception at teardown goes to `sys.unraisablehook`)."""
+        state = _STATES[id(self)]
+        _settle(state)
+        try:
+            _curl_close(self)
+        except pycurl.error as exc:
+            raise translate(exc) from exc
+        _leave_multi(self, state)
+        _drop_pending(state)
+
+    def __exit__(self, *exc_info: object) -> None:
+        Curl.close(self)  # as pycurl's: not a subclass's override
 
 
-def _raise_pending(state: _CurlState, error: CurlError | None) -> None:
+def _setopt_watched(handle: Curl, option: int, value: Any, kwargs: dict[str, Any]) -> None:
+    """`Curl.setopt` for a callback, a data object, or the URL."""
+    state = _STATES[id(handle)]
+    data = _DATA_OPTIONS.get(option)
+    if data is not None and hasattr(value, data[1]):
+        option, value = data[0], getattr(value, data[1])
+    guarded = None
+    given = value
+    if option in _ABORT and callable(value):
+        value = guarded = _guard(state, value, _ABORT[option])
+    try:
+        if option in _DEPRECATED:  # the warning is about the application's setopt line
+            _warning_to_caller(3, _curl_setopt, handle, option, value, **kwargs)
+        else:
+            _curl_setopt(handle, option, value, **kwargs)
+    except pycurl.error as exc:
+        raise translate(exc) from exc
+    if guarded is not None:
+        _remember(state, option, guarded, kwargs)
+    elif given is None:
+        _forget_callback(state, option)
+    if option == _URL_OPTION or option == _CURLU_OPTION:
+        if state.unread is not None:
+            _settle(state)  # the last error keeps the URL it failed on
+        # A CurlUrl object gives libcurl the URL: curlx then reads it back when it needs it.
+        state.url = (
+            _text(value) if option == _URL_OPTION and isinstance(value, str | bytes) else None
+        )
+
+
+def _remember(state: _CurlState, option: int, guarded: Guarded, kwargs: dict[str, Any]) -> None:
+    """Note the callback pycurl now holds for `option`, for `duphandle()`."""
+    if state.callbacks is None:
+        state.callbacks = {}
+    state.callbacks[option] = (weakref.ref(guarded), kwargs)
+
+
+def _forget_callback(state: _CurlState, option: int) -> None:
+    if state.callbacks is not None:
+        state.callbacks.pop(_DATA_OPTIONS.get(option, (option,))[0], None)
+
+
+def _perform_refused(handle: Curl) -> None:
+    """pycurl's refusal of a perform() nested in the same handle's transfer, typed."""
+    try:
+        _curl_perform(handle)
+    except pycurl.error as exc:
+        raise translate(exc) from exc
+
+
+def _leave_multi(handle: pycurl.Curl, state: _CurlState) -> None:
+    multi, state.multi = state.multi, None
+    if multi is not None and multi.handles is not None:
+        multi.handles.discard(handle)
+
+
+def _raise_pending(state: _CurlState | _MultiState, error: CurlError | None) -> None:
     """Raise the exception a callback kept, with the curl error it caused as its context."""
     pending = state.pending
     state.pending = None
@@ -531,62 +849,155 @@ class CurlMulti(pycurl.CurlMulti):
     """`pycurl.CurlMulti` with typed call failures (`MultiError`) and typed failed transfers.
 
     `info_read()` returns ``(queued, ok_list, failures)`` as pycurl does; each failure still
-    unpacks as ``(handle, code, message)`` and carries the typed error as `.error`.
+    unpacks as ``(handle, code, message)`` and carries the typed error as `.error`. An
+    exception raised in a socket, timer or notify callback leaves the call that ran it as
+    itself, with the `MultiError` it caused as its ``__context__``.
     """
 
-    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return method(self, *args)
-        except pycurl.error as exc:
-            raise translate(exc, family=Family.MULTI) from exc
+    def __new__(cls: type[_M], *args: object, **kwargs: object) -> _M:
+        multi = _multi_new(cls)
+        _MULTI_STATES[id(multi)] = _MultiState()
+        weakref.finalize(multi, _MULTI_STATES.pop, id(multi), None)
+        return multi
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # pycurl reads its constructor's arguments only for its own class, not a subclass.
+        if args or kwargs:
+            _PycurlMulti(*args, **kwargs).close()  # pycurl's own TypeError for what it refuses
+            if kwargs.get("close_handles"):
+                _MULTI_STATES[id(self)].handles = weakref.WeakSet()
 
     def add_handle(self, handle: pycurl.Curl) -> None:
         """Add an easy handle (a `MultiAddedAlready` if it is on a multi handle already)."""
         try:
-            pycurl.CurlMulti.add_handle(self, handle)
-        except pycurl.error as exc:
-            if exc.args and "already on" in str(exc.args[-1]):
+            _drive(self, _multi_add_handle, handle)
+        except CurlError as error:
+            cause = error.__cause__
+            if isinstance(cause, pycurl.error) and "already on" in str(cause.args[-1:]):
                 # pycurl checks this itself and raises without a code; libcurl's answer to
                 # the same call is CURLM_ADDED_ALREADY, so that is the error it gets.
-                already = pycurl.error(pycurl.E_MULTI_ADDED_ALREADY, str(exc.args[-1]))
-                raise translate(already, family=Family.MULTI) from exc
-            raise translate(exc, family=Family.MULTI) from exc
+                already = pycurl.error(pycurl.E_MULTI_ADDED_ALREADY, str(cause.args[-1]))
+                raise translate(already, family=Family.MULTI) from cause
+            raise
+        state = _MULTI_STATES[id(self)]
+        if state.handles is not None:
+            state.handles.add(handle)
+        easy = _state_of(handle)
+        if easy is not None:
+            _drop_pending(easy)
+            easy.multi = state
 
     def remove_handle(self, handle: pycurl.Curl) -> None:
         """Remove an easy handle."""
-        self._call(pycurl.CurlMulti.remove_handle, handle)
+        _drive(self, _multi_remove_handle, handle)
+        easy = _state_of(handle)
+        if easy is not None:
+            _leave_multi(handle, easy)
+            _drop_pending(easy)
+        else:
+            handles = _MULTI_STATES[id(self)].handles
+            if handles is not None:
+                handles.discard(handle)
 
     def perform(self) -> tuple[int, int]:
         """Drive the transfers; returns ``(ret, running)`` as pycurl does."""
-        result: tuple[int, int] = self._call(pycurl.CurlMulti.perform)
+        result: tuple[int, int] = _drive(self, _multi_perform)
         return result
 
     def socket_action(self, sockfd: int, ev_bitmask: int) -> tuple[int, int]:
         """pycurl's socket_action, with a typed error."""
-        result: tuple[int, int] = self._call(pycurl.CurlMulti.socket_action, sockfd, ev_bitmask)
+        result: tuple[int, int] = _drive(self, _multi_socket_action, sockfd, ev_bitmask)
         return result
 
     def socket_all(self) -> tuple[int, int]:
-        """pycurl's socket_all, with a typed error."""
-        result: tuple[int, int] = self._call(pycurl.CurlMulti.socket_all)
+        """pycurl's socket_all, with a typed error (and pycurl's DeprecationWarning)."""
+        result: tuple[int, int] = _warning_to_caller(2, _drive, self, _multi_socket_all)
         return result
 
     def assign(self, sockfd: int, socket_data: Any) -> None:
         """pycurl's assign (a `MultiBadSocket` for a socket libcurl does not know)."""
-        self._call(pycurl.CurlMulti.assign, sockfd, socket_data)
+        _multi_call(self, _multi_assign, sockfd, socket_data)
+
+    def unassign(self, sockfd: int) -> None:
+        """pycurl's unassign, with a typed error."""
+        _multi_call(self, _multi_unassign, sockfd)
 
     def setopt(self, option: int, value: Any) -> None:
-        """pycurl's multi setopt, with a typed error."""
-        self._call(pycurl.CurlMulti.setopt, option, value)
+        """pycurl's multi setopt, with a typed error; callbacks are guarded."""
+        if option in _MULTI_ABORT and callable(value):
+            state = _MULTI_STATES[id(self)]
+            value = _multi_guard(state, value, _MULTI_ABORT[option])
+        _multi_call(self, _multi_setopt, option, value)
 
     def info_read(self, max_objects: int | None = None) -> tuple[int, list[Any], list[Any]]:
-        """Completed transfers: ``(queued, ok_list, failures)``; failures carry typed errors."""
+        """Completed transfers: ``(queued, ok_list, failures)``; failures carry typed errors.
+
+        A transfer that libcurl finished although a callback raised (the debug callback cannot
+        stop it) is a failure too, with that exception as its error.
+        """
         if max_objects is None:
-            queued, ok_list, err_list = self._call(pycurl.CurlMulti.info_read)
+            queued, ok_list, err_list = _multi_call(self, _multi_info_read)
         else:
-            queued, ok_list, err_list = self._call(pycurl.CurlMulti.info_read, max_objects)
+            queued, ok_list, err_list = _multi_call(self, _multi_info_read, max_objects)
         failures = [_failure(handle, code, message) for handle, code, message in err_list]
+        for handle in [h for h in ok_list if _kept(h) is not None]:
+            ok_list.remove(handle)
+            failures.append(_failure(handle, pycurl.E_ABORTED_BY_CALLBACK, _CALLBACK_RAISED))
         return queued, ok_list, failures
+
+    def close(self) -> None:
+        """pycurl's close; with ``close_handles=True`` the easy handles are closed too."""
+        handles = _MULTI_STATES[id(self)].handles
+        attached = [h for h in handles if h.multi() is self] if handles is not None else []
+        _multi_call(self, _multi_close)
+        for handle in attached:
+            handle.close()
+
+    def __exit__(self, *exc_info: object) -> None:
+        CurlMulti.close(self)  # as pycurl's: not a subclass's override
+
+
+def _drive(multi: CurlMulti, method: Callable[..., Any], *args: Any) -> Any:
+    """Call `method` (which may run callbacks) with typed errors, keeping what the callbacks
+    of this multi handle and of its curlx easy handles raise."""
+    state = _MULTI_STATES[id(multi)]
+    if state.driving:  # called from one of its callbacks: pycurl refuses
+        return _multi_call(multi, method, *args)
+    state.driving = True
+    try:
+        result = method(multi, *args)
+    except pycurl.error as exc:
+        original = exc
+    except BaseException:
+        state.driving = False
+        state.pending = None
+        raise
+    else:
+        state.driving = False
+        if state.pending is not None:
+            _raise_pending(state, None)
+        return result
+    state.driving = False
+    error = translate(original, family=Family.MULTI)
+    if state.pending is not None:
+        _raise_pending(state, error)  # outside the except block, to keep this context
+    raise error from original
+
+
+def _multi_call(multi: CurlMulti, method: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return method(multi, *args)
+    except pycurl.error as exc:
+        raise translate(exc, family=Family.MULTI) from exc
+
+
+def _kept(handle: object) -> Exception | None:
+    """The exception a callback of `handle`'s transfer raised and curlx kept, if any."""
+    state = _state_of(handle)
+    return state.pending if state is not None else None
+
+
+_CALLBACK_RAISED: Final = "a callback raised an exception (libcurl had finished the transfer)"
 
 
 def _failure(handle: pycurl.Curl, code: int, message: str) -> TransferFailure:
@@ -600,14 +1011,59 @@ def _failure(handle: pycurl.Curl, code: int, message: str) -> TransferFailure:
 
 
 class CurlShare(pycurl.CurlShare):
-    """`pycurl.CurlShare` whose failures are `ShareError`s."""
+    """`pycurl.CurlShare` whose failures are `ShareError`s (or `InvalidOperation`)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # pycurl reads its constructor's arguments only for its own class, not a subclass.
+        if args or kwargs:
+            _PycurlShare(*args, **kwargs).close()  # pycurl's own TypeError for what it refuses
+            if not kwargs.get("detach_on_close", True):
+                _KEEP_ATTACHED.add(id(self))
+                weakref.finalize(self, _KEEP_ATTACHED.discard, id(self))
 
     def setopt(self, option: int, value: Any) -> None:
         """pycurl's share setopt, with a typed error."""
-        try:
-            super().setopt(option, value)
-        except pycurl.error as exc:
-            raise translate(exc, family=Family.SHARE) from exc
+        _share_call(self, _share_setopt, option, value)
+
+    def share(self, *lock_data: int) -> None:
+        """pycurl's share, with a typed error."""
+        _share_call(self, _share_share, *lock_data)
+
+    def unshare(self, *lock_data: int) -> None:
+        """pycurl's unshare, with a typed error."""
+        _share_call(self, _share_unshare, *lock_data)
+
+    def close(self) -> None:
+        """pycurl's close (refused while Curl handles use it, if made with
+        ``detach_on_close=False``)."""
+        if id(self) in _KEEP_ATTACHED:
+            users = [r for r in gc.get_referrers(self) if _uses_share(r, self)]
+            if users:
+                plural = "" if len(users) == 1 else "s"
+                raise translate(
+                    pycurl.error(
+                        f"cannot close CurlShare: still in use by {len(users)} active "
+                        f"Curl object{plural}"
+                    ),
+                    family=Family.SHARE,
+                )
+        _share_call(self, _share_close)
+
+    def __exit__(self, *exc_info: object) -> None:
+        CurlShare.close(self)  # as pycurl's: not a subclass's override
+
+
+def _uses_share(referrer: object, share: CurlShare) -> bool:
+    """True if `referrer` is an open Curl handle that uses `share` (pycurl's handles keep a
+    reference to their share, so those are among its referrers)."""
+    return isinstance(referrer, _PycurlCurl) and referrer.share() is share
+
+
+def _share_call(share: CurlShare, method: Callable[..., Any], *args: Any) -> None:
+    try:
+        method(share, *args)
+    except pycurl.error as exc:
+        raise translate(exc, family=Family.SHARE) from exc
 
 
 # --- the HTTP transports behind Session and fetch_many: reused easy handles -----------------
@@ -719,7 +1175,7 @@ class _Slot:
     )
 
     def __init__(self, buffer_size: int | None = None) -> None:
-        self.handle = pycurl.Curl()
+        self.handle = _PycurlCurl()
         self.buffer_size = buffer_size  # libcurl's receive buffer; None: its default (16 KiB)
         self.applied: list[tuple[int, Any]] | None = None
         self.dirty = False  # the last request set options only a reset undoes
@@ -919,7 +1375,7 @@ class Transport:
 
     def __init__(self, response: Callable[[str, str], _Attached]) -> None:
         self._slot = _Slot(_SESSION_BUFFER)
-        self._multi = pycurl.CurlMulti()
+        self._multi = _PycurlMulti()
         # Idle connections kept: as many as an easy handle keeps (without it, a multi handle
         # with no transfer running keeps every connection it ever opened).
         self._multi.setopt(pycurl.M_MAXCONNECTS, _SESSION_CONNECTIONS)
@@ -1115,7 +1571,7 @@ class MultiTransport(Generic[_T]):
     """
 
     def __init__(self, size: int) -> None:
-        self._multi = pycurl.CurlMulti()
+        self._multi = _PycurlMulti()
         self._idle = [_Slot() for _ in range(size)]
         self._running: dict[pycurl.Curl, tuple[_Slot, _T]] = {}
         self._watched = 0  # running transfers with a no-progress limit
