@@ -186,16 +186,16 @@ _QUIET_CLASSES: Final[dict[int, type[CurlError]]] = {
 
 
 def failed_transfer(
-    exc: pycurl.error, handle: pycurl.Curl, source: InfoSource, url: str | None
+    args: tuple[Any, ...], handle: pycurl.Curl, source: InfoSource, url: str | None
 ) -> CurlError:
     """The typed error for a transfer of one of curlx's own handles, `info` read on first use.
 
     The class and the hint are decided now, from the few facts they need; `source` (the
     handle's curlx state) gives the rest when first asked, and freezes it before the handle
     runs another transfer. `url` is the URL if it is known to be redacted already, or None.
-    This is every failure's path, so it reads two values and allocates one object.
+    This is every failure's path, so it reads two values and allocates one object. `args` are
+    the `pycurl.error`'s (any shape: an odd one is translated as `translate` does).
     """
-    args = exc.args
     if len(args) == 2:
         code, message = args
         if type(code) is int and type(message) is str:
@@ -207,7 +207,7 @@ def failed_transfer(
                 else:
                     facts = _read_facts(handle.getinfo, code, sent)
             except pycurl.error:  # the handle is closed: nothing to read, now or later
-                return translate(exc, handle)
+                return translate(pycurl.error(*args), handle)
             if "@" in message:
                 message = redact_text(message)
                 args = (code, message)
@@ -223,7 +223,7 @@ def failed_transfer(
             if url is not None:
                 error._url = url
             return error
-    return translate(exc, handle)
+    return translate(pycurl.error(*args), handle)
 
 
 def _read_response_info(handle: pycurl.Curl, method: str, url: str) -> TransferInfo:
@@ -683,7 +683,7 @@ class Curl(pycurl.Curl):
             _curl_perform(self)
         except pycurl.error as exc:
             original = exc
-            error = failed_transfer(exc, self, state, None)
+            error = failed_transfer(exc.args, self, state, None)
             state.unread = _weak(error)
         except BaseException:  # KeyboardInterrupt, SystemExit... (from a callback or not)
             state.performing = False
@@ -1303,19 +1303,22 @@ class _Slot:
             _read_response_info(self.handle, self.method, self.safe_url),
         )
 
-    def failed(self, exc: pycurl.error) -> CurlError:
-        if self.stalled and exc.args[:1] == (pycurl.E_ABORTED_BY_CALLBACK,):
-            exc = pycurl.error(
+    def failed(self, args: tuple[Any, ...]) -> CurlError:
+        """The typed error for the failure (the `pycurl.error` args) of this slot's transfer."""
+        if self.stalled and args[:1] == (pycurl.E_ABORTED_BY_CALLBACK,):
+            args = (
                 pycurl.E_OPERATION_TIMEDOUT,
                 f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
             )
         self.stalled = False
-        error = failed_transfer(exc, self.handle, self, None)
+        error = failed_transfer(args, self.handle, self, None)
         self.unread = _weak(error)
         # The partial data goes; the options stay (a failure changes none of them), so the
         # next request on this handle costs no reset and no setting of options again.
-        self.chunks.clear()
-        self.header_lines.clear()
+        if self.chunks:
+            self.chunks.clear()
+        if self.header_lines:
+            self.header_lines.clear()
         return error
 
     def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
@@ -1440,13 +1443,15 @@ class Transport:
         try:
             if self._selectable:
                 slot.prepare(url, method, base, extra, watchdog, False, safe_url)
-                response = self._run(slot, method)
+                response = self._run(slot, method)  # raises the typed error itself
             else:
                 slot.prepare(url, method, base, extra, watchdog, True, safe_url)
                 slot.handle.perform()
                 response = self._attached(method, slot.safe_url)
+        except CurlError:
+            raise
         except pycurl.error as exc:
-            raise self._failed(slot, exc) from exc  # no local: the traceback keeps this frame
+            raise self._failed(slot, exc.args) from exc  # no local: a traceback keeps the frame
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
         except BaseException:
@@ -1458,10 +1463,9 @@ class Transport:
         response.content, response._header_lines = slot.take()
         return response
 
-    def _failed(self, slot: _Slot, exc: pycurl.error) -> CurlError:
-        """The typed error of a failed transfer (the response made for it is not given out)."""
-        self._unread = None
-        error = slot.failed(exc)
+    def _failed(self, slot: _Slot, args: tuple[Any, ...]) -> CurlError:
+        """The typed error of a failed transfer (the `pycurl.error` args)."""
+        error = slot.failed(args)
         if isinstance(error, ResolveTimeout):
             self._lookup_abandoned = True
         return error
@@ -1469,8 +1473,8 @@ class Transport:
     def _run(self, slot: _Slot, method: str) -> _Attached:
         """Drive one transfer on the multi handle; the response, filled in by the caller.
 
-        Work that does not depend on the answer is done after the request went out, while
-        the server works on it.
+        A failed transfer raises its typed error from here, made at once (no pycurl.error
+        raised and caught on the way).
         """
         multi = self._multi
         handle = slot.handle
@@ -1479,20 +1483,18 @@ class Transport:
         except pycurl.error as exc:
             raise translate(exc, family=Family.MULTI) from exc
         try:
-            perform, select, timeout = multi.perform, multi.select, multi.timeout
-            _, running = perform()
-            response = self._attached(method, slot.safe_url)  # dropped if the transfer fails
+            _, running = multi.perform()
             limit = slot.watch_limit
             while running:
-                wait_ms = timeout()  # libcurl's next deadline (-1: none); 0 means "run now"
+                wait_ms = multi.timeout()  # libcurl's next deadline (-1: none); 0: "run now"
                 wait = wait_ms / 1000 if 0 <= wait_ms < _MAX_WAIT_MS else _MAX_WAIT
                 if slot.watch_progress > 0:  # data moved: wake when the limit would run out
                     wait = max(0.0, min(wait, slot.watch_since + limit - time.monotonic()))
-                if wait and select(wait) <= 0 and not any(multi.fdset()):
+                if wait and multi.select(wait) <= 0 and not any(multi.fdset()):
                     # Nothing to wait on: libcurl's socket is beyond what select() takes.
                     self._selectable = False
                     time.sleep(min(wait, _NO_SOCKET_NAP))
-                _, running = perform()
+                _, running = multi.perform()
                 if running and limit and slot.stalled_for(time.monotonic()):
                     failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
                     break
@@ -1504,8 +1506,8 @@ class Transport:
             multi.remove_handle(handle)
         if failed:
             _, code, message = failed[0]
-            raise pycurl.error(code, message)
-        return response
+            raise self._failed(slot, (code, message))
+        return self._attached(method, slot.safe_url)
 
     def _attached(self, method: str, safe_url: str) -> _Attached:
         """An empty response for this transfer, which reads its info from this transport."""
@@ -1604,7 +1606,7 @@ class MultiTransport(Generic[_T]):
             self._multi.add_handle(slot.handle)
         except pycurl.error as exc:
             self._idle.append(slot)
-            return slot.failed(exc)
+            return slot.failed(exc.args)
         except UnicodeEncodeError as exc:
             self._idle.append(slot)
             return slot.refused(exc)
@@ -1651,7 +1653,7 @@ class MultiTransport(Generic[_T]):
         done: list[tuple[_T, Outcome | CurlError]] = []
         for handle in stalled:
             slot, token = self._release(handle)
-            done.append((token, slot.failed(pycurl.error(pycurl.E_ABORTED_BY_CALLBACK, ""))))
+            done.append((token, slot.failed((pycurl.E_ABORTED_BY_CALLBACK, ""))))
         return done
 
     def _drive(self) -> None:
@@ -1670,7 +1672,7 @@ class MultiTransport(Generic[_T]):
                 done.append((token, slot.outcome()))
             for handle, code, message in err_list:
                 slot, token = self._release(handle)
-                done.append((token, slot.failed(pycurl.error(code, message))))
+                done.append((token, slot.failed((code, message))))
             if not queued:
                 return done
 

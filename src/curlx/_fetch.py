@@ -192,7 +192,14 @@ def _start(
     job.attempts += 1
     try:
         if request is None:
-            prepared = config._prepare("GET", job.target)
+            plain = config.__dict__.get("_plain_get")
+            if plain is None:
+                prepared = config._prepare("GET", job.target)
+                # A plain GET needs the same options for every URL: only the URL is checked.
+                config.__dict__["_plain_get"] = prepared
+            else:
+                target = config._target(job.target)
+                prepared = plain._replace(url=target, safe_url=redact_url(target))
         else:
             prepared = config._prepare(
                 request.method, job.target, request.headers, request.data, request.json
