@@ -19,7 +19,8 @@ codes raised as that class (a test checks them); `curlx explain --list` gives ev
         ├── ProxyError             the proxy failed (5, 97 with its CURLPX detail)
         │   └── ProxyTunnelRefused an HTTP proxy answered CONNECT with an error (7)
         ├── ProtocolError          the peer broke the protocol (8, 16, 18, 61, 92, 95, 96)
-        │   └── NotHTTPResponse    the reply was not HTTP at all (1, once the request was sent)
+        │   └── NotHTTPResponse    the reply was not HTTP at all (1 once the request was sent;
+        │                          also an UnsupportedProtocol, so error_class(1) catches it)
         ├── HTTPError              HTTP-level failures
         │   ├── HTTPStatusError    an error status (22): HTTPClientError 4xx, HTTPServerError 5xx
         │   └── TooManyRedirects   (47)
@@ -29,6 +30,7 @@ codes raised as that class (a test checks them); `curlx explain --list` gives ev
         ├── UsageError             the request or the call is wrong; also ValueError, never retried
         │   ├── InvalidURL         the URL is malformed (3, every CURLUcode)
         │   ├── InvalidRequest     curlx refused the request before sending it (CR/LF in a header)
+        │   │   └── InvalidSetting a policy or limit was given a bad value (a negative retry count)
         │   └── InvalidOperation   a call the handle cannot take in its state; also RuntimeError
         ├── LocalIOError           reading or writing local data failed (23, 26, 37, 65)
         ├── LimitExceeded          a size limit was exceeded (63, 100)
