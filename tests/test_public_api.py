@@ -1,0 +1,73 @@
+"""The public API is pinned: every name in `curlx.__all__` and every public signature.
+
+`tests/snapshots/public_api.txt` is the API as it was before the modules were re-laid in layers;
+a change to it must be deliberate: regenerate it with
+``python tests/test_public_api.py > tests/snapshots/public_api.txt`` and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from pathlib import Path
+
+import curlx
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.txt"
+
+
+def _signature(obj: object) -> str:
+    try:
+        return str(inspect.signature(obj))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def _members(cls: type) -> list[str]:
+    lines = []
+    for name, value in sorted(vars(cls).items()):
+        if name.startswith("_") and name not in ("__init__", "__call__", "__iter__", "__enter__"):
+            continue
+        if isinstance(value, property):
+            lines.append(f"  .{name} property")
+        elif isinstance(value, staticmethod | classmethod):
+            lines.append(f"  .{name}{_signature(value.__func__)} {type(value).__name__}")
+        elif inspect.isfunction(value):
+            lines.append(f"  .{name}{_signature(value)}")
+        elif not callable(value) and not isinstance(value, enum.Enum):
+            lines.append(f"  .{name} = {type(value).__name__}")
+    return lines
+
+
+def describe() -> list[str]:
+    """One line per public name (kind and signature), then a line per public member."""
+    lines = [f"__version__ {type(curlx.__version__).__name__}"]
+    for name in sorted(curlx.__all__):
+        obj = getattr(curlx, name)
+        if inspect.isclass(obj):
+            bases = ", ".join(b.__name__ for b in obj.__bases__)
+            if issubclass(obj, enum.Enum):
+                lines.append(f"{name} enum({bases}) {len(obj.__members__)} members")
+                continue
+            lines.append(f"{name} class({bases}){_signature(obj)}")
+            if not issubclass(obj, BaseException) or obj.__module__ == "curlx":
+                lines += _members(obj)
+        elif callable(obj):
+            lines.append(f"{name} function{_signature(obj)}")
+        else:
+            lines.append(f"{name} {type(obj).__name__}")
+    return lines
+
+
+def test_the_public_api_is_the_pinned_one() -> None:
+    assert describe() == SNAPSHOT.read_text().splitlines()
+
+
+def test_every_exported_name_exists_once() -> None:
+    assert len(set(curlx.__all__)) == len(curlx.__all__)
+    for name in curlx.__all__:
+        assert hasattr(curlx, name), name
+
+
+if __name__ == "__main__":
+    print("\n".join(describe()))
