@@ -16,11 +16,26 @@ import curlx
 SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.txt"
 
 
+class _Sorted:
+    """A set default shown in a stable order (a frozenset's repr depends on string hashing)."""
+
+    def __init__(self, values: frozenset[object]) -> None:
+        self.values = values
+
+    def __repr__(self) -> str:
+        return f"frozenset({sorted(self.values, key=repr)!r})"
+
+
 def _signature(obj: object) -> str:
     try:
-        return str(inspect.signature(obj))  # type: ignore[arg-type]
+        signature = inspect.signature(obj)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "(...)"
+    parameters = [
+        p.replace(default=_Sorted(p.default)) if isinstance(p.default, frozenset) else p
+        for p in signature.parameters.values()
+    ]
+    return str(signature.replace(parameters=parameters))
 
 
 def _members(cls: type) -> list[str]:
