@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
 from pathlib import Path
 
 import curlx
@@ -35,7 +36,8 @@ def _signature(obj: object) -> str:
         p.replace(default=_Sorted(p.default)) if isinstance(p.default, frozenset) else p
         for p in signature.parameters.values()
     ]
-    return str(signature.replace(parameters=parameters))
+    # Defaults that are objects show their address: keep only what they are.
+    return re.sub(r" at 0x[0-9a-f]+", "", str(signature.replace(parameters=parameters)))
 
 
 def _members(cls: type) -> list[str]:
