@@ -109,8 +109,8 @@ NEVER_ERRORS = {
 
 
 def test_default_statuses_are_the_transient_ones() -> None:
-    """By default 408, 429, 500, 502, 503, 504, 522 and 524 responses are retried."""
-    assert Retry().statuses == {408, 429, 500, 502, 503, 504, 522, 524}
+    """By default 408, 425, 429, 500, 502, 503, 504, 522 and 524 responses are retried."""
+    assert Retry().statuses == {408, 425, 429, 500, 502, 503, 504, 522, 524}
 
 
 def test_default_methods_are_the_idempotent_ones() -> None:
@@ -872,3 +872,19 @@ def test_status_error_with_an_unusable_retry_after_has_none() -> None:
     with pytest.raises(curlx.HTTPServerError) as caught:
         response(503, {"Retry-After": "\xb2"}).raise_for_status()
     assert curlx.retry_after(caught.value) is None
+
+
+def test_every_status_retried_by_default_is_one_whose_hint_allows_a_retry() -> None:
+    from curlx._http import DEFAULT_RETRY_STATUSES
+    from curlx._translate import status_error
+
+    for status in DEFAULT_RETRY_STATUSES:
+        response = curlx.Response(
+            status_code=status,
+            content=b"",
+            header_lines=[],
+            info=curlx.TransferInfo(),
+            method="GET",
+            request_url="http://h/",
+        )
+        assert status_error(response).retry.allows("GET"), status

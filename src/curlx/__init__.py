@@ -63,6 +63,10 @@ from ._exceptions import URLError as URLError
 from ._exceptions import UsageError as UsageError
 from ._fetch import Result as Result
 from ._fetch import fetch_many as fetch_many
+from ._hints import RetryEvent as RetryEvent
+from ._hints import RetryHint as RetryHint
+from ._hints import is_retryable as is_retryable
+from ._hints import retry_after as retry_after
 from ._info import TransferInfo as TransferInfo
 from ._models import DigestAuth as DigestAuth
 from ._models import Headers as Headers
@@ -72,10 +76,6 @@ from ._models import Response as Response
 from ._models import Timeout as Timeout
 from ._report import Report as Report
 from ._retry import Retry as Retry
-from ._retry import RetryEvent as RetryEvent
-from ._retry import RetryHint as RetryHint
-from ._retry import is_retryable as is_retryable
-from ._retry import retry_after as retry_after
 from ._session import Session as Session
 from ._translate import ConnectTimeout as ConnectTimeout
 from ._translate import HTTPClientError as HTTPClientError

@@ -56,8 +56,8 @@ import pycurl
 
 from . import _explain
 from ._codes import _FAMILY_OF, Category, CurlCode, Family, ProxyCode, RetryKind, _Code
+from ._hints import RetryEvent, RetryHint
 from ._info import TransferInfo
-from ._retry import RetryEvent, RetryHint
 
 if TYPE_CHECKING:
     from ._models import Response

@@ -12,7 +12,9 @@ from email.message import Message
 from typing import Any, Final, NamedTuple, Protocol
 
 from ._exceptions import InvalidSetting
+from ._http import REDIRECT_STATUSES
 from ._info import TransferInfo
+from ._translate import status_error
 
 __all__ = ["DigestAuth", "Headers", "RedirectHop", "Request", "Response", "Timeout"]
 
@@ -276,7 +278,7 @@ class Response:
     @property
     def is_redirect(self) -> bool:
         """True if this (final) response is itself a redirect that was not followed."""
-        return self.status_code in (301, 302, 303, 307, 308) and "location" in self.headers
+        return self.status_code in REDIRECT_STATUSES and "location" in self.headers
 
     # --- headers and body -------------------------------------------------------------------
 
@@ -360,8 +362,6 @@ class Response:
         """Raise `HTTPClientError` (4xx) or `HTTPServerError` (5xx); return self otherwise."""
         if self.status_code < 400:
             return self
-        from ._translate import status_error
-
         raise status_error(self)
 
     def __repr__(self) -> str:

@@ -1,8 +1,5 @@
-"""Retry hints: whether a failed request may be repeated, read from each error's code.
-
-The decision is urllib3's argument made into data: an error that happened before the request
-reached the server is safe to retry for any method; one that happened after is safe only for
-idempotent methods; some errors repeat until something is changed.
+"""The retry policy: `Retry`, an immutable value that decides, one failed attempt at a time,
+whether to try again and after how long (`Retry.step`), for every client alike.
 """
 
 from __future__ import annotations
@@ -12,93 +9,17 @@ import difflib
 import random as _random
 import time
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Final, NamedTuple
 
-from . import _codes
 from ._codes import RetryKind
+from ._exceptions import CurlError, HTTPStatusError, InvalidSetting
+from ._hints import IDEMPOTENT_METHODS, RetryEvent, RetryHint
+from ._http import DEFAULT_RETRY_STATUSES, KNOWN_METHODS, parse_retry_after
+from ._models import Response
+from ._translate import status_error
 
-if TYPE_CHECKING:
-    from ._models import Response
-
-__all__ = [
-    "IDEMPOTENT_METHODS",
-    "Retry",
-    "RetryEvent",
-    "RetryHint",
-    "is_retryable",
-    "retry_after",
-]
-
-IDEMPOTENT_METHODS: Final[frozenset[str]] = frozenset(_codes.IDEMPOTENT_METHODS)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RetryHint:
-    """What an error says about retrying: the kind, the server's Retry-After, and why.
-
-    `kind` is SAFE (the request never reached the server), IDEMPOTENT (retry only idempotent
-    methods) or NEVER (it fails again until something changes). `after` is the delay in seconds
-    the server asked for with Retry-After, or None.
-    """
-
-    kind: RetryKind
-    reason: str
-    after: float | None = None
-
-    def allows(self, method: str | None = "GET") -> bool:
-        """True if a request with `method` may be repeated after this failure.
-
-        A None method (a non-HTTP transfer whose method is unknown) counts as idempotent:
-        libcurl's FTP, SFTP and file transfers are downloads unless an upload was asked for.
-        """
-        if self.kind is RetryKind.SAFE:
-            return True
-        if self.kind is RetryKind.IDEMPOTENT:
-            return method is None or method.upper() in IDEMPOTENT_METHODS
-        return False
-
-
-def is_retryable(exc: BaseException, method: str | None = None) -> bool:
-    """True if `exc` is a curlx error whose retry hint allows repeating `method`.
-
-    `method` defaults to the method of the failed request (or GET if it is unknown), so
-    ``retry_if_exception(curlx.is_retryable)`` works as a tenacity predicate as it is.
-    Exceptions that are not curlx errors are never retryable.
-    """
-    hint: RetryHint | None = getattr(exc, "retry", None)
-    if not isinstance(hint, RetryHint):
-        return False
-    if method is None:
-        method = getattr(exc, "method", None) or "GET"
-    return hint.allows(method)
-
-
-def retry_after(exc: BaseException) -> float | None:
-    """The delay in seconds the server asked for (Retry-After) on this error, or None."""
-    hint = getattr(exc, "retry", None)
-    return hint.after if isinstance(hint, RetryHint) else None
-
+__all__ = ["Retry"]
 
 # --- the Retry policy ----------------------------------------------------------------------
-
-# Methods a policy may name: RFC 9110's, PATCH, and WebDAV's (anything else is likely a typo).
-KNOWN_METHODS: Final[frozenset[str]] = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-    | {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "QUERY"}
-)
-DEFAULT_STATUSES: Final[frozenset[int]] = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
-
-
-class RetryEvent(NamedTuple):
-    """One failed attempt in a retry history: what failed, when, and how long we then waited."""
-
-    attempt: int
-    method: str
-    url: str
-    kind: str  # "connect" (a SAFE error), "read" (an IDEMPOTENT or NEVER error) or "status"
-    failure: str  # "CURLE_COULDNT_CONNECT", or "HTTP 503"
-    at: float  # wall-clock time of the failure (the policy's clock, time.time() by default)
-    delay: float  # seconds waited before the next attempt (0.0 after the last one)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,7 +54,7 @@ class Retry:
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     jitter: float = 0.0
-    statuses: Collection[int] = DEFAULT_STATUSES
+    statuses: Collection[int] = DEFAULT_RETRY_STATUSES
     methods: Collection[str] = IDEMPOTENT_METHODS
     respect_retry_after: bool = True
     retry_after_max: float = 120.0
@@ -182,8 +103,6 @@ class Retry:
     @staticmethod
     def parse_retry_after(value: str, now: float | None = None) -> float | None:
         """Seconds asked for by a Retry-After value (seconds or HTTP date), None if unusable."""
-        from ._translate import parse_retry_after
-
         return parse_retry_after(value, now)
 
     def _counts(self, kind: str) -> int:
@@ -215,13 +134,9 @@ class Retry:
         or can no longer be retried. For a response: raises its `HTTPStatusError` (with
         `.response` and `.history`) when its status is not retried or retries ran out.
         """
-        from ._exceptions import CurlError, HTTPStatusError
-        from ._models import Response as _Response
-        from ._translate import status_error
-
         method = method.upper()
         now = self.clock()
-        if isinstance(failure, _Response):
+        if isinstance(failure, Response):
             error: BaseException = status_error(failure)
             url = url or failure.url
             retryable = self.retries_status(failure.status_code, method)
@@ -246,7 +161,7 @@ class Retry:
             done = dataclasses.replace(self, history=(*self.history, event._replace(delay=0.0)))
             if isinstance(error, CurlError):
                 error.history = done.history
-            if isinstance(error, HTTPStatusError) and isinstance(failure, _Response):
+            if isinstance(error, HTTPStatusError) and isinstance(failure, Response):
                 error.response = failure
             raise error
         return dataclasses.replace(self, history=(*self.history, event))
@@ -273,6 +188,4 @@ def _count(name: str, value: object) -> None:
 
 def _invalid(message: str) -> ValueError:
     """`InvalidSetting` (a UsageError and a ValueError): the policy was given a bad value."""
-    from ._exceptions import InvalidSetting  # _exceptions imports this module
-
     return InvalidSetting(message)

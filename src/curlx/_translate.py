@@ -9,11 +9,8 @@ CONNECT refused by an HTTP proxy.
 
 from __future__ import annotations
 
-import datetime
 import difflib
-import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final
 
 from . import _code_errors as _ce
@@ -41,6 +38,7 @@ from ._exceptions import (
     _lookup,
     _status_from_message,
 )
+from ._http import FINAL_SERVER_STATUSES, RETRYABLE_CLIENT_STATUSES, parse_retry_after
 from ._info import TransferInfo
 
 if TYPE_CHECKING:
@@ -58,7 +56,6 @@ __all__ = [
     "code_for",
     "error_class",
     "error_from_code",
-    "parse_retry_after",
     "status_error",
 ]
 
@@ -90,14 +87,14 @@ class HTTPClientError(_ce.HTTPReturnedError):
     """The server answered with a 4xx status: the request must change before it can succeed."""
 
     _own_retry = RetryKind.NEVER
-    _status_retry = ((frozenset({408, 425, 429}), RetryKind.IDEMPOTENT),)
+    _status_retry = ((RETRYABLE_CLIENT_STATUSES, RetryKind.IDEMPOTENT),)
 
 
 class HTTPServerError(_ce.HTTPReturnedError):
     """The server answered with a 5xx status: it failed to handle a request that may be valid."""
 
     _own_retry = RetryKind.IDEMPOTENT
-    _status_retry = ((frozenset({501, 505}), RetryKind.NEVER),)
+    _status_retry = ((FINAL_SERVER_STATUSES, RetryKind.NEVER),)
 
 
 class ProxyTunnelRefused(_ce.CouldntConnect, ProxyError):
@@ -324,26 +321,6 @@ def error_class(key: int | str, family: Family = Family.EASY) -> type[CurlError]
     if isinstance(key, _Code):
         family = key.family
     return _class_of_member(code_for(key, family))
-
-
-def parse_retry_after(value: str, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (a number of seconds or an HTTP date), or None.
-
-    A date in the past gives 0.0; anything unparsable gives None.
-    """
-    value = value.strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # asctime form: HTTP dates are always GMT (RFC 9110 5.6.7)
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    delay = when.timestamp() - (time.time() if now is None else now)
-    return max(0.0, delay)
 
 
 def status_error(response: Response) -> CurlError:
