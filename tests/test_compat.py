@@ -41,7 +41,7 @@ from http_servers import Exchange, HTTPApp, Reply, Request
 from servers import FTPServer, closed_port
 
 import curlx
-from curlx._curl import _PycurlCurl, _PycurlMulti, _PycurlShare
+from curlx._curl import PycurlCurl, PycurlMulti, PycurlShare
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAPPED = pycurl.Curl is curlx.Curl
@@ -88,7 +88,7 @@ else:
         "curlx": Impl("curlx", curlx.Curl, curlx.CurlMulti, curlx.CurlShare),
         "curlx-subclass": Impl("curlx-subclass", AppCurl, AppMulti, AppShare),
     }
-PYCURL = Impl("pycurl", _PycurlCurl, _PycurlMulti, _PycurlShare)
+PYCURL = Impl("pycurl", PycurlCurl, PycurlMulti, PycurlShare)
 """pycurl's own classes, whatever the pycurl module names now: the reference for messages."""
 
 

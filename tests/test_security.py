@@ -143,7 +143,7 @@ def test_a_widened_scheme_is_really_allowed(listener: RawServer) -> None:
 
 
 # Built in, but with no CURLPROTO bit to allow them by (ws, wss, mqtts with this libcurl).
-UNALLOWABLE = sorted(BUILT_IN - curlx._curl.supported_protocols())
+UNALLOWABLE = sorted(BUILT_IN - curlx._transport.supported_protocols())
 
 
 @pytest.mark.parametrize("scheme", UNALLOWABLE)

@@ -13,11 +13,11 @@ from typing import Any, TextIO
 
 from . import _explain
 from ._codes import ALIASES, Family, _Code, all_codes
-from ._curl import HTTP_VERSIONS
 from ._exceptions import CLASS_OF_CODE
 from ._fetch import CONCURRENCY as _CONCURRENCY
 from ._session import DEFAULT_TIMEOUT
 from ._translate import REFINED_CLASSES, code_for
+from ._transport import HTTP_VERSIONS
 
 __all__ = ["main"]
 

@@ -1,5 +1,7 @@
 """The pycurl boundary: translate pycurl.error into typed errors, and drop-in typed handles.
 
+(The transports that drive pycurl's handles for the clients live above, in `_transport`.)
+
 `translate()` reads what the handle knew (getinfo) at the moment of failure, so the error keeps
 its context after the handle is reused. `Curl`, `CurlMulti` and `CurlShare` are pycurl's own
 classes with every failure typed, and with exceptions raised in callbacks kept, not printed.
@@ -10,35 +12,31 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import threading
-import time
 import warnings
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, Protocol, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 import pycurl
 
 from ._codes import Category, CurlCode, Family
-from ._exceptions import CurlError, InfoSource, InvalidOperation, InvalidRequest
+from ._exceptions import CurlError, InfoSource, InvalidOperation
 from ._info import TransferInfo
-from ._translate import ResolveTimeout, class_for, error_from_code, proxy_detail
+from ._translate import class_for, error_from_code, proxy_detail
 from ._urls import HTTP_SCHEMES, redact_text, redact_url
 
 __all__ = [
     "Curl",
     "CurlMulti",
     "CurlShare",
-    "MultiTransport",
     "TransferFailure",
-    "Transport",
     "translate",
     "translating",
 ]
 
 
-def _text(value: object) -> str:
+def text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bytes | bytearray):
@@ -132,7 +130,7 @@ def _get_one(handle: pycurl.Curl, option: int, default: Any) -> Any:
     try:
         value = handle.getinfo(option)
     except UnicodeDecodeError:
-        value = _text(handle.getinfo_raw(option))
+        value = text(handle.getinfo_raw(option))
     except pycurl.error:
         return default
     return default if value is None else value
@@ -226,7 +224,7 @@ def failed_transfer(
     return translate(pycurl.error(*args), handle)
 
 
-def _read_response_info(handle: pycurl.Curl, method: str, url: str) -> TransferInfo:
+def read_response_info(handle: pycurl.Curl, method: str, url: str) -> TransferInfo:
     """The getinfo values a successful response shows (each getinfo costs 0.2 to 1.5 µs)."""
     get = handle.getinfo
     redirects = get(pycurl.REDIRECT_COUNT)
@@ -291,26 +289,26 @@ def translate(
         state = _state_of(handle)
         url = state.url if state is not None else None
     requested = url
-    info = read_info(handle, code, requested) if isinstance(handle, _PycurlCurl) else None
-    url = _url_of(info, requested)
+    info = read_info(handle, code, requested) if isinstance(handle, PycurlCurl) else None
+    url = url_of(info, requested)
     method = None
     if info is not None and url is not None and url.lower().startswith(HTTP_SCHEMES):
         method = info.effective_method or None
     if len(args) == 2 and code is not None:
-        message = redact_text(_text(args[1]))
+        message = redact_text(text(args[1]))
         error = error_from_code(code, message, family=family, url=url, method=method, info=info)
         if message is args[1]:
             error.args = args  # pycurl's own, as they were (error_from_code made (code, message))
         return error
     if args:
-        message = redact_text(" ".join(_text(a) for a in args))
+        message = redact_text(" ".join(text(a) for a in args))
     else:
         message = "pycurl raised an error without a code or a message"
     error = InvalidOperation(message, url=url, method=method, info=info)
     return error
 
 
-def _url_of(info: TransferInfo | None, requested: object) -> str | None:
+def url_of(info: TransferInfo | None, requested: object) -> str | None:
     if info is not None and info.effective_url:
         return info.effective_url
     return redact_url(requested) if isinstance(requested, str) else None
@@ -345,9 +343,9 @@ class translating(contextlib.ContextDecorator):
 # pycurl's classes and the methods curlx calls on them, bound once at import. A codebase may swap
 # curlx's classes into pycurl (``pycurl.Curl = curlx.Curl``): looked up at call time, pycurl.Curl
 # would then name curlx's own class and every call would recurse. (Also the fastest call.)
-_PycurlCurl: Final = pycurl.Curl
-_PycurlMulti: Final = pycurl.CurlMulti
-_PycurlShare: Final = pycurl.CurlShare
+PycurlCurl: Final = pycurl.Curl
+PycurlMulti: Final = pycurl.CurlMulti
+PycurlShare: Final = pycurl.CurlShare
 _curl_new: Final = pycurl.Curl.__new__
 _curl_setopt: Final = pycurl.Curl.setopt
 _curl_setopt_string: Final = pycurl.Curl.setopt_string
@@ -474,7 +472,7 @@ class _CurlState:
         """The full info of the failed transfer (`InfoSource`), read from the handle now."""
         handle = self.handle()
         info = read_info(handle, code, self.url) if handle is not None else None
-        return info, _url_of(info, self.url)
+        return info, url_of(info, self.url)
 
 
 class _MultiState:
@@ -632,7 +630,7 @@ class Curl(pycurl.Curl):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         if args or kwargs:
-            _PycurlCurl(*args, **kwargs)  # raises pycurl's own TypeError for them
+            PycurlCurl(*args, **kwargs)  # raises pycurl's own TypeError for them
 
     def __del__(self) -> None:
         state = _STATES.get(id(self))
@@ -659,7 +657,7 @@ class Curl(pycurl.Curl):
             state = _STATES[id(self)]
             if state.unread is not None:
                 _settle(state)
-            state.url = _text(value)
+            state.url = text(value)
 
     def unsetopt(self, option: int) -> None:
         """pycurl's unsetopt, with a typed error if libcurl refuses."""
@@ -791,7 +789,7 @@ def _setopt_watched(handle: Curl, option: int, value: Any, kwargs: dict[str, Any
             _settle(state)  # the last error keeps the URL it failed on
         # A CurlUrl object gives libcurl the URL: curlx then reads it back when it needs it.
         state.url = (
-            _text(value) if option == _URL_OPTION and isinstance(value, str | bytes) else None
+            text(value) if option == _URL_OPTION and isinstance(value, str | bytes) else None
         )
 
 
@@ -863,7 +861,7 @@ class CurlMulti(pycurl.CurlMulti):
     def __init__(self, *args: object, **kwargs: object) -> None:
         # pycurl reads its constructor's arguments only for its own class, not a subclass.
         if args or kwargs:
-            _PycurlMulti(*args, **kwargs).close()  # pycurl's own TypeError for what it refuses
+            PycurlMulti(*args, **kwargs).close()  # pycurl's own TypeError for what it refuses
             if kwargs.get("close_handles"):
                 _MULTI_STATES[id(self)].handles = weakref.WeakSet()
 
@@ -1016,7 +1014,7 @@ class CurlShare(pycurl.CurlShare):
     def __init__(self, *args: object, **kwargs: object) -> None:
         # pycurl reads its constructor's arguments only for its own class, not a subclass.
         if args or kwargs:
-            _PycurlShare(*args, **kwargs).close()  # pycurl's own TypeError for what it refuses
+            PycurlShare(*args, **kwargs).close()  # pycurl's own TypeError for what it refuses
             if not kwargs.get("detach_on_close", True):
                 _KEEP_ATTACHED.add(id(self))
                 weakref.finalize(self, _KEEP_ATTACHED.discard, id(self))
@@ -1056,7 +1054,7 @@ class CurlShare(pycurl.CurlShare):
 def _uses_share(referrer: object, share: CurlShare) -> bool:
     """True if `referrer` is an open Curl handle that uses `share` (pycurl's handles keep a
     reference to their share, so those are among its referrers)."""
-    return isinstance(referrer, _PycurlCurl) and referrer.share() is share
+    return isinstance(referrer, PycurlCurl) and referrer.share() is share
 
 
 def _share_call(share: CurlShare, method: Callable[..., Any], *args: Any) -> None:
@@ -1064,747 +1062,3 @@ def _share_call(share: CurlShare, method: Callable[..., Any], *args: Any) -> Non
         method(share, *args)
     except pycurl.error as exc:
         raise translate(exc, family=Family.SHARE) from exc
-
-
-# --- the HTTP transports behind Session and fetch_many: reused easy handles -----------------
-
-# CURLPROTO_* bits by scheme (curl.h): pycurl names all but the two newest. Schemes with no bit
-# (ws, wss, mqtts) cannot be allowed through CURLOPT_PROTOCOLS, and pycurl refuses the _STR form.
-_PROTOCOL_BITS: Final[dict[str, int]] = {
-    name.removeprefix("PROTO_").lower(): getattr(pycurl, name)
-    for name in dir(pycurl)
-    if name.startswith("PROTO_") and name != "PROTO_ALL"
-} | {"mqtt": 1 << 28, "gophers": 1 << 29}
-_HTTP_VERSION_OPTIONS: Final[dict[str, int]] = {
-    "1.0": pycurl.CURL_HTTP_VERSION_1_0,
-    "1.1": pycurl.CURL_HTTP_VERSION_1_1,
-    "2": pycurl.CURL_HTTP_VERSION_2TLS,
-    "2-prior-knowledge": pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE,
-    "3": pycurl.CURL_HTTP_VERSION_3,
-    "3-only": pycurl.CURL_HTTP_VERSION_3ONLY,
-}
-_FEATURES: Final[int] = pycurl.version_info()[4]
-_LIBCURL_VERSION: Final[int] = pycurl.version_info()[2]
-# FOLLOWLOCATION=2 (CURLFOLLOW_OBEYCODE, libcurl 8.13): a custom method (PUT, PATCH,
-# DELETE...) is not kept where the status says to switch: it becomes GET on 301, 302 and 303.
-_FOLLOW_CUSTOM: Final[int] = 2 if _LIBCURL_VERSION >= 0x080D00 else 1
-
-
-# Schemes a redirect may lead to, at most (libcurl's own default): never file, scp or sftp, so
-# no server can make a client read local files or start SSH sessions by answering a redirect.
-_REDIRECT_SAFE: Final = frozenset({"http", "https", "ftp", "ftps"})
-# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54): pycurl has no name for it, but passes it on.
-_SUPPRESS_CONNECT_HEADERS: Final = 265
-# CURLOPT_QUICK_EXIT (libcurl 7.87): closing does not wait for a hung system resolver thread.
-_QUICK_EXIT: Final = 322
-
-
-def supported_protocols() -> frozenset[str]:
-    """The URL schemes a Session can allow: built into this libcurl, and with a CURLPROTO bit."""
-    return frozenset(_text(p) for p in pycurl.version_info()[8]) & _PROTOCOL_BITS.keys()
-
-
-HTTP_VERSIONS: Final = tuple(_HTTP_VERSION_OPTIONS)
-
-
-def http_version_supported(version: str) -> bool:
-    """True if this libcurl can speak that HTTP version (one of `HTTP_VERSIONS`)."""
-    if version not in _HTTP_VERSION_OPTIONS:
-        return False
-    if version.startswith("3"):
-        return bool(_FEATURES & pycurl.VERSION_HTTP3)
-    if version.startswith("2"):
-        return bool(_FEATURES & pycurl.VERSION_HTTP2)
-    return True
-
-
-def protocol_mask(schemes: frozenset[str]) -> int:
-    """libcurl's PROTOCOLS bitmask for a set of scheme names."""
-    mask = 0
-    for scheme in schemes:
-        mask |= _PROTOCOL_BITS[scheme]  # Session allows only supported_protocols()
-    return mask
-
-
-# Options a request may add that are undone by setting them back, without a reset.
-_RESTORABLE: Final = frozenset({pycurl.HTTPHEADER, pycurl.COOKIE})
-
-
-def _base_value(base: list[tuple[int, Any]], option: int) -> Any:
-    """The value `base` gives `option`, or None if it leaves it unset."""
-    for name, value in base:
-        if name == option:
-            return value
-    return None
-
-
-Outcome = tuple[bytes, list[bytes], TransferInfo]
-"""What a finished transfer gives: (body, raw header lines, info)."""
-
-
-class _Slot:
-    """One reused easy handle and what it needs to run HTTP requests one after another.
-
-    Options come in two lists: `base` (the settings of a Session or a crawl, the same list
-    object for as long as they do not change) and `extra` (what one request adds: method,
-    body, headers). The handle is reset and the base re-applied whenever the base changed,
-    the previous request changed its method or body, or the previous transfer failed; headers
-    and cookies of one request are undone by setting the base's values again. So nothing from
-    a failed or unusual request leaks into the next, while consecutive plain requests cost no
-    more than with raw pycurl. libcurl keeps what is worth keeping across resets: open
-    connections, the DNS cache, TLS sessions and cookies.
-    """
-
-    __slots__ = (
-        "applied",
-        "buffer_size",
-        "chunks",
-        "dirty",
-        "handle",
-        "header_lines",
-        "method",
-        "safe_url",
-        "stalled",
-        "undo",
-        "unread",
-        "url",
-        "watching",
-        "watch_limit",
-        "watch_progress",
-        "watch_since",
-    )
-
-    def __init__(self, buffer_size: int | None = None) -> None:
-        self.handle = _PycurlCurl()
-        self.buffer_size = buffer_size  # libcurl's receive buffer; None: its default (16 KiB)
-        self.applied: list[tuple[int, Any]] | None = None
-        self.dirty = False  # the last request set options only a reset undoes
-        self.undo: list[tuple[int, Any]] | None = None  # (option, base value or None) to set
-        # The body arrives in `chunks` and the header lines in `header_lines`: the same two
-        # lists for every transfer (emptied when handed over or when a transfer fails), so the
-        # callbacks that fill them are set only after a reset, not once per request.
-        self.chunks: list[bytes] = []
-        self.header_lines: list[bytes] = []
-        self.method = "GET"
-        self.safe_url = ""
-        self.url = ""
-        self.stalled = False
-        self.unread: weakref.ref[CurlError] | None = None  # the last error, till it is frozen
-        self.watching = False
-        self.watch_limit = 0.0
-        self.watch_progress = 0
-        self.watch_since = 0.0
-
-    def _stalled(self, progress: int, now: float) -> bool:
-        """True once `progress` (a count that grows as bytes move) stayed the same for
-        `watch_limit` seconds. Before anything moved it is False: connecting, or waiting for
-        the first byte, is the low-speed limit's to time (exactly, there)."""
-        if not progress:
-            return False
-        if progress != self.watch_progress:
-            self.watch_progress, self.watch_since = progress, now
-            return False
-        self.stalled = now - self.watch_since >= self.watch_limit
-        return self.stalled
-
-    def _watch(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
-        """The progress callback (easy perform only): stop a stalled transfer."""
-        return 1 if self._stalled(dlnow + ulnow + len(self.header_lines), time.monotonic()) else 0
-
-    def prepare(
-        self,
-        url: str,
-        method: str,
-        base: list[tuple[int, Any]],
-        extra: list[tuple[int, Any]],
-        watchdog: float | None = None,
-        callback: bool = True,
-        safe_url: str | None = None,
-    ) -> None:
-        """Set the handle up for one request; `watchdog` as for `Transport.perform`.
-
-        With `callback` the watchdog is libcurl's progress callback; without, the caller (a
-        multi loop) looks at the progress between its waits, which costs nothing per chunk.
-        """
-        if self.unread is not None:
-            self.settle()
-        handle = self.handle
-        setopt = handle.setopt
-        watching = watchdog is not None and callback
-        if self.applied is not base or self.dirty or self.watching is not watching:
-            self.applied = None
-            self.url = ""  # a reset clears the URL too
-            handle.reset()
-            for option, value in base:
-                setopt(option, value)
-            if watching:
-                # libcurl's low-speed limit averages the speed over about 5 s, so once data
-                # has moved it notices a silent server seconds late; from the first byte on,
-                # this watches for "no byte moved for `read` seconds" itself (before it, the
-                # low-speed limit is exact). It stays set while the base does.
-                setopt(pycurl.NOPROGRESS, 0)
-                setopt(pycurl.XFERINFOFUNCTION, self._watch)
-            if self.buffer_size is not None:
-                setopt(pycurl.BUFFERSIZE, self.buffer_size)
-            setopt(pycurl.WRITEFUNCTION, self.chunks.append)
-            setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
-            self.watching = watching
-            self.applied = base
-            self.undo = None
-        elif self.undo is not None:  # the last request's own headers or cookies: put back
-            for option, value in self.undo:
-                if value is None:
-                    handle.unsetopt(option)
-                else:
-                    setopt(option, value)
-            self.undo = None
-        if extra:
-            for option, value in extra:
-                setopt(option, value)
-            # Headers and cookies of one request are undone by setting the base's values
-            # again; anything else (a method, a body) by a reset before the next request.
-            if all(option in _RESTORABLE for option, _ in extra):
-                self.dirty = False
-                self.undo = [(option, _base_value(base, option)) for option, _ in extra]
-            else:
-                self.dirty = True
-        else:
-            self.dirty = False
-        self.watch_limit = watchdog or 0.0
-        self.watch_progress = -1  # nothing seen yet
-        # `chunks` and `header_lines` are empty here: take(), failed() and an interrupted
-        # transfer each leave them so.
-        self.method = method
-        if url != self.url:  # libcurl keeps the URL option from one transfer to the next
-            self.safe_url = redact_url(url) if safe_url is None else safe_url
-            setopt(pycurl.URL, url)
-            self.url = url
-
-    def take(self) -> tuple[bytes, list[bytes]]:
-        """The body and header lines received, handed over: the slot keeps no reference.
-
-        A body that came in one chunk is that chunk, not a copy.
-        """
-        chunks, lines = self.chunks, self.header_lines
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        chunks.clear()
-        taken = lines.copy()
-        lines.clear()
-        return body, taken
-
-    def stalled_for(self, now: float) -> bool:
-        """True if no byte moved for `watch_limit` seconds (checked from a multi loop)."""
-        moved = len(self.chunks) + len(self.header_lines)  # grow as body and headers arrive
-        return self._stalled(moved + self.handle.getinfo(pycurl.SIZE_UPLOAD_T), now)
-
-    def outcome(self) -> Outcome:
-        return (
-            *self.take(),
-            _read_response_info(self.handle, self.method, self.safe_url),
-        )
-
-    def failed(self, args: tuple[Any, ...]) -> CurlError:
-        """The typed error for the failure (the `pycurl.error` args) of this slot's transfer."""
-        if self.stalled and args[:1] == (pycurl.E_ABORTED_BY_CALLBACK,):
-            args = (
-                pycurl.E_OPERATION_TIMEDOUT,
-                f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
-            )
-        self.stalled = False
-        error = failed_transfer(args, self.handle, self, None)
-        self.unread = _weak(error)
-        # The partial data goes; the options stay (a failure changes none of them), so the
-        # next request on this handle costs no reset and no setting of options again.
-        if self.chunks:
-            self.chunks.clear()
-        if self.header_lines:
-            self.header_lines.clear()
-        return error
-
-    def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
-        """The full info of the failed transfer (`InfoSource`), read from the handle now."""
-        info = read_info(self.handle, code, self.safe_url)
-        return info, _url_of(info, self.safe_url)
-
-    def settle(self) -> None:
-        """Freeze the last failure's info before the handle moves on, if its error lives."""
-        unread, self.unread = self.unread, None
-        error = unread() if unread is not None else None
-        if error is not None:
-            error._freeze()
-
-    def discard(self) -> None:
-        """Drop what a failed or cut-short transfer left: its partial data, and its options
-        (the next request starts from a reset handle)."""
-        self.applied = None
-        self.chunks.clear()
-        self.header_lines.clear()
-
-    def refused(self, exc: UnicodeEncodeError) -> CurlError:
-        """The error for text libcurl cannot take (pycurl sends str options as ASCII)."""
-        self.applied = None
-        self.handle.reset()
-        return InvalidRequest(
-            f"an option of this request has text pycurl can only pass as ASCII "
-            f"({exc.object[exc.start : exc.end]!r}: {exc.reason}). For a file path (verify=, "
-            "cert=) use an ASCII path or bytes (os.fsencode); percent-encode anything else."
-        )
-
-
-class Transport:
-    """One reused easy handle performing HTTP requests for a Session; not thread-safe.
-
-    Each transfer runs on a private multi handle driven from here (select, then perform), so
-    the no-progress limit is checked between waits at no cost per byte, where a progress
-    callback would cost a call into Python for every chunk. The multi handle keeps the
-    connections, DNS answers and TLS sessions from one request to the next.
-
-    A Response's `info` is read from the handle only when asked for: the transport remembers
-    the last Response, and its info is read before the handle is used again (or closed) if that
-    Response is still alive, so it never shows another transfer's values.
-    """
-
-    __slots__ = (
-        "__weakref__",
-        "_info_lock",
-        "_lookup_abandoned",
-        "_multi",
-        "_ref",
-        "_response",
-        "_selectable",
-        "_slot",
-        "_unread",
-    )
-
-    def __init__(self, response: Callable[[str, str], _Attached]) -> None:
-        self._slot = _Slot(_SESSION_BUFFER)
-        self._multi = _PycurlMulti()
-        # Idle connections kept: as many as an easy handle keeps (without it, a multi handle
-        # with no transfer running keeps every connection it ever opened).
-        self._multi.setopt(pycurl.M_MAXCONNECTS, _SESSION_CONNECTIONS)
-        self._response = response  # makes an empty response for (method, URL), filled in here
-        # False once libcurl had no socket select() could wait on (a descriptor above
-        # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
-        self._selectable = True
-        self._lookup_abandoned = False  # a transfer ended before its name lookup did
-        self._unread: weakref.ref[_Attached] | None = None
-        self._info_lock = threading.Lock()
-        self._ref = weakref.ref(self)
-
-    def close(self) -> None:
-        """Close the handle and its connections (the last Response and error keep their info)."""
-        self._settle()
-        self._slot.settle()
-        self._slot.handle.close()
-        self._slot.applied = None
-        self._close_multi()
-
-    def __del__(self) -> None:
-        try:  # no module-level names here: at interpreter exit they may be gone already
-            self._settle()
-            self._slot.settle()
-            self._close_multi()
-        except Exception:  # noqa: S110 - nothing to report to, and nothing left to do
-            pass
-
-    def _close_multi(self) -> None:
-        """Close the multi handle, without waiting for a name lookup that never ended.
-
-        Closing a multi handle joins libcurl's resolver threads (easy perform's own multi
-        handle is told not to, an option pycurl cannot set), and a lookup abandoned by a
-        timeout or an interruption may take the system resolver's full time to end; so
-        then the closing is left to a daemon thread.
-        """
-        multi = self._multi
-        if multi.closed:
-            return
-        if self._lookup_abandoned:
-            threading.Thread(target=multi.close, name="curlx-multi-close", daemon=True).start()
-        else:
-            multi.close()
-
-    def perform(
-        self,
-        method: str,
-        url: str,
-        base: list[tuple[int, Any]],
-        extra: list[tuple[int, Any]],
-        watchdog: float | None = None,
-        safe_url: str | None = None,
-    ) -> Any:
-        """Run one transfer and return its response (built by the `response` factory).
-
-        `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
-        Failures raise the typed error.
-        """
-        if self._unread is not None:
-            self._settle()
-        slot = self._slot
-        try:
-            if self._selectable:
-                slot.prepare(url, method, base, extra, watchdog, False, safe_url)
-                response = self._run(slot, method)  # raises the typed error itself
-            else:
-                slot.prepare(url, method, base, extra, watchdog, True, safe_url)
-                slot.handle.perform()
-                response = self._attached(method, slot.safe_url)
-        except CurlError:
-            raise
-        except pycurl.error as exc:
-            raise self._failed(slot, exc.args) from exc  # no local: a traceback keeps the frame
-        except UnicodeEncodeError as exc:
-            raise slot.refused(exc) from exc
-        except BaseException:
-            self._unread = None
-            self._lookup_abandoned = True  # interrupted, maybe while looking up a name
-            slot.discard()
-            raise
-        response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
-        response.content, response._header_lines = slot.take()
-        return response
-
-    def _failed(self, slot: _Slot, args: tuple[Any, ...]) -> CurlError:
-        """The typed error of a failed transfer (the `pycurl.error` args)."""
-        error = slot.failed(args)
-        if isinstance(error, ResolveTimeout):
-            self._lookup_abandoned = True
-        return error
-
-    def _run(self, slot: _Slot, method: str) -> _Attached:
-        """Drive one transfer on the multi handle; the response, filled in by the caller.
-
-        A failed transfer raises its typed error from here, made at once (no pycurl.error
-        raised and caught on the way).
-        """
-        multi = self._multi
-        handle = slot.handle
-        try:
-            multi.add_handle(handle)
-        except pycurl.error as exc:
-            raise translate(exc, family=Family.MULTI) from exc
-        try:
-            _, running = multi.perform()
-            limit = slot.watch_limit
-            while running:
-                wait_ms = multi.timeout()  # libcurl's next deadline (-1: none); 0: "run now"
-                wait = wait_ms / 1000 if 0 <= wait_ms < _MAX_WAIT_MS else _MAX_WAIT
-                if slot.watch_progress > 0:  # data moved: wake when the limit would run out
-                    wait = max(0.0, min(wait, slot.watch_since + limit - time.monotonic()))
-                if wait and multi.select(wait) <= 0 and not any(multi.fdset()):
-                    # Nothing to wait on: libcurl's socket is beyond what select() takes.
-                    self._selectable = False
-                    time.sleep(min(wait, _NO_SOCKET_NAP))
-                _, running = multi.perform()
-                if running and limit and slot.stalled_for(time.monotonic()):
-                    failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
-                    break
-            else:
-                _, _, failed = multi.info_read()
-        except pycurl.error as exc:  # the multi handle's own failure (CURLM), not the transfer's
-            raise translate(exc, family=Family.MULTI) from exc
-        finally:
-            multi.remove_handle(handle)
-        if failed:
-            _, code, message = failed[0]
-            raise self._failed(slot, (code, message))
-        return self._attached(method, slot.safe_url)
-
-    def _attached(self, method: str, safe_url: str) -> _Attached:
-        """An empty response for this transfer, which reads its info from this transport."""
-        response = self._response(method, safe_url)
-        response._source = self._ref
-        self._unread = weakref.ref(response)
-        return response
-
-    def info_of(self, response: _Attached) -> TransferInfo:
-        """The info of the last transfer, for `response` (read once, then kept by it)."""
-        with self._info_lock:
-            info = response._info
-            if info is None:
-                info = _read_response_info(self._slot.handle, response.method, response.request_url)
-                response._info = info
-                response._source = None
-            return info
-
-    def _settle(self) -> None:
-        """Give the last Response its info now, if it is still alive and has none."""
-        unread, self._unread = self._unread, None
-        response = unread() if unread is not None else None
-        if response is not None and response._info is None:
-            self.info_of(response)
-
-    def cookies(self) -> list[str]:
-        """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
-        lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
-        return lines
-
-
-class _Attached(Protocol):
-    """What `Transport` fills in on the responses it makes."""
-
-    status_code: int
-    content: bytes
-    _header_lines: list[bytes]
-    _info: TransferInfo | None
-    _source: Callable[[], Any] | None  # a weak reference to the transport
-    method: str
-    request_url: str
-
-
-# A Session's one handle reads up to this much per receive, so a body reaches Python in a few
-# large chunks (fewer calls into Python, often no join); a crawl's many handles keep 16 KiB.
-_SESSION_BUFFER: Final = 256 * 1024
-_SESSION_CONNECTIONS: Final = 5  # libcurl's default for an easy handle (DEFAULT_CONNCACHE_SIZE)
-_MAX_WAIT: Final = 1.0  # seconds: the longest wait in select() before looking again
-_MAX_WAIT_MS: Final = _MAX_WAIT * 1000
-_NO_SOCKET_NAP: Final = 0.001  # seconds to wait when select() has no socket to wait on
-
-
-_T = TypeVar("_T")
-_STALL_CHECK_EVERY: Final = 0.1  # seconds between looks for transfers that stopped moving
-
-
-class MultiTransport(Generic[_T]):
-    """Up to `size` concurrent HTTP transfers on one multi handle, with reused easy handles.
-
-    Connections are pooled by the multi handle, so transfers to the same host reuse them.
-    `start()` begins a transfer tagged with a token; `poll()` waits for progress and returns
-    the finished ones as (token, outcome or typed error). Not thread-safe.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._multi = _PycurlMulti()
-        self._idle = [_Slot() for _ in range(size)]
-        self._running: dict[pycurl.Curl, tuple[_Slot, _T]] = {}
-        self._watched = 0  # running transfers with a no-progress limit
-        self._checked = 0.0  # when stalls were last looked for
-
-    @property
-    def free(self) -> int:
-        """How many more transfers can start now."""
-        return len(self._idle)
-
-    @property
-    def running(self) -> int:
-        """How many transfers are under way."""
-        return len(self._running)
-
-    def start(
-        self,
-        token: _T,
-        url: str,
-        method: str,
-        base: list[tuple[int, Any]],
-        extra: list[tuple[int, Any]],
-        watchdog: float | None = None,
-        safe_url: str | None = None,
-    ) -> CurlError | None:
-        """Begin a transfer; a typed error if it could not even start (a refused option)."""
-        slot = self._idle.pop()
-        try:
-            slot.prepare(url, method, base, extra, watchdog, False, safe_url)
-            self._multi.add_handle(slot.handle)
-        except pycurl.error as exc:
-            self._idle.append(slot)
-            return slot.failed(exc.args)
-        except UnicodeEncodeError as exc:
-            self._idle.append(slot)
-            return slot.refused(exc)
-        self._running[slot.handle] = (slot, token)
-        if slot.watch_limit:
-            self._watched += 1
-        return None
-
-    def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
-        """Wait up to `timeout` seconds for activity; return the transfers that finished.
-
-        Transfers just started are driven at once (before any waiting), and the wait is cut
-        short to libcurl's own next deadline, so one stalled transfer never slows the rest.
-        Transfers with a no-progress limit are looked at every tenth of a second from here,
-        not from a progress callback, so the limit costs nothing per transfer.
-        """
-        multi = self._multi
-        self._drive()
-        done = self._collect()
-        if not done and self._running:
-            deadline_ms = multi.timeout()
-            if deadline_ms >= 0:
-                timeout = min(timeout, deadline_ms / 1000)
-            if self._watched:
-                timeout = min(timeout, _STALL_CHECK_EVERY)
-            if timeout > 0 and multi.select(timeout) <= 0 and not any(multi.fdset()):
-                # No socket select() can take (a descriptor above FD_SETSIZE): do not spin.
-                time.sleep(min(timeout, _NO_SOCKET_NAP))
-            self._drive()
-            done = self._collect()
-        if self._watched:
-            now = time.monotonic()
-            if now - self._checked >= _STALL_CHECK_EVERY:
-                self._checked = now
-                done += self._stalls(now)
-        return done
-
-    def _stalls(self, now: float) -> list[tuple[_T, Outcome | CurlError]]:
-        stalled = [
-            handle
-            for handle, (slot, _) in self._running.items()
-            if slot.watch_limit and slot.stalled_for(now)
-        ]
-        done: list[tuple[_T, Outcome | CurlError]] = []
-        for handle in stalled:
-            slot, token = self._release(handle)
-            done.append((token, slot.failed((pycurl.E_ABORTED_BY_CALLBACK, ""))))
-        return done
-
-    def _drive(self) -> None:
-        while True:
-            status, _ = self._multi.perform()
-            if status != pycurl.E_CALL_MULTI_PERFORM:
-                return
-
-    def _collect(self) -> list[tuple[_T, Outcome | CurlError]]:
-        multi = self._multi
-        done: list[tuple[_T, Outcome | CurlError]] = []
-        while True:
-            queued, ok_list, err_list = multi.info_read()
-            for handle in ok_list:
-                slot, token = self._release(handle)
-                done.append((token, slot.outcome()))
-            for handle, code, message in err_list:
-                slot, token = self._release(handle)
-                done.append((token, slot.failed((code, message))))
-            if not queued:
-                return done
-
-    def _release(self, handle: pycurl.Curl) -> tuple[_Slot, _T]:
-        slot, token = self._running.pop(handle)
-        self._multi.remove_handle(handle)
-        self._idle.append(slot)
-        if slot.watch_limit:
-            self._watched -= 1
-        return slot, token
-
-    def close(self) -> None:
-        """Stop every transfer and close all handles and connections."""
-        for handle in list(self._running):
-            self._release(handle)
-        for slot in self._idle:
-            slot.settle()
-            slot.handle.close()
-        self._idle.clear()
-        self._multi.close()
-
-
-def base_options(
-    *,
-    headers: list[str],
-    auth: tuple[str, str, str] | None,
-    cookie: str | None,
-    cookie_engine: bool,
-    connect_timeout: float | None,
-    read_timeout: float | None,
-    total_timeout: float | None,
-    follow_redirects: bool,
-    max_redirects: int,
-    verify: bool | str,
-    ca_is_dir: bool,
-    cert: tuple[str, str | None] | None,
-    proxy: str | None,
-    max_size: int | None,
-    http_version: str | None,
-    protocols: frozenset[str],
-) -> list[tuple[int, Any]]:
-    """The pycurl options for a Session's settings (values already validated by Session)."""
-    options: list[tuple[int, Any]] = [
-        (pycurl.NOSIGNAL, 1),
-        (pycurl.PROTOCOLS, protocol_mask(protocols)),
-        (pycurl.REDIR_PROTOCOLS, protocol_mask(protocols & _REDIRECT_SAFE)),
-        (pycurl.ACCEPT_ENCODING, ""),
-        (_SUPPRESS_CONNECT_HEADERS, 1),
-        (_QUICK_EXIT, 1),
-    ]
-    add = options.append
-    if headers:
-        add((pycurl.HTTPHEADER, _header_bytes(headers)))
-    if follow_redirects:
-        add((pycurl.FOLLOWLOCATION, 1))
-        add((pycurl.MAXREDIRS, max_redirects))
-    if connect_timeout is not None:
-        add((pycurl.CONNECTTIMEOUT_MS, max(1, int(connect_timeout * 1000))))
-    if read_timeout is not None:
-        add((pycurl.LOW_SPEED_LIMIT, 1))
-        add((pycurl.LOW_SPEED_TIME, max(1, -int(-read_timeout // 1))))
-    if total_timeout is not None:
-        add((pycurl.TIMEOUT_MS, max(1, int(total_timeout * 1000))))
-    if verify is False:
-        options += [
-            (pycurl.SSL_VERIFYPEER, 0),
-            (pycurl.SSL_VERIFYHOST, 0),
-            (pycurl.PROXY_SSL_VERIFYPEER, 0),
-            (pycurl.PROXY_SSL_VERIFYHOST, 0),
-        ]
-    elif isinstance(verify, str):
-        if ca_is_dir:
-            options += [(pycurl.CAPATH, verify), (pycurl.PROXY_CAPATH, verify)]
-        else:
-            options += [(pycurl.CAINFO, verify), (pycurl.PROXY_CAINFO, verify)]
-    if cert is not None:
-        add((pycurl.SSLCERT, cert[0]))
-        if cert[1] is not None:
-            add((pycurl.SSLKEY, cert[1]))
-    if auth is not None:
-        kind, user, password = auth
-        scheme = pycurl.HTTPAUTH_DIGEST if kind == "digest" else pycurl.HTTPAUTH_BASIC
-        add((pycurl.HTTPAUTH, scheme))
-        add((pycurl.USERNAME, user.encode()))
-        add((pycurl.PASSWORD, password.encode()))
-    if cookie_engine:
-        add((pycurl.COOKIEFILE, ""))
-    if cookie:
-        add((pycurl.COOKIE, cookie.encode()))
-    if proxy is not None:
-        add((pycurl.PROXY, proxy))
-    if max_size is not None:
-        add((pycurl.MAXFILESIZE_LARGE, max_size))
-    if http_version is not None:
-        add((pycurl.HTTP_VERSION, _HTTP_VERSION_OPTIONS[http_version]))
-    return options
-
-
-def request_extras(
-    *,
-    method: str,
-    body: bytes | None,
-    headers: list[str] | None,
-    cookie: str | None,
-    follow_redirects: bool,
-) -> list[tuple[int, Any]]:
-    """The options one request adds to its Session's base: method, body, headers, cookies."""
-    extra: list[tuple[int, Any]] = []
-    add = extra.append
-    custom = method not in ("GET", "HEAD", "POST")
-    if method == "HEAD":
-        add((pycurl.NOBODY, 1))
-    elif custom:
-        add((pycurl.CUSTOMREQUEST, method))
-        if follow_redirects:
-            add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM))
-    if body is not None:
-        # POSTFIELDS, not COPYPOSTFIELDS: pycurl keeps a reference, and NUL bytes survive.
-        add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
-        add((pycurl.POSTFIELDS, body))
-        if method == "GET":
-            add((pycurl.CUSTOMREQUEST, "GET"))
-    elif method == "POST":
-        add((pycurl.POST, 1))
-        add((pycurl.POSTFIELDSIZE, 0))
-    if headers is not None:
-        add((pycurl.HTTPHEADER, _header_bytes(headers)))
-    if cookie is not None:
-        add((pycurl.COOKIE, cookie.encode()))
-    return extra
-
-
-def _header_bytes(lines: list[str]) -> list[bytes]:
-    """Header lines as HTTP/1.1 carries them: Latin-1 octets (Session checked they fit)."""
-    return [line.encode("latin-1") for line in lines]

@@ -16,7 +16,6 @@ from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
-from ._curl import MultiTransport, Outcome
 from ._exceptions import (
     CurlError,
     HTTPStatusError,
@@ -27,6 +26,7 @@ from ._exceptions import (
 from ._models import Request, Response
 from ._retry import Retry
 from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
+from ._transport import MultiTransport, Outcome
 from ._urls import host_of, redact_url
 
 __all__ = ["Result", "fetch_many"]

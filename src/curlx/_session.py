@@ -23,7 +23,11 @@ from urllib.parse import urlencode
 import certifi
 
 from ._codes import CurlCode
-from ._curl import (
+from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
+from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
+from ._retry import Retry
+from ._translate import error_from_code
+from ._transport import (
     HTTP_VERSIONS,
     Transport,
     base_options,
@@ -31,10 +35,6 @@ from ._curl import (
     request_extras,
     supported_protocols,
 )
-from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
-from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
-from ._retry import Retry
-from ._translate import error_from_code
 from ._urls import ascii_url, redact_url
 
 __all__ = ["Session"]

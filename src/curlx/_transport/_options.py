@@ -1,0 +1,194 @@
+"""The handle options of an HTTP request: a Session's settings as options, and what one
+request adds to them; which protocols and HTTP versions this libcurl can use."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pycurl
+
+from .._curl import text
+
+__all__ = [
+    "HTTP_VERSIONS",
+    "base_options",
+    "http_version_supported",
+    "protocol_mask",
+    "request_extras",
+    "supported_protocols",
+]
+
+# CURLPROTO_* bits by scheme (curl.h): pycurl names all but the two newest. Schemes with no bit
+# (ws, wss, mqtts) cannot be allowed through CURLOPT_PROTOCOLS, and pycurl refuses the _STR form.
+_PROTOCOL_BITS: Final[dict[str, int]] = {
+    name.removeprefix("PROTO_").lower(): getattr(pycurl, name)
+    for name in dir(pycurl)
+    if name.startswith("PROTO_") and name != "PROTO_ALL"
+} | {"mqtt": 1 << 28, "gophers": 1 << 29}
+_HTTP_VERSION_OPTIONS: Final[dict[str, int]] = {
+    "1.0": pycurl.CURL_HTTP_VERSION_1_0,
+    "1.1": pycurl.CURL_HTTP_VERSION_1_1,
+    "2": pycurl.CURL_HTTP_VERSION_2TLS,
+    "2-prior-knowledge": pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE,
+    "3": pycurl.CURL_HTTP_VERSION_3,
+    "3-only": pycurl.CURL_HTTP_VERSION_3ONLY,
+}
+_FEATURES: Final[int] = pycurl.version_info()[4]
+_LIBCURL_VERSION: Final[int] = pycurl.version_info()[2]
+# FOLLOWLOCATION=2 (CURLFOLLOW_OBEYCODE, libcurl 8.13): a custom method (PUT, PATCH,
+# DELETE...) is not kept where the status says to switch: it becomes GET on 301, 302 and 303.
+_FOLLOW_CUSTOM: Final[int] = 2 if _LIBCURL_VERSION >= 0x080D00 else 1
+
+
+# Schemes a redirect may lead to, at most (libcurl's own default): never file, scp or sftp, so
+# no server can make a client read local files or start SSH sessions by answering a redirect.
+_REDIRECT_SAFE: Final = frozenset({"http", "https", "ftp", "ftps"})
+# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54): pycurl has no name for it, but passes it on.
+_SUPPRESS_CONNECT_HEADERS: Final = 265
+# CURLOPT_QUICK_EXIT (libcurl 7.87): closing does not wait for a hung system resolver thread.
+_QUICK_EXIT: Final = 322
+
+
+def supported_protocols() -> frozenset[str]:
+    """The URL schemes a Session can allow: built into this libcurl, and with a CURLPROTO bit."""
+    return frozenset(text(p) for p in pycurl.version_info()[8]) & _PROTOCOL_BITS.keys()
+
+
+HTTP_VERSIONS: Final = tuple(_HTTP_VERSION_OPTIONS)
+
+
+def http_version_supported(version: str) -> bool:
+    """True if this libcurl can speak that HTTP version (one of `HTTP_VERSIONS`)."""
+    if version not in _HTTP_VERSION_OPTIONS:
+        return False
+    if version.startswith("3"):
+        return bool(_FEATURES & pycurl.VERSION_HTTP3)
+    if version.startswith("2"):
+        return bool(_FEATURES & pycurl.VERSION_HTTP2)
+    return True
+
+
+def protocol_mask(schemes: frozenset[str]) -> int:
+    """libcurl's PROTOCOLS bitmask for a set of scheme names."""
+    mask = 0
+    for scheme in schemes:
+        mask |= _PROTOCOL_BITS[scheme]  # Session allows only supported_protocols()
+    return mask
+
+
+# Options a request may add that are undone by setting them back, without a reset.
+
+
+def base_options(
+    *,
+    headers: list[str],
+    auth: tuple[str, str, str] | None,
+    cookie: str | None,
+    cookie_engine: bool,
+    connect_timeout: float | None,
+    read_timeout: float | None,
+    total_timeout: float | None,
+    follow_redirects: bool,
+    max_redirects: int,
+    verify: bool | str,
+    ca_is_dir: bool,
+    cert: tuple[str, str | None] | None,
+    proxy: str | None,
+    max_size: int | None,
+    http_version: str | None,
+    protocols: frozenset[str],
+) -> list[tuple[int, Any]]:
+    """The pycurl options for a Session's settings (values already validated by Session)."""
+    options: list[tuple[int, Any]] = [
+        (pycurl.NOSIGNAL, 1),
+        (pycurl.PROTOCOLS, protocol_mask(protocols)),
+        (pycurl.REDIR_PROTOCOLS, protocol_mask(protocols & _REDIRECT_SAFE)),
+        (pycurl.ACCEPT_ENCODING, ""),
+        (_SUPPRESS_CONNECT_HEADERS, 1),
+        (_QUICK_EXIT, 1),
+    ]
+    add = options.append
+    if headers:
+        add((pycurl.HTTPHEADER, _header_bytes(headers)))
+    if follow_redirects:
+        add((pycurl.FOLLOWLOCATION, 1))
+        add((pycurl.MAXREDIRS, max_redirects))
+    if connect_timeout is not None:
+        add((pycurl.CONNECTTIMEOUT_MS, max(1, int(connect_timeout * 1000))))
+    if read_timeout is not None:
+        add((pycurl.LOW_SPEED_LIMIT, 1))
+        add((pycurl.LOW_SPEED_TIME, max(1, -int(-read_timeout // 1))))
+    if total_timeout is not None:
+        add((pycurl.TIMEOUT_MS, max(1, int(total_timeout * 1000))))
+    if verify is False:
+        options += [
+            (pycurl.SSL_VERIFYPEER, 0),
+            (pycurl.SSL_VERIFYHOST, 0),
+            (pycurl.PROXY_SSL_VERIFYPEER, 0),
+            (pycurl.PROXY_SSL_VERIFYHOST, 0),
+        ]
+    elif isinstance(verify, str):
+        if ca_is_dir:
+            options += [(pycurl.CAPATH, verify), (pycurl.PROXY_CAPATH, verify)]
+        else:
+            options += [(pycurl.CAINFO, verify), (pycurl.PROXY_CAINFO, verify)]
+    if cert is not None:
+        add((pycurl.SSLCERT, cert[0]))
+        if cert[1] is not None:
+            add((pycurl.SSLKEY, cert[1]))
+    if auth is not None:
+        kind, user, password = auth
+        scheme = pycurl.HTTPAUTH_DIGEST if kind == "digest" else pycurl.HTTPAUTH_BASIC
+        add((pycurl.HTTPAUTH, scheme))
+        add((pycurl.USERNAME, user.encode()))
+        add((pycurl.PASSWORD, password.encode()))
+    if cookie_engine:
+        add((pycurl.COOKIEFILE, ""))
+    if cookie:
+        add((pycurl.COOKIE, cookie.encode()))
+    if proxy is not None:
+        add((pycurl.PROXY, proxy))
+    if max_size is not None:
+        add((pycurl.MAXFILESIZE_LARGE, max_size))
+    if http_version is not None:
+        add((pycurl.HTTP_VERSION, _HTTP_VERSION_OPTIONS[http_version]))
+    return options
+
+
+def request_extras(
+    *,
+    method: str,
+    body: bytes | None,
+    headers: list[str] | None,
+    cookie: str | None,
+    follow_redirects: bool,
+) -> list[tuple[int, Any]]:
+    """The options one request adds to its Session's base: method, body, headers, cookies."""
+    extra: list[tuple[int, Any]] = []
+    add = extra.append
+    custom = method not in ("GET", "HEAD", "POST")
+    if method == "HEAD":
+        add((pycurl.NOBODY, 1))
+    elif custom:
+        add((pycurl.CUSTOMREQUEST, method))
+        if follow_redirects:
+            add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM))
+    if body is not None:
+        # POSTFIELDS, not COPYPOSTFIELDS: pycurl keeps a reference, and NUL bytes survive.
+        add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
+        add((pycurl.POSTFIELDS, body))
+        if method == "GET":
+            add((pycurl.CUSTOMREQUEST, "GET"))
+    elif method == "POST":
+        add((pycurl.POST, 1))
+        add((pycurl.POSTFIELDSIZE, 0))
+    if headers is not None:
+        add((pycurl.HTTPHEADER, _header_bytes(headers)))
+    if cookie is not None:
+        add((pycurl.COOKIE, cookie.encode()))
+    return extra
+
+
+def _header_bytes(lines: list[str]) -> list[bytes]:
+    """Header lines as HTTP/1.1 carries them: Latin-1 octets (Session checked they fit)."""
+    return [line.encode("latin-1") for line in lines]

@@ -1,0 +1,240 @@
+"""The slot: one reused easy handle, set up for one HTTP request after another, and the
+reading of its response (body, header lines, info) or its typed failure."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any, Final
+
+import pycurl
+
+from .._curl import PycurlCurl, failed_transfer, read_info, read_response_info, url_of
+from .._exceptions import CurlError, InvalidRequest
+from .._info import TransferInfo
+from .._urls import redact_url
+
+__all__ = ["Outcome", "Slot"]
+
+_RESTORABLE: Final = frozenset({pycurl.HTTPHEADER, pycurl.COOKIE})
+
+
+def _base_value(base: list[tuple[int, Any]], option: int) -> Any:
+    """The value `base` gives `option`, or None if it leaves it unset."""
+    for name, value in base:
+        if name == option:
+            return value
+    return None
+
+
+Outcome = tuple[bytes, list[bytes], TransferInfo]
+"""What a finished transfer gives: (body, raw header lines, info)."""
+
+
+class Slot:
+    """One reused easy handle and what it needs to run HTTP requests one after another.
+
+    Options come in two lists: `base` (the settings of a Session or a crawl, the same list
+    object for as long as they do not change) and `extra` (what one request adds: method,
+    body, headers). The handle is reset and the base re-applied whenever the base changed,
+    the previous request changed its method or body, or the previous transfer failed; headers
+    and cookies of one request are undone by setting the base's values again. So nothing from
+    a failed or unusual request leaks into the next, while consecutive plain requests cost no
+    more than with raw pycurl. libcurl keeps what is worth keeping across resets: open
+    connections, the DNS cache, TLS sessions and cookies.
+    """
+
+    __slots__ = (
+        "applied",
+        "buffer_size",
+        "chunks",
+        "dirty",
+        "handle",
+        "header_lines",
+        "method",
+        "safe_url",
+        "stalled",
+        "undo",
+        "unread",
+        "url",
+        "watching",
+        "watch_limit",
+        "watch_progress",
+        "watch_since",
+    )
+
+    def __init__(self, buffer_size: int | None = None) -> None:
+        self.handle = PycurlCurl()
+        self.buffer_size = buffer_size  # libcurl's receive buffer; None: its default (16 KiB)
+        self.applied: list[tuple[int, Any]] | None = None
+        self.dirty = False  # the last request set options only a reset undoes
+        self.undo: list[tuple[int, Any]] | None = None  # (option, base value or None) to set
+        # The body arrives in `chunks` and the header lines in `header_lines`: the same two
+        # lists for every transfer (emptied when handed over or when a transfer fails), so the
+        # callbacks that fill them are set only after a reset, not once per request.
+        self.chunks: list[bytes] = []
+        self.header_lines: list[bytes] = []
+        self.method = "GET"
+        self.safe_url = ""
+        self.url = ""
+        self.stalled = False
+        self.unread: weakref.ref[CurlError] | None = None  # the last error, till it is frozen
+        self.watching = False
+        self.watch_limit = 0.0
+        self.watch_progress = 0
+        self.watch_since = 0.0
+
+    def _stalled(self, progress: int, now: float) -> bool:
+        """True once `progress` (a count that grows as bytes move) stayed the same for
+        `watch_limit` seconds. Before anything moved it is False: connecting, or waiting for
+        the first byte, is the low-speed limit's to time (exactly, there)."""
+        if not progress:
+            return False
+        if progress != self.watch_progress:
+            self.watch_progress, self.watch_since = progress, now
+            return False
+        self.stalled = now - self.watch_since >= self.watch_limit
+        return self.stalled
+
+    def _watch(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
+        """The progress callback (easy perform only): stop a stalled transfer."""
+        return 1 if self._stalled(dlnow + ulnow + len(self.header_lines), time.monotonic()) else 0
+
+    def prepare(
+        self,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
+        callback: bool = True,
+        safe_url: str | None = None,
+    ) -> None:
+        """Set the handle up for one request; `watchdog` as for `Transport.perform`.
+
+        With `callback` the watchdog is libcurl's progress callback; without, the caller (a
+        multi loop) looks at the progress between its waits, which costs nothing per chunk.
+        """
+        if self.unread is not None:
+            self.settle()
+        handle = self.handle
+        setopt = handle.setopt
+        watching = watchdog is not None and callback
+        if self.applied is not base or self.dirty or self.watching is not watching:
+            self.applied = None
+            self.url = ""  # a reset clears the URL too
+            handle.reset()
+            for option, value in base:
+                setopt(option, value)
+            if watching:
+                # libcurl's low-speed limit averages the speed over about 5 s, so once data
+                # has moved it notices a silent server seconds late; from the first byte on,
+                # this watches for "no byte moved for `read` seconds" itself (before it, the
+                # low-speed limit is exact). It stays set while the base does.
+                setopt(pycurl.NOPROGRESS, 0)
+                setopt(pycurl.XFERINFOFUNCTION, self._watch)
+            if self.buffer_size is not None:
+                setopt(pycurl.BUFFERSIZE, self.buffer_size)
+            setopt(pycurl.WRITEFUNCTION, self.chunks.append)
+            setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
+            self.watching = watching
+            self.applied = base
+            self.undo = None
+        elif self.undo is not None:  # the last request's own headers or cookies: put back
+            for option, value in self.undo:
+                if value is None:
+                    handle.unsetopt(option)
+                else:
+                    setopt(option, value)
+            self.undo = None
+        if extra:
+            for option, value in extra:
+                setopt(option, value)
+            # Headers and cookies of one request are undone by setting the base's values
+            # again; anything else (a method, a body) by a reset before the next request.
+            if all(option in _RESTORABLE for option, _ in extra):
+                self.dirty = False
+                self.undo = [(option, _base_value(base, option)) for option, _ in extra]
+            else:
+                self.dirty = True
+        else:
+            self.dirty = False
+        self.watch_limit = watchdog or 0.0
+        self.watch_progress = -1  # nothing seen yet
+        # `chunks` and `header_lines` are empty here: take(), failed() and an interrupted
+        # transfer each leave them so.
+        self.method = method
+        if url != self.url:  # libcurl keeps the URL option from one transfer to the next
+            self.safe_url = redact_url(url) if safe_url is None else safe_url
+            setopt(pycurl.URL, url)
+            self.url = url
+
+    def take(self) -> tuple[bytes, list[bytes]]:
+        """The body and header lines received, handed over: the slot keeps no reference.
+
+        A body that came in one chunk is that chunk, not a copy.
+        """
+        chunks, lines = self.chunks, self.header_lines
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        taken = lines.copy()
+        lines.clear()
+        return body, taken
+
+    def stalled_for(self, now: float) -> bool:
+        """True if no byte moved for `watch_limit` seconds (checked from a multi loop)."""
+        moved = len(self.chunks) + len(self.header_lines)  # grow as body and headers arrive
+        return self._stalled(moved + self.handle.getinfo(pycurl.SIZE_UPLOAD_T), now)
+
+    def outcome(self) -> Outcome:
+        return (
+            *self.take(),
+            read_response_info(self.handle, self.method, self.safe_url),
+        )
+
+    def failed(self, args: tuple[Any, ...]) -> CurlError:
+        """The typed error for the failure (the `pycurl.error` args) of this slot's transfer."""
+        if self.stalled and args[:1] == (pycurl.E_ABORTED_BY_CALLBACK,):
+            args = (
+                pycurl.E_OPERATION_TIMEDOUT,
+                f"Operation too slow: no data moved for {self.watch_limit:g} seconds",
+            )
+        self.stalled = False
+        error = failed_transfer(args, self.handle, self, None)
+        self.unread = weakref.ref(error)
+        # The partial data goes; the options stay (a failure changes none of them), so the
+        # next request on this handle costs no reset and no setting of options again.
+        if self.chunks:
+            self.chunks.clear()
+        if self.header_lines:
+            self.header_lines.clear()
+        return error
+
+    def snapshot(self, code: int | None) -> tuple[TransferInfo | None, str | None]:
+        """The full info of the failed transfer (`InfoSource`), read from the handle now."""
+        info = read_info(self.handle, code, self.safe_url)
+        return info, url_of(info, self.safe_url)
+
+    def settle(self) -> None:
+        """Freeze the last failure's info before the handle moves on, if its error lives."""
+        unread, self.unread = self.unread, None
+        error = unread() if unread is not None else None
+        if error is not None:
+            error._freeze()
+
+    def discard(self) -> None:
+        """Drop what a failed or cut-short transfer left: its partial data, and its options
+        (the next request starts from a reset handle)."""
+        self.applied = None
+        self.chunks.clear()
+        self.header_lines.clear()
+
+    def refused(self, exc: UnicodeEncodeError) -> CurlError:
+        """The error for text libcurl cannot take (pycurl sends str options as ASCII)."""
+        self.applied = None
+        self.handle.reset()
+        return InvalidRequest(
+            f"an option of this request has text pycurl can only pass as ASCII "
+            f"({exc.object[exc.start : exc.end]!r}: {exc.reason}). For a file path (verify=, "
+            "cert=) use an ASCII path or bytes (os.fsencode); percent-encode anything else."
+        )

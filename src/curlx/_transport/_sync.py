@@ -1,0 +1,365 @@
+"""The transports behind Session and fetch_many: slots on a multi handle, driven here, with
+the waiting done by select() (a thread waits; the asyncio waiter comes beside it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+import pycurl
+
+from .._codes import Family
+from .._curl import PycurlMulti, read_response_info, translate
+from .._exceptions import CurlError
+from .._info import TransferInfo
+from .._translate import ResolveTimeout
+from ._slot import Outcome, Slot
+
+__all__ = ["MultiTransport", "Transport"]
+
+
+class Transport:
+    """One reused easy handle performing HTTP requests for a Session; not thread-safe.
+
+    Each transfer runs on a private multi handle driven from here (select, then perform), so
+    the no-progress limit is checked between waits at no cost per byte, where a progress
+    callback would cost a call into Python for every chunk. The multi handle keeps the
+    connections, DNS answers and TLS sessions from one request to the next.
+
+    A Response's `info` is read from the handle only when asked for: the transport remembers
+    the last Response, and its info is read before the handle is used again (or closed) if that
+    Response is still alive, so it never shows another transfer's values.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_info_lock",
+        "_lookup_abandoned",
+        "_multi",
+        "_ref",
+        "_response",
+        "_selectable",
+        "_slot",
+        "_unread",
+    )
+
+    def __init__(self, response: Callable[[str, str], _Attached]) -> None:
+        self._slot = Slot(_SESSION_BUFFER)
+        self._multi = PycurlMulti()
+        # Idle connections kept: as many as an easy handle keeps (without it, a multi handle
+        # with no transfer running keeps every connection it ever opened).
+        self._multi.setopt(pycurl.M_MAXCONNECTS, _SESSION_CONNECTIONS)
+        self._response = response  # makes an empty response for (method, URL), filled in here
+        # False once libcurl had no socket select() could wait on (a descriptor above
+        # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
+        self._selectable = True
+        self._lookup_abandoned = False  # a transfer ended before its name lookup did
+        self._unread: weakref.ref[_Attached] | None = None
+        self._info_lock = threading.Lock()
+        self._ref = weakref.ref(self)
+
+    def close(self) -> None:
+        """Close the handle and its connections (the last Response and error keep their info)."""
+        self._settle()
+        self._slot.settle()
+        self._slot.handle.close()
+        self._slot.applied = None
+        self._close_multi()
+
+    def __del__(self) -> None:
+        try:  # no module-level names here: at interpreter exit they may be gone already
+            self._settle()
+            self._slot.settle()
+            self._close_multi()
+        except Exception:  # noqa: S110 - nothing to report to, and nothing left to do
+            pass
+
+    def _close_multi(self) -> None:
+        """Close the multi handle, without waiting for a name lookup that never ended.
+
+        Closing a multi handle joins libcurl's resolver threads (easy perform's own multi
+        handle is told not to, an option pycurl cannot set), and a lookup abandoned by a
+        timeout or an interruption may take the system resolver's full time to end; so
+        then the closing is left to a daemon thread.
+        """
+        multi = self._multi
+        if multi.closed:
+            return
+        if self._lookup_abandoned:
+            threading.Thread(target=multi.close, name="curlx-multi-close", daemon=True).start()
+        else:
+            multi.close()
+
+    def perform(
+        self,
+        method: str,
+        url: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
+        safe_url: str | None = None,
+    ) -> Any:
+        """Run one transfer and return its response (built by the `response` factory).
+
+        `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
+        Failures raise the typed error.
+        """
+        if self._unread is not None:
+            self._settle()
+        slot = self._slot
+        try:
+            if self._selectable:
+                slot.prepare(url, method, base, extra, watchdog, False, safe_url)
+                response = self._run(slot, method)  # raises the typed error itself
+            else:
+                slot.prepare(url, method, base, extra, watchdog, True, safe_url)
+                slot.handle.perform()
+                response = self._attached(method, slot.safe_url)
+        except CurlError:
+            raise
+        except pycurl.error as exc:
+            raise self._failed(slot, exc.args) from exc  # no local: a traceback keeps the frame
+        except UnicodeEncodeError as exc:
+            raise slot.refused(exc) from exc
+        except BaseException:
+            self._unread = None
+            self._lookup_abandoned = True  # interrupted, maybe while looking up a name
+            slot.discard()
+            raise
+        response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
+        response.content, response._header_lines = slot.take()
+        return response
+
+    def _failed(self, slot: Slot, args: tuple[Any, ...]) -> CurlError:
+        """The typed error of a failed transfer (the `pycurl.error` args)."""
+        error = slot.failed(args)
+        if isinstance(error, ResolveTimeout):
+            self._lookup_abandoned = True
+        return error
+
+    def _run(self, slot: Slot, method: str) -> _Attached:
+        """Drive one transfer on the multi handle; the response, filled in by the caller.
+
+        A failed transfer raises its typed error from here, made at once (no pycurl.error
+        raised and caught on the way).
+        """
+        multi = self._multi
+        handle = slot.handle
+        try:
+            multi.add_handle(handle)
+        except pycurl.error as exc:
+            raise translate(exc, family=Family.MULTI) from exc
+        try:
+            _, running = multi.perform()
+            limit = slot.watch_limit
+            while running:
+                wait_ms = multi.timeout()  # libcurl's next deadline (-1: none); 0: "run now"
+                wait = wait_ms / 1000 if 0 <= wait_ms < _MAX_WAIT_MS else _MAX_WAIT
+                if slot.watch_progress > 0:  # data moved: wake when the limit would run out
+                    wait = max(0.0, min(wait, slot.watch_since + limit - time.monotonic()))
+                if wait and multi.select(wait) <= 0 and not any(multi.fdset()):
+                    # Nothing to wait on: libcurl's socket is beyond what select() takes.
+                    self._selectable = False
+                    time.sleep(min(wait, _NO_SOCKET_NAP))
+                _, running = multi.perform()
+                if running and limit and slot.stalled_for(time.monotonic()):
+                    failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
+                    break
+            else:
+                _, _, failed = multi.info_read()
+        except pycurl.error as exc:  # the multi handle's own failure (CURLM), not the transfer's
+            raise translate(exc, family=Family.MULTI) from exc
+        finally:
+            multi.remove_handle(handle)
+        if failed:
+            _, code, message = failed[0]
+            raise self._failed(slot, (code, message))
+        return self._attached(method, slot.safe_url)
+
+    def _attached(self, method: str, safe_url: str) -> _Attached:
+        """An empty response for this transfer, which reads its info from this transport."""
+        response = self._response(method, safe_url)
+        response._source = self._ref
+        self._unread = weakref.ref(response)
+        return response
+
+    def info_of(self, response: _Attached) -> TransferInfo:
+        """The info of the last transfer, for `response` (read once, then kept by it)."""
+        with self._info_lock:
+            info = response._info
+            if info is None:
+                info = read_response_info(self._slot.handle, response.method, response.request_url)
+                response._info = info
+                response._source = None
+            return info
+
+    def _settle(self) -> None:
+        """Give the last Response its info now, if it is still alive and has none."""
+        unread, self._unread = self._unread, None
+        response = unread() if unread is not None else None
+        if response is not None and response._info is None:
+            self.info_of(response)
+
+    def cookies(self) -> list[str]:
+        """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
+        lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
+        return lines
+
+
+class _Attached(Protocol):
+    """What `Transport` fills in on the responses it makes."""
+
+    status_code: int
+    content: bytes
+    _header_lines: list[bytes]
+    _info: TransferInfo | None
+    _source: Callable[[], Any] | None  # a weak reference to the transport
+    method: str
+    request_url: str
+
+
+# A Session's one handle reads up to this much per receive, so a body reaches Python in a few
+# large chunks (fewer calls into Python, often no join); a crawl's many handles keep 16 KiB.
+_SESSION_BUFFER: Final = 256 * 1024
+_SESSION_CONNECTIONS: Final = 5  # libcurl's default for an easy handle (DEFAULT_CONNCACHE_SIZE)
+_MAX_WAIT: Final = 1.0  # seconds: the longest wait in select() before looking again
+_MAX_WAIT_MS: Final = _MAX_WAIT * 1000
+_NO_SOCKET_NAP: Final = 0.001  # seconds to wait when select() has no socket to wait on
+
+
+_T = TypeVar("_T")
+_STALL_CHECK_EVERY: Final = 0.1  # seconds between looks for transfers that stopped moving
+
+
+class MultiTransport(Generic[_T]):
+    """Up to `size` concurrent HTTP transfers on one multi handle, with reused easy handles.
+
+    Connections are pooled by the multi handle, so transfers to the same host reuse them.
+    `start()` begins a transfer tagged with a token; `poll()` waits for progress and returns
+    the finished ones as (token, outcome or typed error). Not thread-safe.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._multi = PycurlMulti()
+        self._idle = [Slot() for _ in range(size)]
+        self._running: dict[pycurl.Curl, tuple[Slot, _T]] = {}
+        self._watched = 0  # running transfers with a no-progress limit
+        self._checked = 0.0  # when stalls were last looked for
+
+    @property
+    def free(self) -> int:
+        """How many more transfers can start now."""
+        return len(self._idle)
+
+    @property
+    def running(self) -> int:
+        """How many transfers are under way."""
+        return len(self._running)
+
+    def start(
+        self,
+        token: _T,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
+        safe_url: str | None = None,
+    ) -> CurlError | None:
+        """Begin a transfer; a typed error if it could not even start (a refused option)."""
+        slot = self._idle.pop()
+        try:
+            slot.prepare(url, method, base, extra, watchdog, False, safe_url)
+            self._multi.add_handle(slot.handle)
+        except pycurl.error as exc:
+            self._idle.append(slot)
+            return slot.failed(exc.args)
+        except UnicodeEncodeError as exc:
+            self._idle.append(slot)
+            return slot.refused(exc)
+        self._running[slot.handle] = (slot, token)
+        if slot.watch_limit:
+            self._watched += 1
+        return None
+
+    def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
+        """Wait up to `timeout` seconds for activity; return the transfers that finished.
+
+        Transfers just started are driven at once (before any waiting), and the wait is cut
+        short to libcurl's own next deadline, so one stalled transfer never slows the rest.
+        Transfers with a no-progress limit are looked at every tenth of a second from here,
+        not from a progress callback, so the limit costs nothing per transfer.
+        """
+        multi = self._multi
+        self._drive()
+        done = self._collect()
+        if not done and self._running:
+            deadline_ms = multi.timeout()
+            if deadline_ms >= 0:
+                timeout = min(timeout, deadline_ms / 1000)
+            if self._watched:
+                timeout = min(timeout, _STALL_CHECK_EVERY)
+            if timeout > 0 and multi.select(timeout) <= 0 and not any(multi.fdset()):
+                # No socket select() can take (a descriptor above FD_SETSIZE): do not spin.
+                time.sleep(min(timeout, _NO_SOCKET_NAP))
+            self._drive()
+            done = self._collect()
+        if self._watched:
+            now = time.monotonic()
+            if now - self._checked >= _STALL_CHECK_EVERY:
+                self._checked = now
+                done += self._stalls(now)
+        return done
+
+    def _stalls(self, now: float) -> list[tuple[_T, Outcome | CurlError]]:
+        stalled = [
+            handle
+            for handle, (slot, _) in self._running.items()
+            if slot.watch_limit and slot.stalled_for(now)
+        ]
+        done: list[tuple[_T, Outcome | CurlError]] = []
+        for handle in stalled:
+            slot, token = self._release(handle)
+            done.append((token, slot.failed((pycurl.E_ABORTED_BY_CALLBACK, ""))))
+        return done
+
+    def _drive(self) -> None:
+        while True:
+            status, _ = self._multi.perform()
+            if status != pycurl.E_CALL_MULTI_PERFORM:
+                return
+
+    def _collect(self) -> list[tuple[_T, Outcome | CurlError]]:
+        multi = self._multi
+        done: list[tuple[_T, Outcome | CurlError]] = []
+        while True:
+            queued, ok_list, err_list = multi.info_read()
+            for handle in ok_list:
+                slot, token = self._release(handle)
+                done.append((token, slot.outcome()))
+            for handle, code, message in err_list:
+                slot, token = self._release(handle)
+                done.append((token, slot.failed((code, message))))
+            if not queued:
+                return done
+
+    def _release(self, handle: pycurl.Curl) -> tuple[Slot, _T]:
+        slot, token = self._running.pop(handle)
+        self._multi.remove_handle(handle)
+        self._idle.append(slot)
+        if slot.watch_limit:
+            self._watched -= 1
+        return slot, token
+
+    def close(self) -> None:
+        """Stop every transfer and close all handles and connections."""
+        for handle in list(self._running):
+            self._release(handle)
+        for slot in self._idle:
+            slot.settle()
+            slot.handle.close()
+        self._idle.clear()
+        self._multi.close()
