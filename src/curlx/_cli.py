@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import _explain
+from ._api import request
 from ._codes import ALIASES, Family, _Code, all_codes
-from ._exceptions import CLASS_OF_CODE
+from ._crawl_cli import crawl
+from ._exceptions import CLASS_OF_CODE, CurlError
 from ._fetch import CONCURRENCY as _CONCURRENCY
 from ._session import DEFAULT_TIMEOUT
 from ._translate import REFINED_CLASSES, code_for
@@ -125,9 +127,6 @@ def _list(out: TextIO) -> None:
 
 
 def _get(args: argparse.Namespace) -> int:
-    from ._api import request
-    from ._exceptions import CurlError
-
     headers = []
     for raw in args.header:
         name, sep, value = raw.partition(":")
@@ -203,8 +202,6 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.command == "get":
         return _get(args)
     if args.command == "crawl":
-        from ._crawl_cli import crawl
-
         return crawl(args)
     if args.command == "explain":
         if args.list:
