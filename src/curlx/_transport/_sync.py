@@ -12,10 +12,11 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 import pycurl
 
 from .._codes import Family
-from .._curl import PycurlMulti, read_response_info, translate
+from .._curl import read_response_info, translate
 from .._exceptions import CurlError
 from .._info import TransferInfo
 from .._translate import ResolveTimeout
+from ._engine import MultiEngine, wait_sync
 from ._slot import Outcome, Slot
 
 __all__ = ["MultiTransport", "Transport"]
@@ -36,6 +37,7 @@ class Transport:
 
     __slots__ = (
         "__weakref__",
+        "_engine",
         "_info_lock",
         "_lookup_abandoned",
         "_multi",
@@ -48,10 +50,9 @@ class Transport:
 
     def __init__(self, response: Callable[[str, str], _Attached]) -> None:
         self._slot = Slot(_SESSION_BUFFER)
-        self._multi = PycurlMulti()
-        # Idle connections kept: as many as an easy handle keeps (without it, a multi handle
-        # with no transfer running keeps every connection it ever opened).
-        self._multi.setopt(pycurl.M_MAXCONNECTS, _SESSION_CONNECTIONS)
+        # Idle connections kept: as many as an easy handle keeps.
+        self._engine: MultiEngine[None] = MultiEngine([self._slot], _SESSION_CONNECTIONS)
+        self._multi = self._engine.multi
         self._response = response  # makes an empty response for (method, URL), filled in here
         # False once libcurl had no socket select() could wait on (a descriptor above
         # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
@@ -111,9 +112,8 @@ class Transport:
             self._settle()
         slot = self._slot
         try:
-            if self._selectable:
-                slot.prepare(url, method, base, extra, watchdog, False, safe_url)
-                response = self._run(slot, method)  # raises the typed error itself
+            if self._selectable:  # raises the typed error itself
+                response = self._run(slot, method, url, base, extra, watchdog, safe_url)
             else:
                 slot.prepare(url, method, base, extra, watchdog, True, safe_url)
                 slot.handle.perform()
@@ -140,42 +140,38 @@ class Transport:
             self._lookup_abandoned = True
         return error
 
-    def _run(self, slot: Slot, method: str) -> _Attached:
-        """Drive one transfer on the multi handle; the response, filled in by the caller.
-
-        A failed transfer raises its typed error from here, made at once (no pycurl.error
-        raised and caught on the way).
-        """
-        multi = self._multi
-        handle = slot.handle
+    def _run(
+        self,
+        slot: Slot,
+        method: str,
+        url: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None,
+        safe_url: str | None,
+    ) -> _Attached:
+        """Run one transfer on the engine, waiting in select(); the response, filled in by the
+        caller. A failed transfer raises its typed error from here, made at once."""
+        engine = self._engine
         try:
-            multi.add_handle(handle)
-        except pycurl.error as exc:
-            raise translate(exc, family=Family.MULTI) from exc
-        try:
-            _, running = multi.perform()
-            limit = slot.watch_limit
-            while running:
-                wait_ms = multi.timeout()  # libcurl's next deadline (-1: none); 0: "run now"
-                wait = wait_ms / 1000 if 0 <= wait_ms < _MAX_WAIT_MS else _MAX_WAIT
-                if slot.watch_progress > 0:  # data moved: wake when the limit would run out
-                    wait = max(0.0, min(wait, slot.watch_since + limit - time.monotonic()))
-                if wait and multi.select(wait) <= 0 and not any(multi.fdset()):
-                    # Nothing to wait on: libcurl's socket is beyond what select() takes.
-                    self._selectable = False
-                    time.sleep(min(wait, _NO_SOCKET_NAP))
-                _, running = multi.perform()
-                if running and limit and slot.stalled_for(time.monotonic()):
-                    failed = [(handle, pycurl.E_ABORTED_BY_CALLBACK, "")]
-                    break
-            else:
-                _, _, failed = multi.info_read()
+            refused = engine.start(None, url, method, base, extra, watchdog, safe_url)
+            if refused is not None:
+                raise refused
+            for step in engine.run():
+                if type(step) is float:
+                    if not wait_sync(engine.multi, step):
+                        self._selectable = False  # no socket select() takes: easy perform next
+                else:
+                    done = step
+        except CurlError:
+            raise
         except pycurl.error as exc:  # the multi handle's own failure (CURLM), not the transfer's
             raise translate(exc, family=Family.MULTI) from exc
         finally:
-            multi.remove_handle(handle)
-        if failed:
-            _, code, message = failed[0]
+            if engine.running:  # interrupted (Ctrl-C) or failed in the multi handle
+                engine.cancel()
+        _, _, code, message = done  # type: ignore[misc]
+        if code:
             raise self._failed(slot, (code, message))
         return self._attached(method, slot.safe_url)
 
@@ -225,17 +221,11 @@ class _Attached(Protocol):
 # large chunks (fewer calls into Python, often no join); a crawl's many handles keep 16 KiB.
 _SESSION_BUFFER: Final = 256 * 1024
 _SESSION_CONNECTIONS: Final = 5  # libcurl's default for an easy handle (DEFAULT_CONNCACHE_SIZE)
-_MAX_WAIT: Final = 1.0  # seconds: the longest wait in select() before looking again
-_MAX_WAIT_MS: Final = _MAX_WAIT * 1000
-_NO_SOCKET_NAP: Final = 0.001  # seconds to wait when select() has no socket to wait on
-
-
 _T = TypeVar("_T")
-_STALL_CHECK_EVERY: Final = 0.1  # seconds between looks for transfers that stopped moving
 
 
 class MultiTransport(Generic[_T]):
-    """Up to `size` concurrent HTTP transfers on one multi handle, with reused easy handles.
+    """Up to `size` concurrent HTTP transfers on one multi engine, waiting in select().
 
     Connections are pooled by the multi handle, so transfers to the same host reuse them.
     `start()` begins a transfer tagged with a token; `poll()` waits for progress and returns
@@ -243,123 +233,38 @@ class MultiTransport(Generic[_T]):
     """
 
     def __init__(self, size: int) -> None:
-        self._multi = PycurlMulti()
-        self._idle = [Slot() for _ in range(size)]
-        self._running: dict[pycurl.Curl, tuple[Slot, _T]] = {}
-        self._watched = 0  # running transfers with a no-progress limit
-        self._checked = 0.0  # when stalls were last looked for
+        self._engine: MultiEngine[_T] = MultiEngine([Slot() for _ in range(size)])
+        self.start = self._engine.start
 
     @property
     def free(self) -> int:
         """How many more transfers can start now."""
-        return len(self._idle)
+        return self._engine.free
 
     @property
     def running(self) -> int:
         """How many transfers are under way."""
-        return len(self._running)
-
-    def start(
-        self,
-        token: _T,
-        url: str,
-        method: str,
-        base: list[tuple[int, Any]],
-        extra: list[tuple[int, Any]],
-        watchdog: float | None = None,
-        safe_url: str | None = None,
-    ) -> CurlError | None:
-        """Begin a transfer; a typed error if it could not even start (a refused option)."""
-        slot = self._idle.pop()
-        try:
-            slot.prepare(url, method, base, extra, watchdog, False, safe_url)
-            self._multi.add_handle(slot.handle)
-        except pycurl.error as exc:
-            self._idle.append(slot)
-            return slot.failed(exc.args)
-        except UnicodeEncodeError as exc:
-            self._idle.append(slot)
-            return slot.refused(exc)
-        self._running[slot.handle] = (slot, token)
-        if slot.watch_limit:
-            self._watched += 1
-        return None
+        return self._engine.running
 
     def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
         """Wait up to `timeout` seconds for activity; return the transfers that finished.
 
         Transfers just started are driven at once (before any waiting), and the wait is cut
         short to libcurl's own next deadline, so one stalled transfer never slows the rest.
-        Transfers with a no-progress limit are looked at every tenth of a second from here,
-        not from a progress callback, so the limit costs nothing per transfer.
         """
-        multi = self._multi
-        self._drive()
-        done = self._collect()
-        if not done and self._running:
-            deadline_ms = multi.timeout()
-            if deadline_ms >= 0:
-                timeout = min(timeout, deadline_ms / 1000)
-            if self._watched:
-                timeout = min(timeout, _STALL_CHECK_EVERY)
-            if timeout > 0 and multi.select(timeout) <= 0 and not any(multi.fdset()):
-                # No socket select() can take (a descriptor above FD_SETSIZE): do not spin.
-                time.sleep(min(timeout, _NO_SOCKET_NAP))
-            self._drive()
-            done = self._collect()
-        if self._watched:
-            now = time.monotonic()
-            if now - self._checked >= _STALL_CHECK_EVERY:
-                self._checked = now
-                done += self._stalls(now)
-        return done
-
-    def _stalls(self, now: float) -> list[tuple[_T, Outcome | CurlError]]:
-        stalled = [
-            handle
-            for handle, (slot, _) in self._running.items()
-            if slot.watch_limit and slot.stalled_for(now)
+        engine = self._engine
+        engine.drive()
+        done = engine.finished()
+        if not done and engine.running:
+            wait_sync(engine.multi, engine.wait_time(timeout))
+            engine.drive()
+            done = engine.finished()
+        done += engine.stalls(time.monotonic())
+        return [
+            (token, slot.failed((code, message)) if code else slot.outcome())
+            for token, slot, code, message in done
         ]
-        done: list[tuple[_T, Outcome | CurlError]] = []
-        for handle in stalled:
-            slot, token = self._release(handle)
-            done.append((token, slot.failed((pycurl.E_ABORTED_BY_CALLBACK, ""))))
-        return done
-
-    def _drive(self) -> None:
-        while True:
-            status, _ = self._multi.perform()
-            if status != pycurl.E_CALL_MULTI_PERFORM:
-                return
-
-    def _collect(self) -> list[tuple[_T, Outcome | CurlError]]:
-        multi = self._multi
-        done: list[tuple[_T, Outcome | CurlError]] = []
-        while True:
-            queued, ok_list, err_list = multi.info_read()
-            for handle in ok_list:
-                slot, token = self._release(handle)
-                done.append((token, slot.outcome()))
-            for handle, code, message in err_list:
-                slot, token = self._release(handle)
-                done.append((token, slot.failed((code, message))))
-            if not queued:
-                return done
-
-    def _release(self, handle: pycurl.Curl) -> tuple[Slot, _T]:
-        slot, token = self._running.pop(handle)
-        self._multi.remove_handle(handle)
-        self._idle.append(slot)
-        if slot.watch_limit:
-            self._watched -= 1
-        return slot, token
 
     def close(self) -> None:
         """Stop every transfer and close all handles and connections."""
-        for handle in list(self._running):
-            self._release(handle)
-        for slot in self._idle:
-            slot.settle()
-            slot.handle.close()
-        self._idle.clear()
-        self._multi.close()
+        self._engine.close()

@@ -1,0 +1,209 @@
+"""The multi engine, without I/O: transfers on one multi handle, and what to wait for.
+
+It starts transfers on slots, drives libcurl, hands back the transfers that ended and says how
+long a waiter may sleep before it must look again (libcurl's own next deadline, and the
+no-progress limits it watches for); it never waits itself. Waiting is a waiter's job: the sync
+one below sleeps in select(); an asyncio waiter would watch the same multi handle's sockets
+from its event loop. As psycopg keeps its connection logic in generators and its waiting apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, Final, Generic, TypeVar
+
+import pycurl
+
+from .._curl import PycurlMulti
+from .._exceptions import CurlError
+from ._slot import Slot
+
+__all__ = ["Finished", "MultiEngine", "wait_sync"]
+
+_T = TypeVar("_T")
+
+Finished = tuple[_T, Slot, int, str]
+"""A transfer that ended: its token, its slot, and 0 with "" or libcurl's code and message."""
+
+STALL_CHECK_EVERY: Final = 0.1  # seconds between looks at many transfers for lost progress
+MAX_WAIT: Final = 1.0  # seconds a waiter sleeps at most before looking again
+_MAX_WAIT_MS: Final = MAX_WAIT * 1000
+_NO_SOCKET_NAP: Final = 0.001  # seconds to sleep when select() has no socket to wait on
+_STALLED: Final = (pycurl.E_ABORTED_BY_CALLBACK, "")
+_CALL_MULTI_PERFORM: Final = pycurl.E_CALL_MULTI_PERFORM
+
+
+class MultiEngine(Generic[_T]):
+    """Transfers on reused slots of one multi handle, each tagged with a token. Not
+    thread-safe. The multi handle pools connections, DNS answers and TLS sessions."""
+
+    __slots__ = ("_checked", "_idle", "_running", "_watched", "multi")
+
+    def __init__(self, slots: list[Slot], max_connections: int | None = None) -> None:
+        self.multi = PycurlMulti()
+        if max_connections is not None:
+            # Without it, a multi handle with nothing running keeps every connection it made.
+            self.multi.setopt(pycurl.M_MAXCONNECTS, max_connections)
+        self._idle = slots
+        self._running: dict[pycurl.Curl, tuple[Slot, _T]] = {}
+        self._watched = 0  # running transfers with a no-progress limit
+        self._checked = 0.0  # when the stalls were last looked for
+
+    @property
+    def free(self) -> int:
+        """How many more transfers can start now."""
+        return len(self._idle)
+
+    @property
+    def running(self) -> int:
+        """How many transfers are under way."""
+        return len(self._running)
+
+    def start(
+        self,
+        token: _T,
+        url: str,
+        method: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
+        safe_url: str | None = None,
+    ) -> CurlError | None:
+        """Begin a transfer on an idle slot; a typed error if it cannot even start.
+
+        A failure of the multi handle itself (a CURLMcode) propagates as a `pycurl.error`.
+        """
+        slot = self._idle.pop()
+        try:
+            slot.prepare(url, method, base, extra, watchdog, False, safe_url)
+        except pycurl.error as exc:
+            self._idle.append(slot)
+            return slot.failed(exc.args)
+        except UnicodeEncodeError as exc:
+            self._idle.append(slot)
+            return slot.refused(exc)
+        try:
+            self.multi.add_handle(slot.handle)
+        except BaseException:
+            self._idle.append(slot)
+            raise
+        self._running[slot.handle] = (slot, token)
+        if slot.watch_limit:
+            self._watched += 1
+        return None
+
+    def drive(self) -> int:
+        """Let libcurl move every transfer as far as it can now; how many still run."""
+        status, running = self.multi.perform()
+        while status == _CALL_MULTI_PERFORM:  # libcurl before 7.20 only
+            status, running = self.multi.perform()
+        return int(running)
+
+    def finished(self) -> list[Finished[_T]]:
+        """The transfers that ended since the last call, their slots idle again."""
+        done: list[Finished[_T]] = []
+        info_read = self.multi.info_read
+        while True:
+            queued, ok_list, err_list = info_read()
+            for handle in ok_list:
+                slot, token = self._release(handle)
+                done.append((token, slot, 0, ""))
+            for handle, code, message in err_list:
+                slot, token = self._release(handle)
+                done.append((token, slot, code, message))
+            if not queued:
+                return done
+
+    def run(self) -> Iterator[float | Finished[_T]]:
+        """Drive the running transfers until the first ends, for a waiter to run.
+
+        Yields how long the waiter may sleep (a float; it then sleeps until a socket is
+        ready or that time passed and asks for the next step), and last the `Finished`
+        transfer. The path of every request a Session sends, so it calls libcurl directly.
+        """
+        multi = self.multi
+        perform = multi.perform
+        _, running = perform()
+        while running:
+            yield self.wait_time(MAX_WAIT)
+            status, running = perform()
+            while status == _CALL_MULTI_PERFORM:
+                status, running = perform()
+            if running and self._watched:
+                stalled = self.stalls(time.monotonic(), every=0.0)
+                if stalled:
+                    yield stalled[0]
+                    return
+        yield self.finished()[0]
+
+    def wait_time(self, ceiling: float) -> float:
+        """How long a waiter may sleep before the engine must look again, at most `ceiling`.
+
+        libcurl's own next deadline comes first; with no-progress limits to watch, one
+        transfer's exact moment its limit would run out, or, with many, every tenth of a
+        second (no progress callback, so the limits cost nothing per chunk).
+        """
+        wait_ms = self.multi.timeout()  # -1: no deadline; 0: call drive() now
+        wait = min(ceiling, wait_ms / 1000) if 0 <= wait_ms < _MAX_WAIT_MS else ceiling
+        watched = self._watched
+        if watched == 1 and len(self._running) == 1:
+            for slot, _ in self._running.values():
+                if slot.watch_progress > 0:  # data moved: wake when the limit would run out
+                    left = slot.watch_since + slot.watch_limit - time.monotonic()
+                    wait = max(0.0, min(wait, left))
+        elif watched:
+            wait = min(wait, STALL_CHECK_EVERY)
+        return wait
+
+    def stalls(self, now: float, every: float = STALL_CHECK_EVERY) -> list[Finished[_T]]:
+        """The transfers whose no-progress limit ran out, ended (at most every `every` s)."""
+        if not self._watched or now - self._checked < every:
+            return []
+        self._checked = now
+        stalled = [
+            handle
+            for handle, (slot, _) in self._running.items()
+            if slot.watch_limit and slot.stalled_for(now)
+        ]
+        done: list[Finished[_T]] = []
+        for handle in stalled:
+            slot, token = self._release(handle)
+            done.append((token, slot, *_STALLED))
+        return done
+
+    def _release(self, handle: pycurl.Curl) -> tuple[Slot, _T]:
+        slot, token = self._running.pop(handle)
+        self.multi.remove_handle(handle)
+        self._idle.append(slot)
+        if slot.watch_limit:
+            self._watched -= 1
+        return slot, token
+
+    def cancel(self) -> None:
+        """Stop every running transfer (interrupted, or abandoned): the slots are idle again."""
+        for handle in list(self._running):
+            slot, _ = self._release(handle)
+            slot.discard()
+
+    def close(self, close_multi: bool = True) -> None:
+        """Stop every transfer and close the slots' handles (and the multi handle)."""
+        self.cancel()
+        for slot in self._idle:
+            slot.settle()
+            slot.handle.close()
+        self._idle.clear()
+        if close_multi:
+            self.multi.close()
+
+
+def wait_sync(multi: pycurl.CurlMulti, seconds: float) -> bool:
+    """Sleep in select() until a socket of `multi` is ready or `seconds` passed.
+
+    False when libcurl had no socket select() can take (a descriptor above FD_SETSIZE): it
+    then naps instead of spinning, and the caller should drive the transfer another way.
+    """
+    if seconds > 0 and multi.select(seconds) <= 0 and not any(multi.fdset()):
+        time.sleep(min(seconds, _NO_SOCKET_NAP))
+        return False
+    return True
