@@ -137,7 +137,7 @@ def _explain_one(key: str, family: Family, out: TextIO, t: Language) -> None:
     code = code_for(key, family)
     cls = CLASS_OF_CODE.get((code.family, code.value))
     class_name = cls.__name__ if cls is not None else None
-    refined = REFINED_CLASSES.get(code, ())
+    refined = REFINED_CLASSES.get(code, ()) if code.family is Family.EASY else ()
     out.write(_explain.render_code(code, class_name, _aliases(code), refined, t) + "\n")
 
 
