@@ -194,6 +194,7 @@ def _po_text(catalog: Catalog) -> bytes:
         ignore_obsolete=True,
         sort_output=False,
         omit_header=False,
+        include_previous=True,
     )
     return out.getvalue()
 
