@@ -482,3 +482,7 @@ def test_a_proxy_detail_and_a_retry_after_are_explained_in_chinese(zh: curlx.Lan
     detail = zh.explanation(ProxyCode.REPLY_HOST_UNREACHABLE)
     assert hint.startswith(f"提示：CURLPX_REPLY_HOST_UNREACHABLE：{detail}")
     assert error.retry.after == 2.5 and "服务器要求等待 2.5 秒（Retry-After）。" in hint
+
+
+def test_an_empty_text_stays_empty_in_every_language(zh: curlx.Language) -> None:
+    assert zh.gettext("") == "" and curlx.language().gettext("") == ""

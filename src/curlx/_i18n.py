@@ -3,7 +3,8 @@
 The English code table is the source text. Each other language is a gettext catalog,
 ``curlx/locale/<name>/LC_MESSAGES/curlx.po``, whose msgids are the table's English texts and the
 fixed words of `curlx explain`; scripts/i18n.py extracts them and compiles the ``.mo`` read here.
-Adding a language is adding a catalog: no code names the languages there are.
+Adding a language is adding a catalog: no code lists the languages (a few tags of Simplified
+Chinese have aliases below).
 
 English needs no catalog and no lookup (`str(e)` stays English, at full speed, unless
 `curlx.set_language()` asks otherwise). A catalog is read on its first use; a language curlx
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import threading
-import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -68,7 +68,9 @@ class Language:
     def gettext(self, message: str) -> str:
         """`message` (an English msgid) in this language; the English if it has no entry."""
         catalog = self._catalog
-        return message if catalog is None else catalog.gettext(message)
+        if catalog is None or not message:  # gettext("") is the catalog's header
+            return message
+        return catalog.gettext(message)
 
     def pgettext(self, context: str, message: str) -> str:
         """Like `gettext`, for a short word whose meaning depends on `context`."""
@@ -190,6 +192,8 @@ def width(text: str) -> int:
     """Columns `text` takes in a terminal: wide (CJK) characters count two."""
     if text.isascii():
         return len(text)
+    import unicodedata
+
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
