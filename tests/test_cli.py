@@ -113,3 +113,14 @@ def test_a_bad_setting_gets_a_hint_about_the_setting() -> None:
     assert isinstance(caught.value, curlx.InvalidRequest)
     assert "Nothing was sent" not in caught.value.hint
     assert "setting" in caught.value.hint and "Retry(total=-1)" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["CURLHE_BADINDEX", "CURLM_ADDED_ALREADY", "CURLPX_IDENTD"])
+def test_codes_of_other_families_show_no_refinements_of_the_easy_code(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # CURLHE_BADINDEX is 1 and CURLM_ADDED_ALREADY is 7, as are two refined CURLcodes.
+    assert main(["explain", name]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(name)
+    assert "Refined by" not in out

@@ -61,12 +61,15 @@ from ._exceptions import TFTPError as TFTPError
 from ._exceptions import TimeoutError as TimeoutError
 from ._exceptions import URLError as URLError
 from ._exceptions import UsageError as UsageError
+from ._explain import language as language
+from ._explain import set_language as set_language
 from ._fetch import Result as Result
 from ._fetch import fetch_many as fetch_many
 from ._hints import RetryEvent as RetryEvent
 from ._hints import RetryHint as RetryHint
 from ._hints import is_retryable as is_retryable
 from ._hints import retry_after as retry_after
+from ._i18n import Language as Language
 from ._info import TransferInfo as TransferInfo
 from ._models import DigestAuth as DigestAuth
 from ._models import Headers as Headers
@@ -117,6 +120,7 @@ __all__ = [
     "InvalidSetting",
     "InvalidURL",
     "LDAPError",
+    "Language",
     "LimitExceeded",
     "LocalIOError",
     "MultiCode",
@@ -160,12 +164,14 @@ __all__ = [
     "get",
     "head",
     "is_retryable",
+    "language",
     "options",
     "patch",
     "post",
     "put",
     "request",
     "retry_after",
+    "set_language",
     "translate",
     "translating",
 ]

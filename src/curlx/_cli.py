@@ -2,21 +2,25 @@
 
 `curlx get` exits as curl does: 0 on success (whatever the HTTP status, unless --fail), the
 CURLcode of a failed transfer otherwise, and 2 for a command line curlx cannot run.
+Explanations are in the language of ``--lang``, else CURLX_LANG, else the locale (LANGUAGE,
+LC_ALL, LC_MESSAGES, LANG); English when curlx has no catalog for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import _explain
+from . import _explain, _i18n
 from ._api import request
 from ._codes import ALIASES, Family, _Code, all_codes
 from ._crawl_cli import crawl
 from ._exceptions import CLASS_OF_CODE, CurlError
 from ._fetch import CONCURRENCY as _CONCURRENCY
+from ._i18n import Language
 from ._session import DEFAULT_TIMEOUT
 from ._translate import REFINED_CLASSES, code_for
 from ._transport import HTTP_VERSIONS
@@ -32,8 +36,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Make libcurl's errors understandable.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    lang = argparse.ArgumentParser(add_help=False)
+    lang.add_argument(
+        "--lang",
+        help="language of the explanations, such as zh or en (default: CURLX_LANG, else the "
+        "locale: LANGUAGE, LC_ALL, LC_MESSAGES, LANG)",
+    )
     explain = commands.add_parser(
         "explain",
+        parents=[lang],
         help="explain a libcurl error code",
         description=(
             "Explain a libcurl code: a number (60), a name (PEER_FAILED_VERIFICATION, "
@@ -51,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
     get = commands.add_parser(
         "get",
+        parents=[lang],
         help="fetch a URL; errors are explained, and the exit status is the CURLcode",
         description="Fetch a URL and print the body. A failure prints a two-line explanation "
         "to stderr and exits with libcurl's code (7 refused, 6 DNS, 60 certificate...).",
@@ -73,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 
     crawl = commands.add_parser(
         "crawl",
+        parents=[lang],
         help="fetch many URLs concurrently and report the failures by category",
         description="Fetch every URL of FILE (one per line; - for stdin) concurrently, write "
         "one JSON object per URL with --jsonl, and print a summary of what failed and why. "
@@ -106,15 +119,31 @@ def _aliases(code: _Code) -> list[str]:
     return sorted(name for name, member in ALIASES.items() if member is code)
 
 
-def _explain_one(key: str, family: Family, out: TextIO) -> None:
+def _language(option: str | None) -> Language:
+    """--lang, else CURLX_LANG, else the locale. A language asked for by name (--lang,
+    CURLX_LANG) that curlx lacks gets English and one line on stderr saying so."""
+    asked = option if option is not None else os.environ.get("CURLX_LANG", "")
+    if not asked or asked == "auto":
+        return _explain.language("auto")
+    name = next(filter(None, map(_i18n.find, asked.split(":"))), None)
+    if name is None:
+        known = ", ".join(sorted({_i18n.ENGLISH_NAME, *_i18n.available().values()}))
+        sys.stderr.write(
+            f"curlx: no {asked!r} translation, showing English (curlx speaks {known})\n"
+        )
+        return _i18n.ENGLISH
+    return _explain.language(name)
+
+
+def _explain_one(key: str, family: Family, out: TextIO, t: Language) -> None:
     code = code_for(key, family)
     cls = CLASS_OF_CODE.get((code.family, code.value))
     class_name = cls.__name__ if cls is not None else None
-    refined = REFINED_CLASSES.get(code, ())
-    out.write(_explain.render_code(code, class_name, _aliases(code), refined) + "\n")
+    refined = REFINED_CLASSES.get(code, ()) if code.family is Family.EASY else ()
+    out.write(_explain.render_code(code, class_name, _aliases(code), refined, t) + "\n")
 
 
-def _list(out: TextIO) -> None:
+def _list(out: TextIO, t: Language) -> None:
     family = None
     for code in all_codes():
         if code.family is not family:
@@ -122,11 +151,11 @@ def _list(out: TextIO) -> None:
             out.write(f"\n{family.value}\n")
         out.write(
             f"{int(code):>5}  {code.libcurl_name:<40} {code.category.value:<12} "
-            f"{code.retry.value:<10} {code.summary}\n"
+            f"{code.retry.value:<10} {t.summary(code)}\n"
         )
 
 
-def _get(args: argparse.Namespace) -> int:
+def _get(args: argparse.Namespace, t: Language) -> int:
     headers = []
     for raw in args.header:
         name, sep, value = raw.partition(":")
@@ -168,7 +197,12 @@ def _get(args: argparse.Namespace) -> int:
         if args.fail:
             response.raise_for_status()
     except CurlError as exc:
-        sys.stderr.write(f"curlx: {exc}\n")
+        text = (
+            str(exc)
+            if t.english
+            else f"{_explain.headline(exc)}\n{_explain.hint_line(exc, t.name)}"
+        )
+        sys.stderr.write(f"curlx: {text}\n")
         return int(exc.code) if exc.code is not None else 2
     head = b""
     if args.include:
@@ -199,18 +233,19 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     out = sys.stdout
+    if args.command == "explain" and not args.list and not args.code:
+        parser.error("explain needs a code, or --list")
+    t = args.language = _language(args.lang)
     if args.command == "get":
-        return _get(args)
+        return _get(args, t)
     if args.command == "crawl":
         return crawl(args)
     if args.command == "explain":
         if args.list:
-            _list(out)
+            _list(out, t)
             return 0
-        if not args.code:
-            parser.error("explain needs a code, or --list")
         try:
-            _explain_one(args.code, _FAMILIES[args.family], out)
+            _explain_one(args.code, _FAMILIES[args.family], out, t)
         except LookupError as exc:
             sys.stderr.write(f"curlx explain: {exc.args[0]}\n")
             return 2

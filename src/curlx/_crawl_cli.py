@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, Any, Protocol
 
+from ._explain import language
 from ._fetch import Result, fetch_many
 from ._report import Report
 from ._retry import Retry
@@ -152,8 +153,10 @@ def crawl(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         summary = sys.stderr if out is sys.stdout else sys.stdout
-        summary.write(report.render() + "\n")
+        t = getattr(args, "language", None) or language()
+        summary.write(report.render(lang=t.name) + "\n")
         if interrupted:
-            summary.write("interrupted: the report covers the URLs finished so far\n")
+            note = t.gettext("interrupted: the report covers the URLs finished so far")
+            summary.write(note + "\n")
             return 130
     return 0

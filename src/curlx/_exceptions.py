@@ -375,9 +375,13 @@ class CurlError(pycurl.error):
         """The second line of `str()`: what to do, whether a retry helps, where to read more."""
         return _explain.hint_line(self)
 
-    def explain(self) -> str:
-        """The long form: what happened, the context the handle reported, and what to do."""
-        return _explain.explain_error(self)
+    def explain(self, lang: str | None = None) -> str:
+        """The long form: what happened, the context the handle reported, and what to do.
+
+        `lang` picks the language (``"zh"``); by default the one `curlx.set_language()` chose,
+        English unless it was called. The first line stays English in every language.
+        """
+        return _explain.explain_error(self, lang)
 
     def __str__(self) -> str:
         return f"{_explain.headline(self)}\n{self.hint}"

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ._exceptions import InvalidRequest
-from ._explain import headline
+from ._explain import headline, language
 from ._fetch import Result
+from ._i18n import ljust, rjust
 from ._urls import host_of, redact_text, redact_url
 
 __all__ = ["Report"]
@@ -171,28 +172,44 @@ class Report:
 
     # --- for people -------------------------------------------------------------------------
 
-    def render(self, hosts: int = 10) -> str:
-        """A plain-text summary table: totals, failures by category and code, top hosts."""
+    def render(self, hosts: int = 10, lang: str | None = None) -> str:
+        """A plain-text summary table: totals, failures by category and code, top hosts.
+
+        `lang` picks the language of the headings (``"zh"``); by default the one
+        `curlx.set_language()` chose, English unless it was called.
+        """
+        t = language(lang)
+        first = t.gettext(
+            "{total} URLs: {ok} ok, {http_errors} HTTP errors, {errors} failed transfers"
+        )
         lines = [
-            f"{self.total} URLs: {self.ok} ok, {self.http_errors} HTTP errors, "
-            f"{self.errors} failed transfers"
+            first.format(
+                total=self.total, ok=self.ok, http_errors=self.http_errors, errors=self.errors
+            )
         ]
+        count = rjust(t.pgettext("report column", "count"), 8)
+        example = t.pgettext("report column", "example")
 
         def table(title: str, groups: dict[str, Bucket]) -> None:
             if not groups:
                 return
             lines.append("")
-            lines.append(f"{title:<32} {'count':>8}  example")
+            lines.append(f"{ljust(title, 32)} {count}  {example}")
             for key, bucket in sorted(groups.items(), key=lambda kv: (-kv[1].count, kv[0])):
-                example = bucket.examples[0][0] if bucket.examples else ""
-                lines.append(f"{key:<32} {bucket.count:>8}  {example}")
+                example_url = bucket.examples[0][0] if bucket.examples else ""
+                lines.append(f"{key:<32} {bucket.count:>8}  {example_url}")
 
-        table("by status class", self.by_status)
-        table("failures by category", self.by_category)
-        table("failures by code", self.by_code)
+        table(t.gettext("by status class"), self.by_status)
+        table(t.gettext("failures by category"), self.by_category)
+        table(t.gettext("failures by code"), self.by_code)
         if self.by_host:
             lines.append("")
-            lines.append(f"{'host':<32} {'total':>8} {'failed':>8}")
+            heads = (
+                ljust(t.pgettext("report column", "host"), 32),
+                rjust(t.pgettext("report column", "total"), 8),
+                rjust(t.pgettext("report column", "failed"), 8),
+            )
+            lines.append(" ".join(heads))
             ranked = sorted(self.by_host.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
             for host, (total, failed) in ranked[:hosts]:
                 lines.append(f"{host:<32} {total:>8} {failed:>8}")
