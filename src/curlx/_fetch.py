@@ -9,22 +9,19 @@ Retries wait in a queue with their due time: a waiting retry never blocks other 
 from __future__ import annotations
 
 import dataclasses
-import heapq
-import itertools
 import time
-from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from ._exceptions import (
     CurlError,
-    HTTPStatusError,
     InvalidOperation,
     InvalidRequest,
     InvalidSetting,
 )
 from ._models import Request, Response
 from ._retry import Retry
+from ._scheduler import Scheduler
 from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
 from ._transport import MultiTransport, Outcome
 from ._urls import host_of, redact_url
@@ -60,7 +57,7 @@ class Result:
 class _Job:
     """One input item on its way: the request, where it goes, how it fared so far."""
 
-    __slots__ = ("attempts", "host", "policy", "request", "started", "target", "url")
+    __slots__ = ("attempts", "delay", "host", "policy", "request", "started", "target", "url")
 
     def __init__(self, target: str, request: Request | None, host: str, policy: Retry | None):
         self.target = target  # the URL as given (credentials and all), for libcurl
@@ -70,6 +67,7 @@ class _Job:
         self.policy = policy
         self.started = 0.0
         self.attempts = 0
+        self.delay = 0.0  # seconds before the retry its policy decided
 
     @property
     def method(self) -> str:
@@ -117,55 +115,30 @@ def _crawl(
     config: Session, source: Iterator[str | Request], concurrency: int, per_host: int | None
 ) -> Generator[Result, None, None]:
     transport: MultiTransport[_Job] = MultiTransport(concurrency)
-    waiting: deque[_Job] = deque()  # held back by per_host, or retries now due
-    retries: list[tuple[float, int, _Job]] = []  # (due, tie-breaker, job), a heap
-    sequence = itertools.count()
-    per_host_running: Counter[str] = Counter()
-    max_waiting = concurrency * 4  # stop reading input while this many are held back
-    exhausted = False
-
-    def launch(job: _Job) -> Result | None:
-        """Start `job` now, or hold it back while its host is at its limit."""
-        if job.host and per_host is not None and per_host_running[job.host] >= per_host:
-            waiting.append(job)
-            return None
-        return _start(config, transport, job, per_host_running)
-
+    scheduler: Scheduler[_Job] = Scheduler(
+        source,
+        lambda item: _job(config, item, per_host),
+        concurrency,
+        per_host,
+    )
     try:
         while True:
-            now = time.monotonic()
-            while retries and retries[0][0] <= now:
-                waiting.append(heapq.heappop(retries)[2])
-            # Start what may start: held-back jobs first (oldest first), then new input.
-            for _ in range(len(waiting)):
-                if not transport.free:
-                    break
-                result = launch(waiting.popleft())
+            for job in scheduler.ready(transport.free, time.monotonic()):
+                result = _start(config, transport, job)
                 if result is not None:
-                    yield result
-            while transport.free and not exhausted and len(waiting) < max_waiting:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                result = launch(_job(config, item, per_host))
-                if result is not None:
+                    scheduler.ended(job)
                     yield result
             if not transport.running:
-                if exhausted and not waiting and not retries:
+                if scheduler.done:
                     return
-                if retries and not waiting:
-                    time.sleep(max(0.0, retries[0][0] - time.monotonic()))
+                time.sleep(scheduler.wait(time.monotonic(), 1.0))
                 continue
-            wait = 1.0
-            if retries:
-                wait = min(wait, max(0.0, retries[0][0] - time.monotonic()))
-            for job, outcome in transport.poll(wait):
-                if job.host:
-                    per_host_running[job.host] -= 1
-                result = _finish(config, job, outcome, retries, sequence)
-                if result is not None:
+            for job, outcome in transport.poll(scheduler.wait(time.monotonic(), 1.0)):
+                scheduler.ended(job)
+                result = _finish(job, outcome)
+                if result is None:  # a retry, once its delay passed
+                    scheduler.retry(job, time.monotonic() + job.delay)
+                else:
                     yield result
     finally:
         transport.close()
@@ -182,9 +155,7 @@ def _job(config: Session, item: str | Request, per_host: int | None) -> _Job:
     return _Job(url, request, host_of(url) if per_host is not None else "", config.retry)
 
 
-def _start(
-    config: Session, transport: MultiTransport[_Job], job: _Job, running: Counter[str]
-) -> Result | None:
+def _start(config: Session, transport: MultiTransport[_Job], job: _Job) -> Result | None:
     """Start the job's next attempt; a final Result if it cannot start."""
     request = job.request
     if not job.attempts:
@@ -216,59 +187,41 @@ def _start(
             prepared.watchdog,
             prepared.safe_url,
         )
-    if failure is not None:
-        if isinstance(failure, InvalidOperation | InvalidRequest):
-            _located(failure, job.method, job.target)  # say which request it refused
-        return Result(job.url, None, failure, job.attempts, time.monotonic() - job.started)
-    if job.host:
-        running[job.host] += 1
-    return None
-
-
-def _finish(
-    config: Session,
-    job: _Job,
-    outcome: Outcome | CurlError,
-    retries: list[tuple[float, int, _Job]],
-    sequence: Iterator[int],
-) -> Result | None:
-    """The Result for a finished attempt, or None when a retry was scheduled instead."""
-    method = job.method
-    policy = job.policy
-    if isinstance(outcome, CurlError):
-        if policy is not None:
-            try:
-                job.policy = policy.increment(outcome, method, job.url)
-            except CurlError as final:
-                return Result(job.url, None, final, job.attempts, _since(job))
-            _schedule(job, retries, sequence)
-            return None
-        return Result(job.url, None, outcome, job.attempts, _since(job))
-    content, header_lines, info = outcome
-    response = Response(
-        status_code=info.response_code,
-        content=content,
-        header_lines=header_lines,
-        info=info,
-        method=method,
-        request_url=job.url,
-    )
-    if policy is not None and policy.retries_status(response.status_code, method):
-        try:
-            job.policy = policy.increment(response, method, job.url)
-        except HTTPStatusError as final:
-            if policy.raise_on_status:
-                return Result(job.url, None, final, job.attempts, _since(job))
-            return Result(job.url, response, None, job.attempts, _since(job))
-        _schedule(job, retries, sequence)
+    if failure is None:
         return None
-    return Result(job.url, response, None, job.attempts, _since(job))
+    if isinstance(failure, InvalidOperation | InvalidRequest):
+        _located(failure, job.method, job.target)  # say which request it refused
+    return Result(job.url, None, failure, job.attempts, time.monotonic() - job.started)
 
 
-def _schedule(job: _Job, retries: list[tuple[float, int, _Job]], sequence: Iterator[int]) -> None:
-    assert job.policy is not None and job.policy.history
-    due = time.monotonic() + job.policy.history[-1].delay
-    heapq.heappush(retries, (due, next(sequence), job))
+def _finish(job: _Job, outcome: Outcome | CurlError) -> Result | None:
+    """The Result for a finished attempt, or None when its policy retries it (after
+    `job.delay` seconds)."""
+    method = job.method
+    attempt: Response | CurlError
+    if isinstance(outcome, CurlError):
+        attempt = outcome
+    else:
+        content, header_lines, info = outcome
+        attempt = Response(
+            status_code=info.response_code,
+            content=content,
+            header_lines=header_lines,
+            info=info,
+            method=method,
+            request_url=job.url,
+        )
+    policy = job.policy
+    if policy is not None:
+        step = policy.step(attempt, method, job.url)
+        if step.retry is not None:
+            job.policy, job.delay = step.retry, step.delay
+            return None
+        if step.result is not None:
+            attempt = step.result  # type: ignore[assignment]
+    if isinstance(attempt, Response):
+        return Result(job.url, attempt, None, job.attempts, _since(job))
+    return Result(job.url, None, attempt, job.attempts, _since(job))
 
 
 def _since(job: _Job) -> float:

@@ -9,6 +9,7 @@ import difflib
 import random as _random
 import time
 from collections.abc import Callable, Collection
+from typing import NamedTuple
 
 from ._codes import RetryKind
 from ._exceptions import CurlError, HTTPStatusError, InvalidSetting
@@ -17,9 +18,20 @@ from ._http import DEFAULT_RETRY_STATUSES, KNOWN_METHODS, parse_retry_after
 from ._models import Response
 from ._translate import status_error
 
-__all__ = ["Retry"]
+__all__ = ["Retry", "Step"]
 
 # --- the Retry policy ----------------------------------------------------------------------
+
+
+class Step(NamedTuple):
+    """What `Retry.step` decided: the next policy and the delay before it, or the result."""
+
+    retry: Retry | None
+    """The policy for the next attempt; None when the request is done."""
+    delay: float
+    """Seconds to wait before the next attempt (0.0 when done)."""
+    result: Response | BaseException | None
+    """When done: the Response to give back, or the error to raise."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,6 +138,27 @@ class Retry:
     def retries_status(self, status: int, method: str) -> bool:
         """True if a response with `status` to `method` is one this policy repeats."""
         return status in self.statuses and method.upper() in self.methods
+
+    def step(self, outcome: BaseException | Response, method: str, url: str = "") -> Step:
+        """The one decision every client makes after an attempt: try again, or finish.
+
+        `outcome` is the attempt's Response or its error. A response whose status this policy
+        does not retry finishes at once (no history); otherwise the step says the policy for
+        the next attempt and the delay before it, or finishes with what the client gives back:
+        the last Response (its status retries ran out), or the error to raise (with `.history`;
+        an `HTTPStatusError` when `raise_on_status`). Pure: nothing waits here.
+        """
+        if isinstance(outcome, Response) and not self.retries_status(outcome.status_code, method):
+            return Step(None, 0.0, outcome)
+        try:
+            following = self.increment(outcome, method, url)
+        except HTTPStatusError as error:
+            if isinstance(outcome, Response) and not self.raise_on_status:
+                return Step(None, 0.0, outcome)
+            return Step(None, 0.0, error)
+        except Exception as error:  # the error itself, with its history
+            return Step(None, 0.0, error)
+        return Step(following, following.history[-1].delay, None)
 
     def increment(self, failure: BaseException | Response, method: str, url: str = "") -> Retry:
         """The policy for the next attempt after `failure`, or raise if there is none.

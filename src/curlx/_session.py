@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import certifi
 
 from ._codes import CurlCode
-from ._exceptions import CurlError, HTTPStatusError, InvalidOperation, InvalidRequest
+from ._exceptions import CurlError, InvalidOperation, InvalidRequest
 from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
 from ._retry import Retry
 from ._translate import error_from_code
@@ -606,20 +606,17 @@ class Session:
     def _send_with_retries(self, policy: Retry, prepared: Prepared) -> Response:
         method, safe_url = prepared.method, prepared.safe_url
         while True:
+            outcome: Response | CurlError
             try:
-                response = self._send(prepared)
+                outcome = self._send(prepared)
             except CurlError as error:
-                policy = policy.increment(error, method, safe_url)  # raises when done
-                policy.sleep()
-                continue
-            if not policy.retries_status(response.status_code, method):
-                return response
-            try:
-                policy = policy.increment(response, method, safe_url)
-            except HTTPStatusError:
-                if policy.raise_on_status:
-                    raise
-                return response
+                outcome = error
+            step = policy.step(outcome, method, safe_url)
+            if step.retry is None:
+                if isinstance(step.result, BaseException):
+                    raise step.result
+                return step.result  # type: ignore[return-value]
+            policy = step.retry
             policy.sleep()
 
     def _prepare(
