@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, TLSFiles, stall
 from pytest_httpserver import HTTPServer
-from servers import closed_port
+from support.http import Exchange, Reply, Request, TLSFiles, stall
+from support.lab import Net
+from support.raw import closed_port
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 T = 5.0
 

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request
-from servers import closed_port
+from support.http import Exchange, Reply, Request
+from support.lab import Net
+from support.raw import closed_port
 
 from curlx._cli import main
-
-pytest_plugins = ["http_servers"]
 
 TIMEOUT = ["--timeout", "5"]
 

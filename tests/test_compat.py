@@ -37,8 +37,9 @@ from typing import Any, cast
 
 import pycurl
 import pytest
-from http_servers import Exchange, HTTPApp, Reply, Request
-from servers import FTPServer, closed_port
+from support.ftp import FTPServer
+from support.http import Exchange, HTTPApp, Reply, Request
+from support.raw import closed_port
 
 import curlx
 from curlx._curl import _PycurlCurl, _PycurlMulti, _PycurlShare

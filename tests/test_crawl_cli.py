@@ -1,4 +1,4 @@
-"""`curlx crawl` and examples/crawl_report.py against the local server farm (see `farm`)."""
+"""`curlx crawl` and examples/crawl_report.py against the local server farm (see `support.farm`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm import HOSTS, Farm
+from support.farm import HOSTS, Farm
 
 import curlx
 from curlx._cli import main

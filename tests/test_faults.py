@@ -1,6 +1,6 @@
 """Faults × ways of asking: every broken peer ends in its exact typed error, in time.
 
-Each fault is a real loopback peer that misbehaves on purpose (see `servers` and `faults`).
+Each fault is a real loopback peer that misbehaves on purpose (see `support.raw` and `support.h2`).
 Every fault is tried through `curlx.get`, a `curlx.Session` and `curlx.fetch_many`, and each
 time the test checks four things: the exact class and code, that the error arrived within the
 limit that governs that fault plus `MARGIN` (measured with time.monotonic), that nothing hung,
@@ -20,23 +20,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from faults import drip, h2_garbage_after_preface, h2c_ok, tls_cut_after_hello
-from http_servers import HTTPApp, Net
-from servers import (
+from support.h2 import h2_garbage_after_preface, h2c_ok
+from support.http import HTTPApp
+from support.lab import Lab, Net
+from support.raw import (
     ConnectStall,
-    Lab,
     close_after_request,
+    drip,
     endless_body,
     reset_after_request,
     respond,
     respond_and_reset,
     respond_then_stall,
     stall_after_request,
+    tls_cut_after_hello,
 )
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 LIMITS = curlx.Timeout(connect=1, read=1, total=3)
 """The timeout of every fault request: no progress for 1 s, or 3 s in all, ends it."""

@@ -1,4 +1,4 @@
-"""fetch_many() against a local server farm (see `farm`): counts, limits, laziness, cleanup.
+"""fetch_many() against a local server farm (see `support.farm`): counts, limits, laziness, cleanup.
 
 Every transfer runs on loopback with a timeout (`LIMITS`: a stall ends after about a second).
 The farm's servers count what they saw, so the concurrency and per-host limits, connection
@@ -17,8 +17,8 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from farm import HOSTS, RESET_BODY_SENT, Farm
-from faults import open_fds
+from support.farm import HOSTS, RESET_BODY_SENT, Farm
+from support.measure import open_fds
 
 import curlx
 

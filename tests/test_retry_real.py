@@ -26,13 +26,13 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-import servers
 import stamina
 import stamina.instrumentation
 import tenacity
 import tenacity.nap
 import trustme
-from servers import IO_TIMEOUT, LOOPBACK, closed_port, listening_socket
+from support import raw
+from support.raw import IO_TIMEOUT, LOOPBACK, closed_port, listening_socket
 
 import curlx
 from curlx import Retry
@@ -171,7 +171,7 @@ OK = reply(200, {"Content-Type": "text/plain"}, b"done")
 def reset(conn: socket.socket, server: ScriptedServer) -> None:
     """Read the request, then abort the connection (SO_LINGER 0: the close sends a RST)."""
     server.read_request(conn)
-    servers.reset(conn)
+    raw.reset(conn)
 
 
 def tls_handshake(context: ssl.SSLContext) -> Step:

@@ -25,8 +25,7 @@ from typing import Any
 
 import pycurl
 import pytest
-from http_servers import ForwardProxy
-from servers import (
+from support.h2 import (
     H2_DATA,
     H2_FLAG_ACK,
     H2_FLAG_END_HEADERS,
@@ -34,11 +33,14 @@ from servers import (
     H2_HEADERS,
     H2_PREFACE,
     H2_SETTINGS,
+    h2_frame,
+    hpack_literal,
+)
+from support.http import ForwardProxy
+from support.raw import (
     ConnectStall,
     RawServer,
     closed_port,
-    h2_frame,
-    hpack_literal,
     read_head,
     recv_exact,
     reset,

@@ -19,13 +19,12 @@ from typing import Any
 
 import pycurl
 import pytest
-from faults import Stream, TLSForwardProxy, peak_rss_kib, reset_peak_rss, rss_kib
-from http_servers import Exchange, HTTPApp, Net, Reply, Request, TLSFiles
-from servers import Lab, RawServer, close_after_request, passwd_fragments
+from support.http import Exchange, HTTPApp, Reply, Request, TLSFiles, TLSForwardProxy
+from support.lab import Lab, Net
+from support.measure import peak_rss_kib, reset_peak_rss, rss_kib
+from support.raw import RawServer, Stream, close_after_request, passwd_fragments
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 T = curlx.Timeout(connect=2, read=2, total=5)
 """The timeout of every request here: nothing can hang."""

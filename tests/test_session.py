@@ -1,7 +1,7 @@
 """Session against real local servers: methods, bodies, redirects, cookies, auth, decoding,
 HTTP/2, proxies, the safe defaults, reuse after every kind of error, lifecycle and threads.
 
-Every server is on 127.0.0.1 (see `http_servers`): pytest-httpserver for canned plain-HTTP
+Every server is on 127.0.0.1 (see `support.http`): pytest-httpserver for canned plain-HTTP
 answers, `HTTPApp` where the raw request (repeated headers, the connection it came on) matters,
 `ForwardProxy`, `H2Server` and TLS servers with a throw-away CA.
 """
@@ -24,23 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_servers import (
-    Exchange,
-    Net,
-    Reply,
-    Request,
-    TLSFiles,
-    stall,
-)
 from pytest_httpserver import HTTPServer
-from servers import closed_port, passwd_fragments, reset
+from support.http import Exchange, Reply, Request, TLSFiles, stall
+from support.lab import Net
+from support.raw import closed_port, passwd_fragments, reset
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response as WResponse
 
 import curlx
 from curlx import RetryKind, Session
-
-pytest_plugins = ["http_servers"]
 
 T = 5.0
 """The timeout of every request that is not about timeouts."""

@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from faults import ResetServer, open_fds, rss_kib
-from servers import closed_port
+from support.measure import open_fds, rss_kib
+from support.raw import ResetServer, closed_port
 
 import curlx
 

@@ -11,11 +11,10 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request
+from support.http import Exchange, Reply, Request
+from support.lab import Net
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 T = curlx.Timeout(connect=5, read=5, total=10)
 THREADS = 8

@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from types import FrameType
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, stall
-from servers import closed_port
+from support.http import Exchange, Reply, Request, stall
+from support.lab import Net
+from support.raw import closed_port
 
 import curlx
 from curlx import Session
-
-pytest_plugins = ["http_servers"]
 
 T = 5.0
 """The timeout of every request that is not about timeouts."""

@@ -1,4 +1,4 @@
-"""Local fault servers: real peers that misbehave on purpose, for the real-failure tests.
+"""Raw TCP peers: one server that runs a handler on each connection, and the handlers.
 
 Everything here listens on loopback only (127.0.0.1 or ::1) and needs no network.
 
@@ -13,95 +13,26 @@ never on a sleep.
 The pieces:
 
 - `closed_port()`: a port nothing listens on; `reset()`: abort a connection with a TCP RST;
-  `recv_exact()`: read exactly n bytes; `h2_frame()`, `hpack_literal()` and the ``H2_*``
-  constants: just enough HTTP/2 framing to play a server; `passwd_fragments()`: pieces of
-  /etc/passwd that must never show up in an error or a response.
+  `read_head()`, `recv_exact()` and `drain()`: reading from a client; `passwd_fragments()`:
+  pieces of /etc/passwd that must never show up in an error or a response.
 - `RawServer`: a TCP server that runs a `Handler` on each connection, with a library of
-  handlers (`respond`, `reset_on_accept`, `stall_after_request`, `endless_body`, `socks5`,
-  `scripted_ftp`, `h2_reset_stream`, `tls`...) that each produce one kind of fault.
+  handlers (`respond`, `reset_on_accept`, `stall_after_request`, `endless_body`, `drip`,
+  `Stream`, `socks5`, `tls`, `tls_cut_after_hello`...) that each produce one kind of fault.
+  HTTP/2 handlers are in `support.h2`, the scripted FTP one in `support.ftp`.
 - `ConnectStall`: a port whose TCP handshakes never complete (its accept queue is full).
-- `PKI`: a throw-away CA (from trustme) with good, wrong-host, expired and client certificates
-  written to PEM files that libcurl can read.
-- `FTPServer`: a real pyftpdlib server with a read-write and a read-only user.
-- `TFTPErrorServer`: a UDP server answering every TFTP request with an ERROR packet.
-- `Lab`: starts any of the above on demand and stops them all at once (the ``lab`` fixture).
+- `ResetServer`: resets every connection from its accept thread, for the soak tests.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import socket
 import ssl
 import struct
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-
-import trustme
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.ioloop import IOLoop
-from pyftpdlib.servers import FTPServer as _PyFTPServer
-
-__all__ = [
-    "FTP_FILE_CONTENT",
-    "FTP_FILE_NAME",
-    "FTP_PASSWORD",
-    "FTP_READONLY_PASSWORD",
-    "FTP_READONLY_USER",
-    "FTP_USER",
-    "H2_DATA",
-    "H2_FLAG_ACK",
-    "H2_FLAG_END_HEADERS",
-    "H2_FLAG_END_STREAM",
-    "H2_GOAWAY",
-    "H2_HEADERS",
-    "H2_PREFACE",
-    "H2_RST_STREAM",
-    "H2_SETTINGS",
-    "IO_TIMEOUT",
-    "JOIN_TIMEOUT",
-    "LOOPBACK",
-    "LOOPBACK6",
-    "PKI",
-    "ConnectStall",
-    "FTPServer",
-    "FTPReply",
-    "FTPSession",
-    "Handler",
-    "Lab",
-    "RawServer",
-    "TFTPErrorServer",
-    "close_after_request",
-    "closed_port",
-    "drain",
-    "endless_body",
-    "greet",
-    "h2_garbage",
-    "h2_frame",
-    "h2_reset_stream",
-    "hpack_literal",
-    "ok_response",
-    "passwd_fragments",
-    "read_head",
-    "recv_exact",
-    "refuse_connect",
-    "reset",
-    "reset_after_request",
-    "reset_on_accept",
-    "respond",
-    "respond_and_reset",
-    "respond_then_stall",
-    "scripted_ftp",
-    "socks5",
-    "socks5_reply",
-    "stall_after_request",
-    "stall_on_accept",
-    "tls",
-]
 
 LOOPBACK = "127.0.0.1"
 LOOPBACK6 = "::1"
@@ -525,180 +456,52 @@ def socks5_reply(code: int) -> bytes:
     return bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0])
 
 
-# HTTP/2 framing, just enough to play a server (one that misbehaves, or a minimal healthy one).
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-H2_DATA = 0x0
-H2_HEADERS = 0x1
-H2_RST_STREAM = 0x3
-H2_SETTINGS = 0x4
-H2_GOAWAY = 0x7
-H2_FLAG_ACK = 0x1  # on SETTINGS
-H2_FLAG_END_STREAM = 0x1  # on DATA and HEADERS
-H2_FLAG_END_HEADERS = 0x4
+def ok_response(body: bytes = b"hello") -> bytes:
+    """A complete, well-formed HTTP/1.1 200 response closing the connection."""
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
 
 
-def h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
-    """One HTTP/2 frame: 24-bit length, type, flags, 31-bit stream id, payload."""
-    return struct.pack(">I", len(payload))[1:] + struct.pack(">BBI", kind, flags, stream) + payload
-
-
-def hpack_literal(name: bytes, value: bytes) -> bytes:
-    """An HPACK literal header field without indexing, new name, no Huffman coding.
-
-    Only for names and values shorter than 127 bytes (their length fits the 7-bit prefix).
-    """
-    assert len(name) < 127 and len(value) < 127
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-
-
-def _read_h2_frame(sock: socket.socket) -> tuple[int, int, int]:
-    header = recv_exact(sock, 9)
-    length = int.from_bytes(header[:3], "big")
-    kind, flags, stream = struct.unpack(">BBI", header[3:])
-    recv_exact(sock, length)
-    return kind, flags, stream & 0x7FFFFFFF
-
-
-def h2_reset_stream(error_code: int = 0x2) -> Handler:
-    """An HTTP/2 (prior knowledge, cleartext) server that resets the first request's stream.
-
-    It reads the client preface, exchanges SETTINGS, and answers the first HEADERS frame with
-    RST_STREAM carrying `error_code` (default INTERNAL_ERROR), then waits for the client to
-    hang up.
-    """
+def drip(interval: float, *, first: bytes = b"x") -> Handler:
+    """Read the request; send a head announcing a megabyte and `first`, then one body byte
+    every `interval` seconds until the client hangs up or the server stops."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\nContent-Type: text/plain\r\n\r\n"
 
     def handler(sock: socket.socket, server: RawServer) -> None:
-        if recv_exact(sock, len(H2_PREFACE)) != H2_PREFACE:
-            return
-        sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
-        while True:
-            kind, flags, stream = _read_h2_frame(sock)
-            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
-                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
-            elif kind == H2_HEADERS:
-                sock.sendall(h2_frame(H2_RST_STREAM, 0, stream, struct.pack(">I", error_code)))
-                break
-        drain(sock, server)
+        read_head(sock)
+        sock.sendall(head + first)
+        while not server.stopping.wait(interval):
+            sock.sendall(b"x")
 
     return handler
 
 
-def h2_garbage(sock: socket.socket, server: RawServer) -> None:
-    """Answer an HTTP/2 prior-knowledge client like an HTTP/1.1 server: not HTTP/2 frames."""
-    recv_exact(sock, len(H2_PREFACE))
-    sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-    sock.shutdown(socket.SHUT_WR)
-    drain(sock, server)
+def tls_cut_after_hello(sock: socket.socket, server: RawServer) -> None:
+    """Read the client's first TLS record (its ClientHello), then close the connection."""
+    record = sock.recv(65536)
+    if record[:1] != b"\x16":  # a TLS handshake record, or the test is not testing TLS
+        raise AssertionError(f"expected a TLS ClientHello, got {record[:16]!r}")
 
 
-FTPReply = str | Callable[["FTPSession", str], str]
-"""A scripted FTP reply: the literal reply line(s), or a function of (session, argument)."""
+class Stream:
+    """A handler sending a body of `total` bytes (no Content-Length: it ends with the
+    connection), counting in `sent` what the client let it send before hanging up."""
 
+    def __init__(self, total: int, chunk: int = 65536) -> None:
+        self.total = total
+        self.chunk = b"s" * chunk
+        self.sent = 0
+        self.done = threading.Event()
+        """Set when the handler ended (the client hung up, or all was sent)."""
 
-class FTPSession:
-    """State of one scripted-FTP control connection: its socket and passive data listener."""
-
-    def __init__(self, sock: socket.socket, server: RawServer, data: bytes) -> None:
-        self.sock = sock
-        self.server = server
-        self.data = data
-        self.listener: socket.socket | None = None
-
-    def passive(self, _argument: str) -> str:
-        """Open a loopback data listener and describe it in a 227 reply."""
-        self.close_listener()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind((LOOPBACK, 0))
-        self.listener.listen(1)
-        self.listener.settimeout(IO_TIMEOUT)
-        port = self.listener.getsockname()[1]
-        return f"227 Entering Passive Mode (127,0,0,1,{port >> 8},{port & 0xFF})"
-
-    def send_data(self, _argument: str) -> str:
-        """Send `data` over the data connection opened by PASV; reply 226 (or 425 without)."""
-        if self.listener is None:
-            return "425 Use PASV first"
-        self.reply("150 Opening data connection")
-        conn, _ = self.listener.accept()
-        with conn:
-            conn.sendall(self.data)
-        self.close_listener()
-        return "226 Transfer complete"
-
-    def reset_data(self, _argument: str) -> str:
-        """Accept the data connection opened by PASV and reset it, then say 150 as if all was
-        well: a client uploading on it fails to send."""
-        if self.listener is None:
-            return "425 Use PASV first"
-        conn, _ = self.listener.accept()
-        reset(conn)
-        self.close_listener()
-        return "150 Ok to send data"
-
-    def reply(self, text: str) -> None:
-        self.sock.sendall(text.encode() + b"\r\n")
-
-    def close_listener(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
-
-
-_FTP_DEFAULTS: Mapping[str, FTPReply] = {
-    "USER": "331 Password required",
-    "PASS": "230 Logged in",
-    "PWD": '257 "/" is the current directory',
-    "CWD": "250 OK",
-    "TYPE": "200 Type set",
-    "MDTM": "550 No modification time",
-    "SIZE": "213 10",
-    "REST": "350 Restarting",
-    "EPSV": "500 EPSV not understood",
-    "PASV": FTPSession.passive,
-    "RETR": FTPSession.send_data,
-    "LIST": FTPSession.send_data,
-    "NLST": FTPSession.send_data,
-    "QUIT": "221 Bye",
-}
-
-
-def scripted_ftp(
-    replies: Mapping[str, FTPReply] | None = None,
-    *,
-    greeting: str = "220 Scripted FTP ready",
-    data: bytes = b"0123456789",
-) -> Handler:
-    """A fake FTP server: answers each command from `replies`, keyed by the command verb.
-
-    Verbs not in `replies` get a sane default (log in, PWD ``/``, no EPSV so clients fall back
-    to PASV, a working PASV + RETR/LIST that sends `data`); unknown verbs get ``502``. A reply
-    is the literal text (CRLF is added) or a function of the session and the argument. Use it
-    for weird greetings, PASS/PASV/227 replies, refused TYPE/PRET/REST/PORT and the like.
-    """
-    script = {**_FTP_DEFAULTS, **(replies or {})}
-
-    def handler(sock: socket.socket, server: RawServer) -> None:
-        session = FTPSession(sock, server, data)
+    def __call__(self, sock: socket.socket, server: RawServer) -> None:
         try:
-            session.reply(greeting)
-            buffer = b""
-            while not server.stopping.is_set():
-                while b"\r\n" not in buffer:
-                    chunk = sock.recv(4096)
-                    if not chunk:
-                        return
-                    buffer += chunk
-                line, buffer = buffer.split(b"\r\n", 1)
-                verb, _, argument = line.decode("latin-1").partition(" ")
-                verb = verb.upper()
-                answer = script.get(verb, "502 Command not implemented")
-                session.reply(answer if isinstance(answer, str) else answer(session, argument))
-                if verb == "QUIT":
-                    return
+            read_head(sock)
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+            while self.sent < self.total and not server.stopping.is_set():
+                sock.sendall(self.chunk)
+                self.sent += len(self.chunk)
         finally:
-            session.close_listener()
-
-    return handler
+            self.done.set()
 
 
 class ConnectStall:
@@ -741,250 +544,56 @@ class ConnectStall:
 
 
 # --------------------------------------------------------------------------------------------
-# TLS material
+# A reset server that costs nothing per connection
 
 
-@dataclass(frozen=True)
-class PKI:
-    """A throw-away public key infrastructure, written to PEM files libcurl can read.
+class ResetServer:
+    """Reads each request and resets the connection, all in its one accept thread.
 
-    ``ca`` issued every certificate below; ``other_ca`` is an unrelated CA (for "unknown
-    issuer" failures). ``ca_file``/``other_ca_file`` hold the CA certificates,
-    ``client_cert_file``/``client_key_file`` a client certificate issued by ``ca``, and
-    ``garbage_file`` a file that is no PEM at all.
+    No thread, socket or list entry outlives a connection, so thousands of connections leave
+    this process's memory and fds as they were. Listening once constructed.
     """
 
-    ca: trustme.CA
-    other_ca: trustme.CA
-    server: trustme.LeafCert
-    wrong_host: trustme.LeafCert
-    expired: trustme.LeafCert
-    client: trustme.LeafCert
-    ca_file: Path
-    other_ca_file: Path
-    client_cert_file: Path
-    client_key_file: Path
-    garbage_file: Path
-
-    @classmethod
-    def create(cls, directory: Path) -> PKI:
-        """Make the CAs and certificates and write the files into `directory`."""
-        ca = trustme.CA()
-        other_ca = trustme.CA()
-        now = datetime.datetime.now(datetime.timezone.utc)
-        pki = cls(
-            ca=ca,
-            other_ca=other_ca,
-            server=ca.issue_cert(LOOPBACK, LOOPBACK6, "localhost"),
-            wrong_host=ca.issue_cert("wrong.host.example"),
-            expired=ca.issue_cert(
-                LOOPBACK,
-                LOOPBACK6,
-                "localhost",
-                not_before=now - datetime.timedelta(days=30),
-                not_after=now - datetime.timedelta(days=1),
-            ),
-            client=ca.issue_cert("client@example.com", common_name="curlx test client"),
-            ca_file=directory / "ca.pem",
-            other_ca_file=directory / "other-ca.pem",
-            client_cert_file=directory / "client-cert.pem",
-            client_key_file=directory / "client-key.pem",
-            garbage_file=directory / "garbage.pem",
-        )
-        ca.cert_pem.write_to_path(str(pki.ca_file))
-        other_ca.cert_pem.write_to_path(str(pki.other_ca_file))
-        pki.client.cert_chain_pems[0].write_to_path(str(pki.client_cert_file))
-        pki.client.private_key_pem.write_to_path(str(pki.client_key_file))
-        pki.garbage_file.write_text("this is not a PEM file\n")
-        return pki
-
-    def server_context(
-        self, cert: trustme.LeafCert | None = None, *, require_client_cert: bool = False
-    ) -> ssl.SSLContext:
-        """A server-side context presenting `cert` (default: the good server certificate)."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        (cert or self.server).configure_cert(context)
-        if require_client_cert:
-            self.ca.configure_trust(context)
-            context.verify_mode = ssl.CERT_REQUIRED
-        return context
-
-
-def ok_response(body: bytes = b"hello") -> bytes:
-    """A complete, well-formed HTTP/1.1 200 response closing the connection."""
-    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
-
-
-# --------------------------------------------------------------------------------------------
-# FTP (pyftpdlib) and TFTP
-
-FTP_USER = "user"
-FTP_PASSWORD = "s3cret"
-FTP_READONLY_USER = "reader"
-FTP_READONLY_PASSWORD = "reader-pw"
-FTP_FILE_NAME = "hello.txt"
-FTP_FILE_CONTENT = b"hello from the FTP server\n"
-
-
-class FTPServer:
-    """A real pyftpdlib FTP server on loopback, in a thread, with its own I/O loop.
-
-    Users: `FTP_USER`/`FTP_PASSWORD` may read and write; `FTP_READONLY_USER` may only read.
-    Both share `home`, which holds `FTP_FILE_NAME` with `FTP_FILE_CONTENT`.
-    """
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        home.mkdir(parents=True, exist_ok=True)
-        (home / FTP_FILE_NAME).write_bytes(FTP_FILE_CONTENT)
-        authorizer = DummyAuthorizer()
-        authorizer.add_user(FTP_USER, FTP_PASSWORD, str(home), perm="elradfmwMT")
-        authorizer.add_user(FTP_READONLY_USER, FTP_READONLY_PASSWORD, str(home), perm="elr")
-        handler = type(
-            "_Handler",
-            (FTPHandler,),
-            {"authorizer": authorizer, "timeout": 10, "auth_failed_timeout": 0},
-        )
-        self._ioloop = IOLoop()
-        self._server = _PyFTPServer((LOOPBACK, 0), handler, ioloop=self._ioloop)
-        self.port: int = self._server.address[1]
+    def __init__(self) -> None:
+        self.accepted = 0
         self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"FTP:{self.port}", daemon=True)
-        self._started = False
+        self._listener = listening_socket(backlog=128)
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name=f"Reset:{self.port}", daemon=True)
+        self._thread.start()
 
-    def url(self, path: str = "/", user: str = FTP_USER, password: str = FTP_PASSWORD) -> str:
-        """An ``ftp://user:password@127.0.0.1:PORT/path`` URL."""
-        return f"ftp://{user}:{password}@{LOOPBACK}:{self.port}{path}"
-
-    def _run(self) -> None:
-        try:
-            while not self.stopping.is_set():
-                self._ioloop.loop(timeout=POLL_INTERVAL, blocking=False)
-        finally:
-            self._server.close_all()
-
-    def start(self) -> FTPServer:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._started:
-            self._thread.join(JOIN_TIMEOUT)
-        else:
-            self._server.close_all()
-
-    def __enter__(self) -> FTPServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-class TFTPErrorServer:
-    """A UDP server on loopback answering every TFTP request with an ERROR packet.
-
-    TFTP error codes: 1 file not found, 2 access violation, 3 disk full, 4 illegal operation,
-    5 unknown transfer id, 6 file exists, 7 no such user.
-    """
-
-    def __init__(self, error_code: int, message: str = "scripted error") -> None:
-        self.packet = struct.pack(">HH", 5, error_code) + message.encode() + b"\0"
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind((LOOPBACK, 0))
-        self._sock.settimeout(POLL_INTERVAL)
-        self.port: int = self._sock.getsockname()[1]
-        self.requests = 0
-        self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"TFTP:{self.port}", daemon=True)
-        self._started = False
-
-    def url(self, path: str = "/file") -> str:
-        return f"tftp://{LOOPBACK}:{self.port}{path}"
+    def url(self, path: str = "/") -> str:
+        return f"http://{LOOPBACK}:{self.port}{path}"
 
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                _packet, peer = self._sock.recvfrom(65536)
+                conn, _ = self._listener.accept()
             except TimeoutError:
                 continue
-            self.requests += 1
-            self._sock.sendto(self.packet, peer)
-
-    def start(self) -> TFTPErrorServer:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._started:
-            self._thread.join(JOIN_TIMEOUT)
-        self._sock.close()
-
-    def __enter__(self) -> TFTPErrorServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-# --------------------------------------------------------------------------------------------
-
-
-class Lab:
-    """Starts fault servers on demand and stops them all on `close` (the ``lab`` fixture).
-
-    Scenario tables use it so that one row can ask for whatever server it needs::
-
-        lambda c, lab: c.setopt(pycurl.URL, lab.raw(servers.close_after_request).url())
-    """
-
-    def __init__(self, tmp_path: Path, pki: PKI) -> None:
-        self.tmp_path = tmp_path
-        self.pki = pki
-        self._stack = contextlib.ExitStack()
-        self._ftp: FTPServer | None = None
-
-    def raw(self, handler: Handler, *, host: str = LOOPBACK) -> RawServer:
-        """A started `RawServer` running `handler`."""
-        return self._stack.enter_context(RawServer(handler, host=host))
-
-    def https(
-        self,
-        then: Handler,
-        cert: trustme.LeafCert | None = None,
-        *,
-        require_client_cert: bool = False,
-    ) -> RawServer:
-        """A started TLS server presenting `cert` (default: a valid one), then running `then`."""
-        context = self.pki.server_context(cert, require_client_cert=require_client_cert)
-        return self.raw(tls(context, then))
-
-    def connect_stall(self) -> ConnectStall:
-        return self._stack.enter_context(ConnectStall())
-
-    def ftp(self) -> FTPServer:
-        """The (one, shared) real FTP server, started on first use."""
-        if self._ftp is None:
-            self._ftp = self._stack.enter_context(FTPServer(self.tmp_path / "ftp-home"))
-        return self._ftp
-
-    def scripted_ftp(
-        self,
-        replies: Mapping[str, FTPReply] | None = None,
-        *,
-        greeting: str = "220 Scripted FTP ready",
-        data: bytes = b"0123456789",
-    ) -> RawServer:
-        """A started `scripted_ftp` server (see there)."""
-        return self.raw(scripted_ftp(replies, greeting=greeting, data=data))
-
-    def tftp_error(self, error_code: int) -> TFTPErrorServer:
-        return self._stack.enter_context(TFTPErrorServer(error_code))
+            except OSError:
+                return
+            self.accepted += 1
+            try:
+                conn.settimeout(1.0)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                reset(conn)
+            finally:
+                conn.close()
 
     def close(self) -> None:
-        self._stack.close()
+        self.stopping.set()
+        self._thread.join(5.0)
+        self._listener.close()
+
+    def __enter__(self) -> ResetServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

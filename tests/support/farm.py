@@ -47,18 +47,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
-from servers import reset
 
-__all__ = [
-    "HOSTS",
-    "RESET_BODY_SENT",
-    "RESET_CONTENT_LENGTH",
-    "Farm",
-    "FarmHTTPServer",
-    "Logged",
-    "PortStats",
-    "RawServer",
-]
+from .raw import reset
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 """The loopback addresses of the three healthy servers (three hosts for ``per_host``)."""

@@ -1,4 +1,4 @@
-"""Local HTTP peers for the Session, API and CLI tests: all on 127.0.0.1, all torn down.
+"""HTTP peers on loopback: an HTTP/1.1 app server, a forward proxy and an HTTP/2 server.
 
 Everything binds and listens in its constructor, so a fixture that hands a server out never
 waits for it to be ready; a handler that must stall waits on the server's `release` event
@@ -10,33 +10,26 @@ stops, and its threads are joined.
   the TCP connections it accepted.
 - `ForwardProxy`: an HTTP forward proxy for absolute-URI requests and CONNECT tunnels, with an
   optional Basic Proxy-Authorization check (407) and a mode that refuses every CONNECT (403).
+  `TLSForwardProxy` is the same behind TLS (an ``https://`` proxy).
 - `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
   that no HTTP/2 library is needed.
 - `TLSFiles`: a trustme CA written to a PEM file, and server contexts with its certificate.
-
-Test modules load this file as a plugin (``pytest_plugins = ["http_servers"]``) for its
-fixtures: ``tls_files`` (one CA for the session), ``httpd`` (a pytest-httpserver on 127.0.0.1,
-cleared after each test) and ``net`` (starts the servers above on demand, stops them all).
-Test modules also import names from it before pytest loads it as a plugin, so pytest must not
-try to rewrite its asserts: PYTEST_DONT_REWRITE.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import selectors
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
 import trustme
-from pytest_httpserver import HTTPServer
-from servers import (
+
+from .h2 import (
     H2_DATA,
     H2_FLAG_ACK,
     H2_FLAG_END_HEADERS,
@@ -45,31 +38,10 @@ from servers import (
     H2_HEADERS,
     H2_PREFACE,
     H2_SETTINGS,
-    IO_TIMEOUT,
-    LOOPBACK,
-    POLL_INTERVAL,
-    RawServer,
     h2_frame,
     hpack_literal,
 )
-
-__all__ = [
-    "Exchange",
-    "Net",
-    "ProxyRecord",
-    "LOOPBACK",
-    "ForwardProxy",
-    "H2Server",
-    "HTTPApp",
-    "Reply",
-    "Request",
-    "TLSFiles",
-    "echo",
-    "httpd",
-    "net",
-    "stall",
-    "tls_files",
-]
+from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, RawServer
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _REASONS = {
@@ -97,7 +69,7 @@ _REASONS = {
 
 
 class _TCPServer(RawServer):
-    """A `servers.RawServer` on 127.0.0.1, started on construction, whose handler does the
+    """A `RawServer` on 127.0.0.1, started on construction, whose handler does the
     server-side TLS handshake (given a context) and then runs `serve(sock)`."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -475,6 +447,17 @@ class ForwardProxy(_TCPServer):
                     key.data.sendall(chunk)
 
 
+class TLSForwardProxy(ForwardProxy):
+    """`ForwardProxy` behind TLS: pass ``proxy=proxy.proxy_url()`` (https://).
+
+    It presents the certificate of `ssl_context`; a client that does not trust it never gets
+    to send a request (``records`` stays empty).
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(ssl_context=ssl_context)
+
+
 # --------------------------------------------------------------------------------------------
 # H2Server: just enough HTTP/2 to answer one GET
 
@@ -541,79 +524,3 @@ class TLSFiles:
         if alpn:
             context.set_alpn_protocols(alpn)
         return context
-
-
-# --------------------------------------------------------------------------------------------
-# Fixtures
-
-
-class Net:
-    """Starts servers on demand; `close` stops them all (the ``net`` fixture)."""
-
-    def __init__(self, tls: TLSFiles) -> None:
-        self.tls = tls
-        self.proxies: list[ForwardProxy] = []
-        """Every proxy started, to check that no request went through one unasked."""
-        self._stack = contextlib.ExitStack()
-
-    def app(
-        self, handler: Handler = echo, *, tls: bool = False, alpn: list[str] | None = None
-    ) -> HTTPApp:
-        """A started `HTTPApp` (HTTPS with the test CA's certificate if `tls`)."""
-        context = self.tls.server_context(alpn) if tls else None
-        server = HTTPApp(handler, context)
-        self._stack.callback(server.stop)
-        return server
-
-    def proxy(
-        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
-    ) -> ForwardProxy:
-        server = ForwardProxy(credentials=credentials, refuse_connect=refuse_connect)
-        self._stack.callback(server.stop)
-        self.proxies.append(server)
-        return server
-
-    def h2(self, body: bytes = b"hello over h2") -> H2Server:
-        server = H2Server(self.tls.server_context(["h2"]), body)
-        self._stack.callback(server.stop)
-        return server
-
-    def close(self) -> None:
-        self._stack.close()
-
-
-@pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    """A throw-away CA (in ``ca_file``) and a certificate for 127.0.0.1 and localhost."""
-    return TLSFiles(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def net(tls_files: TLSFiles) -> Iterator[Net]:
-    """Servers started on demand (``net.app(handler)``, ``net.proxy()``...), all stopped after."""
-    servers = Net(tls_files)
-    try:
-        yield servers
-    finally:
-        servers.close()
-
-
-@pytest.fixture(scope="module")
-def _httpd_for_module() -> Iterator[HTTPServer]:
-    server = HTTPServer(host=LOOPBACK, port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.clear()
-        if server.is_running():
-            server.stop()
-
-
-@pytest.fixture
-def httpd(_httpd_for_module: HTTPServer) -> Iterator[HTTPServer]:
-    """pytest-httpserver on 127.0.0.1 (HTTP/1.0, one connection per request), cleared after."""
-    try:
-        yield _httpd_for_module
-    finally:
-        _httpd_for_module.clear()

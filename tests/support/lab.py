@@ -1,0 +1,106 @@
+"""Servers on demand for one test, all stopped when it ends: `Lab` (the ``lab`` fixture) and
+`Net` (the ``net`` fixture)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import trustme
+
+from .ftp import FTPReply, FTPServer, TFTPErrorServer, scripted_ftp
+from .http import ForwardProxy, H2Server, HTTPApp, TLSFiles, echo
+from .http import Handler as RequestHandler
+from .pki import PKI
+from .raw import LOOPBACK, ConnectStall, Handler, RawServer, tls
+
+
+class Lab:
+    """Starts fault servers on demand and stops them all on `close` (the ``lab`` fixture).
+
+    Scenario tables use it so that one row can ask for whatever server it needs::
+
+        lambda c, lab: c.setopt(pycurl.URL, lab.raw(raw.close_after_request).url())
+    """
+
+    def __init__(self, tmp_path: Path, pki: PKI) -> None:
+        self.tmp_path = tmp_path
+        self.pki = pki
+        self._stack = contextlib.ExitStack()
+        self._ftp: FTPServer | None = None
+
+    def raw(self, handler: Handler, *, host: str = LOOPBACK) -> RawServer:
+        """A started `RawServer` running `handler`."""
+        return self._stack.enter_context(RawServer(handler, host=host))
+
+    def https(
+        self,
+        then: Handler,
+        cert: trustme.LeafCert | None = None,
+        *,
+        require_client_cert: bool = False,
+    ) -> RawServer:
+        """A started TLS server presenting `cert` (default: a valid one), then running `then`."""
+        context = self.pki.server_context(cert, require_client_cert=require_client_cert)
+        return self.raw(tls(context, then))
+
+    def connect_stall(self) -> ConnectStall:
+        return self._stack.enter_context(ConnectStall())
+
+    def ftp(self) -> FTPServer:
+        """The (one, shared) real FTP server, started on first use."""
+        if self._ftp is None:
+            self._ftp = self._stack.enter_context(FTPServer(self.tmp_path / "ftp-home"))
+        return self._ftp
+
+    def scripted_ftp(
+        self,
+        replies: Mapping[str, FTPReply] | None = None,
+        *,
+        greeting: str = "220 Scripted FTP ready",
+        data: bytes = b"0123456789",
+    ) -> RawServer:
+        """A started `scripted_ftp` server (see there)."""
+        return self.raw(scripted_ftp(replies, greeting=greeting, data=data))
+
+    def tftp_error(self, error_code: int) -> TFTPErrorServer:
+        return self._stack.enter_context(TFTPErrorServer(error_code))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+class Net:
+    """Starts servers on demand; `close` stops them all (the ``net`` fixture)."""
+
+    def __init__(self, tls: TLSFiles) -> None:
+        self.tls = tls
+        self.proxies: list[ForwardProxy] = []
+        """Every proxy started, to check that no request went through one unasked."""
+        self._stack = contextlib.ExitStack()
+
+    def app(
+        self, handler: RequestHandler = echo, *, tls: bool = False, alpn: list[str] | None = None
+    ) -> HTTPApp:
+        """A started `HTTPApp` (HTTPS with the test CA's certificate if `tls`)."""
+        context = self.tls.server_context(alpn) if tls else None
+        server = HTTPApp(handler, context)
+        self._stack.callback(server.stop)
+        return server
+
+    def proxy(
+        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
+    ) -> ForwardProxy:
+        server = ForwardProxy(credentials=credentials, refuse_connect=refuse_connect)
+        self._stack.callback(server.stop)
+        self.proxies.append(server)
+        return server
+
+    def h2(self, body: bytes = b"hello over h2") -> H2Server:
+        server = H2Server(self.tls.server_context(["h2"]), body)
+        self._stack.callback(server.stop)
+        return server
+
+    def close(self) -> None:
+        self._stack.close()
