@@ -3,7 +3,7 @@
 Everything listens on the loopback range only (127.0.0.1, 127.0.0.2, 127.0.0.3) and binds and
 listens in `Farm.__init__`, so by the time a fixture hands the farm out the kernel already
 queues connections to every port; no test sleeps waiting for a server. Stalling handlers wait on
-`Farm.release` (set at teardown) or on a socket that teardown shuts down, never on a timer.
+`Farm.release` or on their server's ``stopping`` event (both set at teardown), never on a timer.
 
 The pieces (see `Farm`):
 
@@ -39,7 +39,6 @@ import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -48,7 +47,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
-from .raw import reset
+from .raw import Handler, RawServer, drain, reset, respond, tls
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 """The loopback addresses of the three healthy servers (three hosts for ``per_host``)."""
@@ -60,6 +59,7 @@ descriptors would change the count; teardown shuts every connection down anyway.
 JOIN_TIMEOUT = 10.0
 RESET_BODY_SENT = 100
 RESET_CONTENT_LENGTH = 1000
+TLS_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntls ok\n"
 
 
 @dataclass
@@ -223,75 +223,6 @@ class FarmHTTPServer(ThreadingHTTPServer):
             self.farm.handler_errors += 1
 
 
-class RawServer:
-    """A loopback TCP server running `serve(sock)` on each connection in its own thread."""
-
-    def __init__(self, host: str, serve: Callable[[socket.socket], None]) -> None:
-        self._serve = serve
-        self._listener = socket.create_server((host, 0), backlog=1024)
-        self.host = host
-        self.port: int = self._listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self.connections = 0
-        self._accepter = threading.Thread(target=self._accept, daemon=True)
-
-    def start(self) -> None:
-        self._accepter.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                return  # the listener was shut down
-            with self._lock:
-                self.connections += 1
-                self._open.add(sock)
-                thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
-                self._threads = [t for t in self._threads if t.is_alive()]
-                self._threads.append(thread)
-            thread.start()
-
-    def _run(self, sock: socket.socket) -> None:
-        try:
-            sock.settimeout(IO_TIMEOUT)
-            self._serve(sock)
-        except OSError:
-            pass  # the client left, or the server is stopping
-        finally:
-            with self._lock:
-                self._open.discard(sock)
-            sock.close()
-
-    @property
-    def open_connections(self) -> int:
-        """Accepted connections not yet closed."""
-        with self._lock:
-            return len(self._open)
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        self._accepter.join(JOIN_TIMEOUT)
-        with self._lock:
-            for sock in self._open:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(JOIN_TIMEOUT)
-
-
-def _stall(sock: socket.socket) -> None:
-    """Read whatever comes and never answer, until the client leaves or the farm stops."""
-    sock.settimeout(None)  # stop() shuts the socket down, which ends the recv
-    while sock.recv(65536):
-        pass
-
-
 # /proc/net/tcp states of a server-side socket that is still open or still queued to accept:
 # ESTABLISHED, SYN_RECV, CLOSE_WAIT (the client closed; the server has not yet).
 _OPEN_STATES = frozenset({"01", "03", "08"})
@@ -339,10 +270,9 @@ class Farm:
             self.ca = trustme.CA()
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.ca.issue_cert(HOSTS[0], "localhost").configure_cert(context)
-            self._tls_context = context
-            self.tls = self._raw(self._serve_tls)
+            self.tls = self._raw(tls(context, respond(TLS_ANSWER)))
             self.tls_port = self.tls.port
-            self.stall = self._raw(_stall)
+            self.stall = self._raw(drain)  # reads, never answers
             self.stall_port = self.stall.port
         except BaseException:
             self._stack.close()
@@ -355,11 +285,10 @@ class Farm:
         self._stack.callback(self._stop_http, server)
         return server
 
-    def _raw(self, serve: Callable[[socket.socket], None]) -> RawServer:
-        server = RawServer(HOSTS[0], serve)
-        server.start()
-        self._stack.callback(server.stop)
-        return server
+    def _raw(self, handler: Handler) -> RawServer:
+        return self._stack.enter_context(
+            RawServer(handler, host=HOSTS[0], backlog=1024, io_timeout=IO_TIMEOUT)
+        )
 
     def _stop_http(self, server: FarmHTTPServer) -> None:
         server.shutdown()
@@ -369,24 +298,6 @@ class Farm:
                     sock.shutdown(socket.SHUT_RDWR)
         server.server_close()  # joins the handler threads
         server.thread.join(JOIN_TIMEOUT)
-
-    def _serve_tls(self, sock: socket.socket) -> None:
-        """Handshake with the untrusted certificate; answer one request if a client accepts.
-
-        The TLS socket takes over the connection, so `RawServer.stop` cannot shut it down: a
-        short timeout bounds how long a silent client can keep this thread.
-        """
-        sock.settimeout(5.0)
-        with self._tls_context.wrap_socket(sock, server_side=True) as tls:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            tls.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntls ok\n"
-            )
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -19,7 +19,16 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer as _PyFTPServer
 
-from .raw import IO_TIMEOUT, JOIN_TIMEOUT, LOOPBACK, POLL_INTERVAL, Handler, RawServer, reset
+from .raw import (
+    IO_TIMEOUT,
+    JOIN_TIMEOUT,
+    LOOPBACK,
+    POLL_INTERVAL,
+    Handler,
+    RawServer,
+    listening_socket,
+    reset,
+)
 
 FTPReply = str | Callable[["FTPSession", str], str]
 """A scripted FTP reply: the literal reply line(s), or a function of (session, argument)."""
@@ -37,10 +46,8 @@ class FTPSession:
     def passive(self, _argument: str) -> str:
         """Open a loopback data listener and describe it in a 227 reply."""
         self.close_listener()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind((LOOPBACK, 0))
-        self.listener.listen(1)
-        self.listener.settimeout(IO_TIMEOUT)
+        self.listener = listening_socket(LOOPBACK, backlog=1)
+        self.listener.settimeout(IO_TIMEOUT)  # one accept, which waits for the client
         port = self.listener.getsockname()[1]
         return f"227 Entering Passive Mode (127,0,0,1,{port >> 8},{port & 0xFF})"
 

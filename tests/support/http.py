@@ -89,9 +89,16 @@ class _TCPServer(RawServer):
     def scheme(self) -> str:
         return "http" if self.ssl_context is None else "https"
 
-    def url(self, path: str = "/", scheme: str | None = None, host: str = LOOPBACK) -> str:
+    def url(
+        self,
+        path: str = "/",
+        scheme: str | None = None,
+        *,
+        host: str | None = None,
+        userinfo: str = "",
+    ) -> str:
         """``http(s)://HOST:PORT/path`` for this server (`host` may be "localhost")."""
-        return f"{scheme or self.scheme}://{host}:{self.port}{path}"
+        return super().url(path, scheme or self.scheme, host=host, userinfo=userinfo)
 
     def serve(self, sock: socket.socket) -> None:
         raise NotImplementedError

@@ -20,7 +20,6 @@ The pieces:
   `Stream`, `socks5`, `tls`, `tls_cut_after_hello`...) that each produce one kind of fault.
   HTTP/2 handlers are in `support.h2`, the scripted FTP one in `support.ftp`.
 - `ConnectStall`: a port whose TCP handshakes never complete (its accept queue is full).
-- `ResetServer`: resets every connection from its accept thread, for the soak tests.
 """
 
 from __future__ import annotations
@@ -46,7 +45,8 @@ POLL_INTERVAL = 0.05
 Handler = Callable[[socket.socket, "RawServer"], None]
 """What a `RawServer` runs on each accepted connection, in its own thread.
 
-It gets the connected socket (blocking, with an `IO_TIMEOUT` timeout) and the server (for its
+It gets the connected socket (blocking, with the server's ``io_timeout``, by default
+`IO_TIMEOUT`) and the server (for its
 ``stopping`` event). `OSError` raised by a handler is expected (the client went away, or the
 handler reset the connection) and ignored; any other exception is a bug in the test and is
 re-raised when the server stops. The server closes the socket after the handler returns.
@@ -103,20 +103,39 @@ class RawServer:
 
         with RawServer(respond(b"HTTP/1.1 200 OK\\r\\n\\r\\n")) as server:
             url = server.url("/path")
+
+    `host` is any loopback address; `port` a fixed port (one `closed_port()` reserved, so that
+    a refused port can start accepting) instead of a fresh one; `io_timeout` the timeout of each
+    accepted socket. With ``threaded=False`` the handler runs in the accept thread itself, one
+    connection after another: no thread and nothing else outlives a connection, for soak tests
+    that measure this process's memory (such a handler must never stall).
     """
 
-    def __init__(self, handler: Handler, *, host: str = LOOPBACK, backlog: int = 16) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        backlog: int = 16,
+        io_timeout: float = IO_TIMEOUT,
+        threaded: bool = True,
+    ) -> None:
         self.handler = handler
         self.host = host
+        self.io_timeout = io_timeout
+        self.threaded = threaded
         self.stopping = threading.Event()
         """Set when the server stops: handlers that stall wait on it."""
         self.accepted = 0
         """How many connections were accepted so far."""
         self.errors: list[BaseException] = []
-        self._listener = listening_socket(host, backlog=backlog)
+        # A fixed port may have just been bound by closed_port(): let it be bound again.
+        self._listener = listening_socket(host, port, backlog, reuse=port != 0)
         self.port: int = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
+        self._serving = 0
         self._workers: list[threading.Thread] = []
         self._local = threading.local()
         self._acceptor = threading.Thread(
@@ -125,9 +144,21 @@ class RawServer:
         self._started = False
         self._stopped = False
 
-    def url(self, path: str = "/", scheme: str = "http") -> str:
-        """A URL that reaches this server, such as ``http://127.0.0.1:PORT/path``."""
-        return f"{scheme}://{_url_host(self.host)}:{self.port}{path}"
+    def url(
+        self, path: str = "/", scheme: str = "http", *, host: str | None = None, userinfo: str = ""
+    ) -> str:
+        """A URL that reaches this server, such as ``http://127.0.0.1:PORT/path``.
+
+        `host` names this server otherwise (say, "localhost"); `userinfo` goes before the host.
+        """
+        at = f"{userinfo}@" if userinfo else ""
+        return f"{scheme}://{at}{_url_host(host or self.host)}:{self.port}{path}"
+
+    @property
+    def open_connections(self) -> int:
+        """Accepted connections whose handler has not finished (and closed them) yet."""
+        with self._lock:
+            return self._serving
 
     def start(self) -> RawServer:
         """Start accepting connections (idempotent)."""
@@ -204,17 +235,22 @@ class RawServer:
                 if not self.stopping.is_set():
                     self.errors.append(exc)
                 return
-            conn.settimeout(IO_TIMEOUT)
+            conn.settimeout(self.io_timeout)
             with self._lock:
                 self.accepted += 1
                 number = self.accepted
                 self._open.add(conn)
+                self._serving += 1
+            if not self.threaded:
+                self._serve(conn, number)
+                continue
             worker = threading.Thread(
                 target=self._serve,
                 args=(conn, number),
                 name=f"RawServer:{self.port}:conn{number}",
                 daemon=True,
             )
+            self._workers = [w for w in self._workers if w.is_alive()]
             self._workers.append(worker)
             worker.start()
 
@@ -229,6 +265,8 @@ class RawServer:
         finally:
             self.untrack(conn)
             conn.close()
+            with self._lock:
+                self._serving -= 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,13 +551,11 @@ class ConnectStall:
 
     def __init__(self, host: str = LOOPBACK) -> None:
         self.host = host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        self._listener = listening_socket(host, backlog=0)
+        self.port: int = self._listener.getsockname()[1]
         self._fillers: list[socket.socket] = []
         try:
-            self._listener.bind((host, 0))
-            self._listener.listen(0)
-            self.port: int = self._listener.getsockname()[1]
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
             filler = socket.socket(family, socket.SOCK_STREAM)
             self._fillers.append(filler)
             filler.settimeout(IO_TIMEOUT)
@@ -540,60 +576,4 @@ class ConnectStall:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-# --------------------------------------------------------------------------------------------
-# A reset server that costs nothing per connection
-
-
-class ResetServer:
-    """Reads each request and resets the connection, all in its one accept thread.
-
-    No thread, socket or list entry outlives a connection, so thousands of connections leave
-    this process's memory and fds as they were. Listening once constructed.
-    """
-
-    def __init__(self) -> None:
-        self.accepted = 0
-        self.stopping = threading.Event()
-        self._listener = listening_socket(backlog=128)
-        self.port: int = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, name=f"Reset:{self.port}", daemon=True)
-        self._thread.start()
-
-    def url(self, path: str = "/") -> str:
-        return f"http://{LOOPBACK}:{self.port}{path}"
-
-    def _run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            try:
-                conn.settimeout(1.0)
-                with contextlib.suppress(OSError):
-                    conn.recv(65536)
-                reset(conn)
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self.stopping.set()
-        self._thread.join(5.0)
-        self._listener.close()
-
-    def __enter__(self) -> ResetServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         self.close()
