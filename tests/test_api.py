@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from support.http import Exchange, Reply, Request, TLSFiles, stall
+from support.http import Exchange, Reply, Request, stall
 from support.lab import Net
+from support.pki import PKI
 from support.raw import closed_port
 
 import curlx
@@ -121,7 +122,7 @@ def test_consecutive_calls_reuse_a_connection(net: Net) -> None:
     assert app.connections == 1
 
 
-def test_options_of_one_call_do_not_leak_into_the_next(net: Net, tls_files: TLSFiles) -> None:
+def test_options_of_one_call_do_not_leak_into_the_next(net: Net, pki: PKI) -> None:
     app = net.app()
     proxy = net.proxy()
     curlx.get(app.url("/proxied"), proxy=proxy.proxy_url(), timeout=T)
@@ -139,11 +140,11 @@ def test_options_of_one_call_do_not_leak_into_the_next(net: Net, tls_files: TLSF
         curlx.get(secure.url("/"), timeout=T)
 
 
-def test_https_and_verification(net: Net, tls_files: TLSFiles) -> None:
+def test_https_and_verification(net: Net, pki: PKI) -> None:
     app = net.app(tls=True)
     with pytest.raises(curlx.PeerFailedVerification):
         curlx.get(app.url("/"), timeout=T)
-    assert curlx.get(app.url("/"), verify=str(tls_files.ca_file), timeout=T).text == "ok"
+    assert curlx.get(app.url("/"), verify=str(pki.ca_file), timeout=T).text == "ok"
     assert curlx.get(app.url("/"), verify=False, timeout=T).text == "ok"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from support.farm import HOSTS, Farm
+from support.pki import PKI
 
 import curlx
 from curlx._cli import main
@@ -27,8 +28,8 @@ PROGRESS = "URLs  "  # the live line reads "7/21 URLs  31/s  failures: ..."
 
 
 @pytest.fixture(scope="module")
-def farm() -> Iterator[Farm]:
-    with Farm() as servers:
+def farm(pki: PKI) -> Iterator[Farm]:
+    with Farm(pki) as servers:
         yield servers
 
 

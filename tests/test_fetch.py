@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 from support.farm import HOSTS, RESET_BODY_SENT, Farm
 from support.measure import open_fds
+from support.pki import PKI
 
 import curlx
 
@@ -29,15 +30,15 @@ USERINFO = f"user:{SECRET}"
 
 
 @pytest.fixture(scope="module")
-def farm() -> Iterator[Farm]:
-    with Farm() as servers:
+def farm(pki: PKI) -> Iterator[Farm]:
+    with Farm(pki) as servers:
         yield servers
 
 
 @pytest.fixture
-def quiet_farm() -> Iterator[Farm]:
+def quiet_farm(pki: PKI) -> Iterator[Farm]:
     """A farm of its own, for counting file descriptors: no other test's connections to it."""
-    with Farm() as servers:
+    with Farm(pki) as servers:
         yield servers
 
 

@@ -30,8 +30,8 @@ import stamina
 import stamina.instrumentation
 import tenacity
 import tenacity.nap
-import trustme
 from support import raw
+from support.pki import PKI
 from support.raw import IO_TIMEOUT, LOOPBACK, closed_port, listening_socket
 
 import curlx
@@ -517,12 +517,9 @@ def test_malformed_url_is_not_retried() -> None:
 
 
 @pytest.fixture(scope="module")
-def untrusted_tls() -> ssl.SSLContext:
+def untrusted_tls(pki: PKI) -> ssl.SSLContext:
     """A server TLS context whose certificate (for 127.0.0.1) no client trusts."""
-    authority = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert(LOOPBACK).configure_cert(context)
-    return context
+    return pki.server_context()
 
 
 def test_certificate_failure_is_not_retried(lab: Lab, untrusted_tls: ssl.SSLContext) -> None:

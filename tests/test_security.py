@@ -19,9 +19,10 @@ from typing import Any
 
 import pycurl
 import pytest
-from support.http import Exchange, HTTPApp, Reply, Request, TLSFiles, TLSForwardProxy
+from support.http import Exchange, HTTPApp, Reply, Request, TLSForwardProxy
 from support.lab import Lab, Net
 from support.measure import peak_rss_kib, reset_peak_rss, rss_kib
+from support.pki import PKI
 from support.raw import RawServer, Stream, close_after_request, passwd_fragments
 
 import curlx
@@ -56,9 +57,7 @@ def ask(mode: str, url: str | curlx.Request, **options: Any) -> curlx.Response:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_tls_is_verified_by_default_and_off_only_when_asked(
-    mode: str, net: Net, tls_files: TLSFiles
-) -> None:
+def test_tls_is_verified_by_default_and_off_only_when_asked(mode: str, net: Net, pki: PKI) -> None:
     app = net.app(tls=True)
     with pytest.raises(curlx.PeerFailedVerification) as caught:
         ask(mode, app.url("/default"))
@@ -66,7 +65,7 @@ def test_tls_is_verified_by_default_and_off_only_when_asked(
     assert isinstance(error, curlx.CertificateError) and error.code == 60
     assert error.info is not None and error.info.ssl_verify_result == 20  # unknown issuer
     assert app.requests == []  # the handshake was refused: no request was sent
-    assert ask(mode, app.url("/trusted"), verify=str(tls_files.ca_file)).text == "ok"
+    assert ask(mode, app.url("/trusted"), verify=str(pki.ca_file)).text == "ok"
     assert ask(mode, app.url("/unverified"), verify=False).text == "ok"
     assert [r.path for r in app.requests] == ["/trusted", "/unverified"]
 
@@ -82,11 +81,9 @@ def test_only_verify_false_turns_verification_off(value: Any, net: Net) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_https_proxy_certificate_is_verified_by_default(
-    mode: str, net: Net, tls_files: TLSFiles
-) -> None:
+def test_https_proxy_certificate_is_verified_by_default(mode: str, net: Net, pki: PKI) -> None:
     app = net.app()
-    with TLSForwardProxy(tls_files.server_context()) as proxy:
+    with TLSForwardProxy(pki.server_context()) as proxy:
         with pytest.raises(curlx.PeerFailedVerification) as caught:
             ask(mode, app.url("/via-proxy"), proxy=proxy.proxy_url())
         error = caught.value
@@ -95,9 +92,7 @@ def test_https_proxy_certificate_is_verified_by_default(
         assert error.info is not None
         assert (error.info.proxy_ssl_verify_result, error.info.ssl_verify_result) == (20, 0)
         assert proxy.records == [] and app.requests == []
-        trusted = ask(
-            mode, app.url("/trusted"), proxy=proxy.proxy_url(), verify=str(tls_files.ca_file)
-        )
+        trusted = ask(mode, app.url("/trusted"), proxy=proxy.proxy_url(), verify=str(pki.ca_file))
         unverified = ask(mode, app.url("/unverified"), proxy=proxy.proxy_url(), verify=False)
         assert (trusted.text, unverified.text) == ("ok", "ok")
         assert [r.target for r in proxy.records] == [app.url("/trusted"), app.url("/unverified")]

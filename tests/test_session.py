@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from support.http import Exchange, Reply, Request, TLSFiles, stall
+from support.http import Exchange, Reply, Request, stall
 from support.lab import Net
+from support.pki import PKI
 from support.raw import closed_port, passwd_fragments, reset
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response as WResponse
@@ -656,9 +657,9 @@ def test_real_response_pickles(net: Net) -> None:
 # --- 6. HTTP versions ----------------------------------------------------------------------------
 
 
-def test_http2_over_tls(net: Net, tls_files: TLSFiles) -> None:
+def test_http2_over_tls(net: Net, pki: PKI) -> None:
     server = net.h2(b"hello over h2")
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         response = s.get(server.url("/"), http_version="2")
     assert response.http_version == "2"
     assert (response.status_code, response.reason, response.content) == (200, "", b"hello over h2")
@@ -666,9 +667,9 @@ def test_http2_over_tls(net: Net, tls_files: TLSFiles) -> None:
     assert server.alpn == ["h2"]
 
 
-def test_http_1_0_and_1_1_are_asked_for(net: Net, tls_files: TLSFiles) -> None:
+def test_http_1_0_and_1_1_are_asked_for(net: Net, pki: PKI) -> None:
     app = net.app(tls=True, alpn=["h2", "http/1.1"])  # offers h2, speaks only HTTP/1.1
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         eleven = s.get(app.url("/"), http_version="1.1")
         s.get(app.url("/"), http_version="1.0")
     assert eleven.http_version == "1.1"
@@ -710,11 +711,11 @@ def test_http_through_the_proxy(userinfo: str | None, net: Net) -> None:
 
 
 @pytest.mark.parametrize("userinfo", [None, "user:s3cret"])
-def test_https_through_the_proxy(userinfo: str | None, net: Net, tls_files: TLSFiles) -> None:
+def test_https_through_the_proxy(userinfo: str | None, net: Net, pki: PKI) -> None:
     credentials = ("user", "s3cret") if userinfo else None
     proxy = net.proxy(credentials=credentials)
     app = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         response = s.get(app.url("/secure"), proxy=proxy.proxy_url(userinfo))
     assert response.status_code == 200 and response.text == "ok"
     assert response.reason == "OK" and response.headers["content-type"] == "text/plain"
@@ -724,19 +725,19 @@ def test_https_through_the_proxy(userinfo: str | None, net: Net, tls_files: TLSF
     assert app.requests[-1].header("proxy-authorization") is None
 
 
-def test_connect_response_is_not_in_history(net: Net, tls_files: TLSFiles) -> None:
+def test_connect_response_is_not_in_history(net: Net, pki: PKI) -> None:
     proxy = net.proxy()
     app = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file), proxy=proxy.proxy_url()) as s:
+    with Session(timeout=T, verify=str(pki.ca_file), proxy=proxy.proxy_url()) as s:
         response = s.get(app.url("/secure"))
     assert response.status_code == 200
     assert response.history == []
 
 
-def test_proxy_refusing_connect(net: Net, tls_files: TLSFiles) -> None:
+def test_proxy_refusing_connect(net: Net, pki: PKI) -> None:
     proxy = net.proxy(refuse_connect=True)
     app = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         with pytest.raises(curlx.ProxyTunnelRefused) as caught:
             s.get(app.url("/secure"), proxy=proxy.proxy_url("user:pr0xy-pass"))
     error = caught.value
@@ -751,12 +752,12 @@ def test_proxy_refusing_connect(net: Net, tls_files: TLSFiles) -> None:
 
 @pytest.mark.parametrize("userinfo", [None, "user:wrong"])
 def test_proxy_407_for_missing_or_wrong_credentials(
-    userinfo: str | None, net: Net, tls_files: TLSFiles
+    userinfo: str | None, net: Net, pki: PKI
 ) -> None:
     proxy = net.proxy(credentials=("user", "right"))
     plain = net.app()
     secure = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file), proxy=proxy.proxy_url(userinfo)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file), proxy=proxy.proxy_url(userinfo)) as s:
         response = s.get(plain.url("/"))  # no tunnel: the proxy's 407 is the response
         with pytest.raises(curlx.ProxyTunnelRefused) as caught:
             s.get(secure.url("/"))
@@ -780,28 +781,26 @@ def test_unreachable_proxy_keeps_its_credentials_secret(net: Net) -> None:
 # --- 8. safe defaults ----------------------------------------------------------------------------
 
 
-def test_tls_is_verified_by_default(net: Net, tls_files: TLSFiles) -> None:
+def test_tls_is_verified_by_default(net: Net, pki: PKI) -> None:
     app = net.app(tls=True)
     with Session(timeout=T) as s:
         with pytest.raises(curlx.PeerFailedVerification) as caught:
             s.get(app.url("/"))
         assert isinstance(caught.value, curlx.CertificateError) and caught.value.code == 60
-        assert s.get(app.url("/"), verify=str(tls_files.ca_file)).status_code == 200
+        assert s.get(app.url("/"), verify=str(pki.ca_file)).status_code == 200
         assert s.get(app.url("/"), verify=False).status_code == 200
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         assert s.get(app.url("/")).text == "ok"
     assert len(app.requests) == 3  # the refused handshake sent no request
 
 
-def test_unverified_connection_is_not_reused_for_a_verified_request(
-    net: Net, tls_files: TLSFiles
-) -> None:
+def test_unverified_connection_is_not_reused_for_a_verified_request(net: Net, pki: PKI) -> None:
     app = net.app(tls=True)
     with Session(timeout=T) as s:
         assert s.get(app.url("/"), verify=False).status_code == 200
         with pytest.raises(curlx.PeerFailedVerification):
             s.get(app.url("/"))
-        assert s.get(app.url("/"), verify=str(tls_files.ca_file)).status_code == 200
+        assert s.get(app.url("/"), verify=str(pki.ca_file)).status_code == 200
     assert len(app.requests) == 2
 
 
@@ -1146,9 +1145,9 @@ def test_one_session_per_thread(net: Net) -> None:
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
-def test_session_reuses_one_connection(tls: bool, net: Net, tls_files: TLSFiles) -> None:
+def test_session_reuses_one_connection(tls: bool, net: Net, pki: PKI) -> None:
     app = net.app(tls=tls)
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         for i in range(20):
             assert s.get(app.url(f"/n{i}")).status_code == 200
     assert len(app.requests) == 20

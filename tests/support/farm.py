@@ -16,7 +16,7 @@ The pieces (see `Farm`):
   answer 404/500/503, loop on redirects, reset the connection in the middle of a body, fail a
   few times before succeeding, and echo what they were sent.
 - `closed_port`: a port bound (so nothing else takes it) but never listening: refused.
-- `tls_port`: TLS with a certificate from a throw-away trustme CA that no client trusts.
+- `tls_port`: TLS with a certificate of the test PKI (`support.pki`), which no client trusts.
 - `stall_port`: accepts, reads, never answers.
 
 Paths every HTTP server answers (query parameters in brackets):
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import ssl
 import threading
 import time
 from collections import Counter
@@ -45,8 +44,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import trustme
-
+from .pki import PKI
 from .raw import Handler, RawServer, drain, reset, respond, tls
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
@@ -244,9 +242,9 @@ def _kernel_connections(endpoints: set[tuple[str, int]]) -> int:
 
 
 class Farm:
-    """The server farm: start with ``with Farm() as farm:``; every port is listening already."""
+    """The server farm: start with ``with Farm(pki) as farm:``; every port is listening already."""
 
-    def __init__(self) -> None:
+    def __init__(self, pki: PKI) -> None:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.release = threading.Event()
@@ -267,10 +265,8 @@ class Farm:
             self._stack.callback(closed.close)
             closed.bind((HOSTS[0], 0))
             self.closed_port: int = closed.getsockname()[1]
-            self.ca = trustme.CA()
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self.ca.issue_cert(HOSTS[0], "localhost").configure_cert(context)
-            self.tls = self._raw(tls(context, respond(TLS_ANSWER)))
+            # The PKI's certificate for 127.0.0.1: no client trusts it unless told to.
+            self.tls = self._raw(tls(pki.server_context(), respond(TLS_ANSWER)))
             self.tls_port = self.tls.port
             self.stall = self._raw(drain)  # reads, never answers
             self.stall_port = self.stall.port

@@ -14,7 +14,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from .ftp import FTPServer
-from .http import TLSFiles
 from .lab import Lab, Net
 from .pki import PKI
 from .raw import LOOPBACK, ConnectStall
@@ -50,16 +49,10 @@ def connect_stall() -> Iterator[ConnectStall]:
         yield stall
 
 
-@pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    """A throw-away CA (in ``ca_file``) and a certificate for 127.0.0.1 and localhost."""
-    return TLSFiles(tmp_path_factory.mktemp("tls"))
-
-
 @pytest.fixture
-def net(tls_files: TLSFiles) -> Iterator[Net]:
+def net(pki: PKI) -> Iterator[Net]:
     """Servers started on demand (``net.app(handler)``, ``net.proxy()``...), all stopped after."""
-    servers = Net(tls_files)
+    servers = Net(pki)
     try:
         yield servers
     finally:

@@ -13,7 +13,6 @@ stops, and its threads are joined.
   `TLSForwardProxy` is the same behind TLS (an ``https://`` proxy).
 - `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
   that no HTTP/2 library is needed.
-- `TLSFiles`: a trustme CA written to a PEM file, and server contexts with its certificate.
 """
 
 from __future__ import annotations
@@ -24,10 +23,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
-
-import trustme
 
 from .h2 import (
     H2_DATA,
@@ -510,24 +506,3 @@ class H2Server(_TCPServer):
                 )
             elif kind == H2_GOAWAY:
                 return
-
-
-# --------------------------------------------------------------------------------------------
-# TLS material
-
-
-class TLSFiles:
-    """A throw-away trustme CA whose certificate is in `ca_file`, and server contexts."""
-
-    def __init__(self, directory: Path) -> None:
-        self.ca = trustme.CA()
-        self.leaf = self.ca.issue_cert(LOOPBACK, "localhost")
-        self.ca_file = directory / "test-ca.pem"
-        self.ca.cert_pem.write_to_path(str(self.ca_file))
-
-    def server_context(self, alpn: list[str] | None = None) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.leaf.configure_cert(context)
-        if alpn:
-            context.set_alpn_protocols(alpn)
-        return context

@@ -10,7 +10,7 @@ from pathlib import Path
 import trustme
 
 from .ftp import FTPReply, FTPServer, TFTPErrorServer, scripted_ftp
-from .http import ForwardProxy, H2Server, HTTPApp, TLSFiles, echo
+from .http import ForwardProxy, H2Server, HTTPApp, echo
 from .http import Handler as RequestHandler
 from .pki import PKI
 from .raw import LOOPBACK, ConnectStall, Handler, RawServer, tls
@@ -74,8 +74,8 @@ class Lab:
 class Net:
     """Starts servers on demand; `close` stops them all (the ``net`` fixture)."""
 
-    def __init__(self, tls: TLSFiles) -> None:
-        self.tls = tls
+    def __init__(self, pki: PKI) -> None:
+        self.pki = pki
         self.proxies: list[ForwardProxy] = []
         """Every proxy started, to check that no request went through one unasked."""
         self._stack = contextlib.ExitStack()
@@ -84,7 +84,7 @@ class Net:
         self, handler: RequestHandler = echo, *, tls: bool = False, alpn: list[str] | None = None
     ) -> HTTPApp:
         """A started `HTTPApp` (HTTPS with the test CA's certificate if `tls`)."""
-        context = self.tls.server_context(alpn) if tls else None
+        context = self.pki.server_context(alpn=alpn) if tls else None
         server = HTTPApp(handler, context)
         self._stack.callback(server.stop)
         return server
@@ -98,7 +98,7 @@ class Net:
         return server
 
     def h2(self, body: bytes = b"hello over h2") -> H2Server:
-        server = H2Server(self.tls.server_context(["h2"]), body)
+        server = H2Server(self.pki.server_context(alpn=["h2"]), body)
         self._stack.callback(server.stop)
         return server
 

@@ -1,4 +1,10 @@
-"""The test PKI: a throw-away CA (from trustme) and certificates in PEM files libcurl reads."""
+"""The test PKI: a throw-away CA (from trustme) and certificates in PEM files libcurl reads.
+
+Made once per session (the ``pki`` fixture) and shared by every TLS peer: `support.lab`'s
+servers, the `support.farm`'s TLS port, and the modules' own. No client trusts its CA unless
+a test passes ``ca_file`` (``verify=`` or CAINFO): for every other client its certificates are
+untrusted ones.
+"""
 
 from __future__ import annotations
 
@@ -67,12 +73,19 @@ class PKI:
         return pki
 
     def server_context(
-        self, cert: trustme.LeafCert | None = None, *, require_client_cert: bool = False
+        self,
+        cert: trustme.LeafCert | None = None,
+        *,
+        require_client_cert: bool = False,
+        alpn: list[str] | None = None,
     ) -> ssl.SSLContext:
-        """A server-side context presenting `cert` (default: the good server certificate)."""
+        """A server-side context presenting `cert` (default: the good server certificate),
+        offering the `alpn` protocols if given."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         (cert or self.server).configure_cert(context)
         if require_client_cert:
             self.ca.configure_trust(context)
             context.verify_mode = ssl.CERT_REQUIRED
+        if alpn:
+            context.set_alpn_protocols(alpn)
         return context
