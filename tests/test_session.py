@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from support.http import Exchange, Reply, Request, stall
-from support.lab import Net
+from support.lab import Lab
 from support.pki import PKI
 from support.raw import closed_port, passwd_fragments, reset
 from werkzeug.wrappers import Request as WRequest
@@ -91,8 +91,8 @@ def test_each_method_sends_itself(name: str, httpd: HTTPServer) -> None:
         assert response.json()["body"] == ""
 
 
-def test_request_takes_any_method_token(net: Net) -> None:
-    app = net.app()
+def test_request_takes_any_method_token(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         assert s.request("purge", app.url("/cache")).status_code == 200
     assert app.requests[-1].method == "PURGE"
@@ -107,8 +107,8 @@ def test_request_takes_any_method_token(net: Net) -> None:
     ],
     ids=["bytes", "str", "empty"],
 )
-def test_raw_body(data: bytes | str, sent: bytes, net: Net) -> None:
-    app = net.app()
+def test_raw_body(data: bytes | str, sent: bytes, lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/raw"), data=data)
         s.put(app.url("/raw"), data=data)
@@ -117,8 +117,8 @@ def test_raw_body(data: bytes | str, sent: bytes, net: Net) -> None:
     assert (put.method, put.body) == ("PUT", sent)
 
 
-def test_binary_body_with_nul_bytes(net: Net) -> None:
-    app = net.app()
+def test_binary_body_with_nul_bytes(lab: Lab) -> None:
+    app = lab.app()
     body = bytes(range(256))
     with Session(timeout=T) as s:
         s.post(app.url("/raw"), data=body)
@@ -134,8 +134,8 @@ def test_binary_body_with_nul_bytes(net: Net) -> None:
     ],
     ids=["mapping", "pairs", "multi-valued"],
 )
-def test_form_body_is_urlencoded(data: Any, sent: bytes, net: Net) -> None:
-    app = net.app()
+def test_form_body_is_urlencoded(data: Any, sent: bytes, lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/form"), data=data)
     got = app.requests[-1]
@@ -143,8 +143,8 @@ def test_form_body_is_urlencoded(data: Any, sent: bytes, net: Net) -> None:
     assert got.header_list("content-type") == ["application/x-www-form-urlencoded"]
 
 
-def test_json_body_is_compact_with_its_content_type(net: Net) -> None:
-    app = net.app()
+def test_json_body_is_compact_with_its_content_type(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/json"), json={"a": [1, 2], "b": None, "c": "\u00e9"})
         s.patch(app.url("/json"), json=[])
@@ -154,15 +154,15 @@ def test_json_body_is_compact_with_its_content_type(net: Net) -> None:
     assert (patch.method, patch.body) == ("PATCH", b"[]")
 
 
-def test_json_and_data_together_are_refused_before_sending(net: Net) -> None:
-    app = net.app()
+def test_json_and_data_together_are_refused_before_sending(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s, pytest.raises(curlx.InvalidRequest, match="data= or json="):
         s.post(app.url("/"), json={"a": 1}, data=b"x")
     assert app.connections == 0
 
 
-def test_explicit_content_type_is_sent_once(net: Net) -> None:
-    app = net.app()
+def test_explicit_content_type_is_sent_once(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/"), json={"a": 1}, headers={"Content-Type": "application/vnd.x+json"})
     assert app.requests[-1].header_list("content-type") == ["application/vnd.x+json"]
@@ -212,8 +212,8 @@ def test_multipart_non_ascii(data: dict[str, str] | None, filename: str, httpd: 
     assert got["form"] == {k: [v] for k, v in (data or {}).items()}
 
 
-def test_multipart_emits_no_warning(net: Net) -> None:
-    app = net.app()
+def test_multipart_emits_no_warning(lab: Lab) -> None:
+    app = lab.app()
     with warnings.catch_warnings(record=True) as caught, Session(timeout=T) as s:
         warnings.simplefilter("always")
         s.post(app.url("/upload"), files={"f": ("a.txt", b"abc", "text/plain")})
@@ -233,23 +233,23 @@ def test_multipart_emits_no_warning(net: Net) -> None:
         ("/p#only?frag", {"q": "1"}, "/p?q=1"),
     ],
 )
-def test_params_merge_into_the_url(path: str, params: Any, target: str, net: Net) -> None:
-    app = net.app()
+def test_params_merge_into_the_url(path: str, params: Any, target: str, lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.get(app.url(path), params=params)
     assert app.requests[-1].target == target
 
 
-def test_session_params_are_used_when_the_request_has_none(net: Net) -> None:
-    app = net.app()
+def test_session_params_are_used_when_the_request_has_none(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, params={"api": "v1"}) as s:
         s.get(app.url("/a"))
         s.get(app.url("/b?x=1"))
     assert [r.target for r in app.requests] == ["/a?api=v1", "/b?x=1&api=v1"]
 
 
-def test_head_has_no_body_and_does_not_follow_redirects(net: Net) -> None:
-    app = net.app(routes({"/moved": redirect(302, "/target"), "/target": Reply(200, b"x" * 50)}))
+def test_head_has_no_body_and_does_not_follow_redirects(lab: Lab) -> None:
+    app = lab.app(routes({"/moved": redirect(302, "/target"), "/target": Reply(200, b"x" * 50)}))
     with Session(timeout=T) as s:
         head = s.head(app.url("/moved"))
         followed = s.head(app.url("/moved"), follow_redirects=True)
@@ -261,8 +261,8 @@ def test_head_has_no_body_and_does_not_follow_redirects(net: Net) -> None:
     assert {r.method for r in app.requests} == {"HEAD"}
 
 
-def test_session_and_request_headers_are_sent(net: Net) -> None:
-    app = net.app()
+def test_session_and_request_headers_are_sent(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, headers={"X-Session": "s", "User-Agent": "curlx-tests/1"}) as s:
         s.get(app.url(), headers=[("X-Request", "r"), ("X-Empty", ""), ("X-Num", 7)])
     got = app.requests[-1]
@@ -273,8 +273,8 @@ def test_session_and_request_headers_are_sent(net: Net) -> None:
     assert got.header("x-num") == "7"
 
 
-def test_request_header_overrides_the_session_header(net: Net) -> None:
-    app = net.app()
+def test_request_header_overrides_the_session_header(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, headers={"User-Agent": "session/1", "X-A": "session"}) as s:
         s.get(app.url(), headers={"user-agent": "request/2", "X-A": "request"})
     got = app.requests[-1]
@@ -321,9 +321,9 @@ def test_redirect_chain_history(httpd: HTTPServer) -> None:
     ],
 )
 def test_redirected_method_and_body(
-    method: str, status: int, final_method: str, final_body: bytes, net: Net
+    method: str, status: int, final_method: str, final_body: bytes, lab: Lab
 ) -> None:
-    app = net.app(routes({"/from": redirect(status, "/to"), "/to": Reply(200, b"done")}))
+    app = lab.app(routes({"/from": redirect(status, "/to"), "/to": Reply(200, b"done")}))
     with Session(timeout=T) as s:
         response = s.request(method, app.url("/from"), data=b"payload")
     first, last = app.requests
@@ -332,16 +332,16 @@ def test_redirected_method_and_body(
     assert response.text == "done" and response.redirect_count == 1
 
 
-def test_effective_method_after_303(net: Net) -> None:
-    app = net.app(routes({"/from": redirect(303, "/to"), "/to": Reply(200, b"done")}))
+def test_effective_method_after_303(lab: Lab) -> None:
+    app = lab.app(routes({"/from": redirect(303, "/to"), "/to": Reply(200, b"done")}))
     with Session(timeout=T) as s:
         response = s.post(app.url("/from"), data=b"x")
     assert app.requests[-1].method == "GET"
     assert response.info.effective_method == "GET"
 
 
-def test_redirect_loop_raises_too_many_redirects(net: Net) -> None:
-    app = net.app(routes({"/loop": redirect(302, "/loop")}))
+def test_redirect_loop_raises_too_many_redirects(lab: Lab) -> None:
+    app = lab.app(routes({"/loop": redirect(302, "/loop")}))
     with Session(timeout=T) as s:
         with pytest.raises(curlx.TooManyRedirects) as caught:
             s.get(app.url("/loop"), max_redirects=3)
@@ -356,15 +356,15 @@ def test_redirect_loop_raises_too_many_redirects(net: Net) -> None:
     assert len(app.requests) == 5
 
 
-def test_session_max_redirects_applies(net: Net) -> None:
-    app = net.app(routes({"/loop": redirect(307, "/loop")}))
+def test_session_max_redirects_applies(lab: Lab) -> None:
+    app = lab.app(routes({"/loop": redirect(307, "/loop")}))
     with Session(timeout=T, max_redirects=1) as s, pytest.raises(curlx.TooManyRedirects):
         s.get(app.url("/loop"))
     assert len(app.requests) == 2
 
 
-def test_redirect_not_followed_when_asked(net: Net) -> None:
-    app = net.app(routes({"/from": redirect(301, "/to"), "/to": Reply(200)}))
+def test_redirect_not_followed_when_asked(lab: Lab) -> None:
+    app = lab.app(routes({"/from": redirect(301, "/to"), "/to": Reply(200)}))
     with Session(timeout=T, follow_redirects=False) as s:
         kept = s.get(app.url("/from"))
         followed = s.get(app.url("/from"), follow_redirects=True)
@@ -392,8 +392,8 @@ def test_server_cookie_is_sent_back_by_the_session(httpd: HTTPServer) -> None:
     assert not [h for h in theirs["headers"] if h[0] == "Cookie"]
 
 
-def test_given_cookies_are_sent(net: Net) -> None:
-    app = net.app()
+def test_given_cookies_are_sent(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, cookies={"a": "1"}) as s:
         s.get(app.url("/one"), cookies={"b": "2"})
         s.get(app.url("/two"))
@@ -408,8 +408,8 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_basic_auth(net: Net) -> None:
-    app = net.app()
+def test_basic_auth(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, auth=("session", "pw")) as s:
         s.get(app.url("/a"), auth=("user", "pa:ss"))
         s.get(app.url("/b"))
@@ -429,8 +429,8 @@ def digest_handler(request: Request, exchange: Exchange) -> Reply:
     return Reply(401, b"who are you", [("WWW-Authenticate", challenge)])
 
 
-def test_digest_auth(net: Net) -> None:
-    app = net.app(digest_handler)
+def test_digest_auth(lab: Lab) -> None:
+    app = lab.app(digest_handler)
     with Session(timeout=T) as s:
         response = s.get(app.url("/private"), auth=curlx.DigestAuth("alice", "wonder"))
     assert (response.status_code, response.text) == (200, "welcome")
@@ -443,8 +443,8 @@ def test_digest_auth(net: Net) -> None:
     assert 'uri="/private"' in header and "qop=auth" in header and "response=" in header
 
 
-def test_digest_round_trip_is_not_a_redirect(net: Net) -> None:
-    app = net.app(digest_handler)
+def test_digest_round_trip_is_not_a_redirect(lab: Lab) -> None:
+    app = lab.app(digest_handler)
     with Session(timeout=T) as s:
         response = s.get(app.url("/private"), auth=curlx.DigestAuth("alice", "wonder"))
     assert response.status_code == 200
@@ -452,8 +452,8 @@ def test_digest_round_trip_is_not_a_redirect(net: Net) -> None:
     assert response.redirect_count == 0
 
 
-def test_digest_username_cannot_inject_headers(net: Net) -> None:
-    app = net.app(digest_handler)
+def test_digest_username_cannot_inject_headers(lab: Lab) -> None:
+    app = lab.app(digest_handler)
     with Session(timeout=T) as s:
         s.get(app.url("/private"), auth=curlx.DigestAuth("alice\r\nX-Injected: 1", "pw"))
     assert all(r.header("x-injected") is None for r in app.requests)
@@ -479,9 +479,9 @@ def hop_handler(request: Request, exchange: Exchange) -> Reply:
 
 @pytest.mark.parametrize(("options", "header"), CREDENTIALS)
 def test_credentials_are_not_sent_to_another_host(
-    options: dict[str, Any], header: str, net: Net
+    options: dict[str, Any], header: str, lab: Lab
 ) -> None:
-    app = net.app(hop_handler)
+    app = lab.app(hop_handler)
     with Session(timeout=T) as s:
         response = s.get(app.url("/to-other-host"), **options)
         same = s.get(app.url("/same-host"), **options)
@@ -570,9 +570,9 @@ def test_json(httpd: HTTPServer) -> None:
         s.get(httpd.url_for("/not-json")).json()
 
 
-def test_repeated_headers_keep_order_and_case_insensitive(net: Net) -> None:
+def test_repeated_headers_keep_order_and_case_insensitive(lab: Lab) -> None:
     headers = [("X-Multi", "one"), ("Set-Cookie", "a=1"), ("x-multi", "two"), ("Set-Cookie", "b=2")]
-    app = net.app(routes({"/h": Reply(200, b"", headers)}))
+    app = lab.app(routes({"/h": Reply(200, b"", headers)}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/h"))
     assert response.headers.get_list("X-MULTI") == ["one", "two"]
@@ -582,8 +582,8 @@ def test_repeated_headers_keep_order_and_case_insensitive(net: Net) -> None:
     assert list(response.headers) == ["X-Multi", "Set-Cookie", "Content-Length"]
 
 
-def test_status_facts(net: Net) -> None:
-    app = net.app(routes({"/made": Reply(201, b"ok", reason="Made It Nicely")}))
+def test_status_facts(lab: Lab) -> None:
+    app = lab.app(routes({"/made": Reply(201, b"ok", reason="Made It Nicely")}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/made"))
     assert response.status_code == 201 and response.reason == "Made It Nicely"
@@ -605,8 +605,8 @@ def test_http_1_0_server(httpd: HTTPServer) -> None:
     assert response.headers["connection"] == "close"
 
 
-def test_404_raises_client_error(net: Net) -> None:
-    app = net.app(routes({}))
+def test_404_raises_client_error(lab: Lab) -> None:
+    app = lab.app(routes({}))
     url = app.url("/missing").replace("http://", "http://user:hunter2@")
     with Session(timeout=T) as s:
         response = s.get(url)
@@ -625,8 +625,8 @@ def test_404_raises_client_error(net: Net) -> None:
     assert app.requests[-1].header("authorization") == basic("user", "hunter2")
 
 
-def test_503_raises_server_error_with_retry_after(net: Net) -> None:
-    app = net.app(routes({"/busy": Reply(503, b"later", [("Retry-After", "7")])}))
+def test_503_raises_server_error_with_retry_after(lab: Lab) -> None:
+    app = lab.app(routes({"/busy": Reply(503, b"later", [("Retry-After", "7")])}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/busy"))
     with pytest.raises(curlx.HTTPServerError) as caught:
@@ -638,8 +638,8 @@ def test_503_raises_server_error_with_retry_after(net: Net) -> None:
     assert "503 Service Unavailable" in str(error) and app.url("/busy") in str(error)
 
 
-def test_real_response_pickles(net: Net) -> None:
-    app = net.app(routes({"/a": redirect(302, "/b"), "/b": Reply(200, b"body", [("X-A", "1")])}))
+def test_real_response_pickles(lab: Lab) -> None:
+    app = lab.app(routes({"/a": redirect(302, "/b"), "/b": Reply(200, b"body", [("X-A", "1")])}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/a"))
     copy = pickle.loads(pickle.dumps(response))
@@ -657,8 +657,8 @@ def test_real_response_pickles(net: Net) -> None:
 # --- 6. HTTP versions ----------------------------------------------------------------------------
 
 
-def test_http2_over_tls(net: Net, pki: PKI) -> None:
-    server = net.h2(b"hello over h2")
+def test_http2_over_tls(lab: Lab, pki: PKI) -> None:
+    server = lab.h2(b"hello over h2")
     with Session(timeout=T, verify=str(pki.ca_file)) as s:
         response = s.get(server.url("/"), http_version="2")
     assert response.http_version == "2"
@@ -667,8 +667,8 @@ def test_http2_over_tls(net: Net, pki: PKI) -> None:
     assert server.alpn == ["h2"]
 
 
-def test_http_1_0_and_1_1_are_asked_for(net: Net, pki: PKI) -> None:
-    app = net.app(tls=True, alpn=["h2", "http/1.1"])  # offers h2, speaks only HTTP/1.1
+def test_http_1_0_and_1_1_are_asked_for(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True, alpn=["h2", "http/1.1"])  # offers h2, speaks only HTTP/1.1
     with Session(timeout=T, verify=str(pki.ca_file)) as s:
         eleven = s.get(app.url("/"), http_version="1.1")
         s.get(app.url("/"), http_version="1.0")
@@ -676,8 +676,8 @@ def test_http_1_0_and_1_1_are_asked_for(net: Net, pki: PKI) -> None:
     assert [r.version for r in app.requests] == ["HTTP/1.1", "HTTP/1.0"]
 
 
-def test_unknown_http_version_is_refused_before_sending(net: Net) -> None:
-    app = net.app()
+def test_unknown_http_version_is_refused_before_sending(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s, pytest.raises(curlx.InvalidRequest) as caught:
         s.get(app.url("/"), http_version="9")
     assert isinstance(caught.value, curlx.UsageError) and isinstance(caught.value, ValueError)
@@ -685,8 +685,8 @@ def test_unknown_http_version_is_refused_before_sending(net: Net) -> None:
     assert app.connections == 0
 
 
-def test_http_version_2_0_spelling_is_a_curlx_error(net: Net) -> None:
-    app = net.app()
+def test_http_version_2_0_spelling_is_a_curlx_error(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s, pytest.raises(curlx.InvalidRequest, match="http_version='2.0'"):
         s.get(app.url("/"), http_version="2.0")
     assert app.connections == 0
@@ -696,10 +696,10 @@ def test_http_version_2_0_spelling_is_a_curlx_error(net: Net) -> None:
 
 
 @pytest.mark.parametrize("userinfo", [None, "user:s3cret"])
-def test_http_through_the_proxy(userinfo: str | None, net: Net) -> None:
+def test_http_through_the_proxy(userinfo: str | None, lab: Lab) -> None:
     credentials = ("user", "s3cret") if userinfo else None
-    proxy = net.proxy(credentials=credentials)
-    app = net.app()
+    proxy = lab.proxy(credentials=credentials)
+    app = lab.app()
     with Session(timeout=T, proxy=proxy.proxy_url(userinfo)) as s:
         response = s.get(app.url("/via?x=1"))
     assert response.status_code == 200 and response.text == "ok"
@@ -711,10 +711,10 @@ def test_http_through_the_proxy(userinfo: str | None, net: Net) -> None:
 
 
 @pytest.mark.parametrize("userinfo", [None, "user:s3cret"])
-def test_https_through_the_proxy(userinfo: str | None, net: Net, pki: PKI) -> None:
+def test_https_through_the_proxy(userinfo: str | None, lab: Lab, pki: PKI) -> None:
     credentials = ("user", "s3cret") if userinfo else None
-    proxy = net.proxy(credentials=credentials)
-    app = net.app(tls=True)
+    proxy = lab.proxy(credentials=credentials)
+    app = lab.app(tls=True)
     with Session(timeout=T, verify=str(pki.ca_file)) as s:
         response = s.get(app.url("/secure"), proxy=proxy.proxy_url(userinfo))
     assert response.status_code == 200 and response.text == "ok"
@@ -725,18 +725,18 @@ def test_https_through_the_proxy(userinfo: str | None, net: Net, pki: PKI) -> No
     assert app.requests[-1].header("proxy-authorization") is None
 
 
-def test_connect_response_is_not_in_history(net: Net, pki: PKI) -> None:
-    proxy = net.proxy()
-    app = net.app(tls=True)
+def test_connect_response_is_not_in_history(lab: Lab, pki: PKI) -> None:
+    proxy = lab.proxy()
+    app = lab.app(tls=True)
     with Session(timeout=T, verify=str(pki.ca_file), proxy=proxy.proxy_url()) as s:
         response = s.get(app.url("/secure"))
     assert response.status_code == 200
     assert response.history == []
 
 
-def test_proxy_refusing_connect(net: Net, pki: PKI) -> None:
-    proxy = net.proxy(refuse_connect=True)
-    app = net.app(tls=True)
+def test_proxy_refusing_connect(lab: Lab, pki: PKI) -> None:
+    proxy = lab.proxy(refuse_connect=True)
+    app = lab.app(tls=True)
     with Session(timeout=T, verify=str(pki.ca_file)) as s:
         with pytest.raises(curlx.ProxyTunnelRefused) as caught:
             s.get(app.url("/secure"), proxy=proxy.proxy_url("user:pr0xy-pass"))
@@ -752,11 +752,11 @@ def test_proxy_refusing_connect(net: Net, pki: PKI) -> None:
 
 @pytest.mark.parametrize("userinfo", [None, "user:wrong"])
 def test_proxy_407_for_missing_or_wrong_credentials(
-    userinfo: str | None, net: Net, pki: PKI
+    userinfo: str | None, lab: Lab, pki: PKI
 ) -> None:
-    proxy = net.proxy(credentials=("user", "right"))
-    plain = net.app()
-    secure = net.app(tls=True)
+    proxy = lab.proxy(credentials=("user", "right"))
+    plain = lab.app()
+    secure = lab.app(tls=True)
     with Session(timeout=T, verify=str(pki.ca_file), proxy=proxy.proxy_url(userinfo)) as s:
         response = s.get(plain.url("/"))  # no tunnel: the proxy's 407 is the response
         with pytest.raises(curlx.ProxyTunnelRefused) as caught:
@@ -768,8 +768,8 @@ def test_proxy_407_for_missing_or_wrong_credentials(
     assert plain.connections == 0 and secure.connections == 0
 
 
-def test_unreachable_proxy_keeps_its_credentials_secret(net: Net) -> None:
-    app = net.app()
+def test_unreachable_proxy_keeps_its_credentials_secret(lab: Lab) -> None:
+    app = lab.app()
     proxy = f"http://user:pr0xy-pass@127.0.0.1:{closed_port()}"
     with Session(timeout=T, proxy=proxy) as s, pytest.raises(curlx.ConnectError) as caught:
         s.get(app.url("/"))
@@ -781,8 +781,8 @@ def test_unreachable_proxy_keeps_its_credentials_secret(net: Net) -> None:
 # --- 8. safe defaults ----------------------------------------------------------------------------
 
 
-def test_tls_is_verified_by_default(net: Net, pki: PKI) -> None:
-    app = net.app(tls=True)
+def test_tls_is_verified_by_default(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True)
     with Session(timeout=T) as s:
         with pytest.raises(curlx.PeerFailedVerification) as caught:
             s.get(app.url("/"))
@@ -794,8 +794,8 @@ def test_tls_is_verified_by_default(net: Net, pki: PKI) -> None:
     assert len(app.requests) == 3  # the refused handshake sent no request
 
 
-def test_unverified_connection_is_not_reused_for_a_verified_request(net: Net, pki: PKI) -> None:
-    app = net.app(tls=True)
+def test_unverified_connection_is_not_reused_for_a_verified_request(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True)
     with Session(timeout=T) as s:
         assert s.get(app.url("/"), verify=False).status_code == 200
         with pytest.raises(curlx.PeerFailedVerification):
@@ -815,8 +815,8 @@ def test_file_urls_are_refused(url: str) -> None:
     assert error.info is None or error.info.size_download == 0
 
 
-def test_redirect_to_a_file_url_is_refused(net: Net) -> None:
-    app = net.app(routes({"/leak": redirect(302, "file:///etc/passwd")}))
+def test_redirect_to_a_file_url_is_refused(lab: Lab) -> None:
+    app = lab.app(routes({"/leak": redirect(302, "file:///etc/passwd")}))
     with Session(timeout=T) as s, pytest.raises(curlx.UnsupportedProtocol) as caught:
         s.get(app.url("/leak"))
     error = caught.value
@@ -836,10 +836,10 @@ def test_allowed_protocols_widen_on_purpose(tmp_path: Path) -> None:
         Session(allowed_protocols={"http", "no-such-scheme"})
 
 
-def test_widened_session_still_refuses_redirects_to_file(net: Net, tmp_path: Path) -> None:
+def test_widened_session_still_refuses_redirects_to_file(lab: Lab, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_bytes(b"TOP SECRET\n")
-    app = net.app(routes({"/leak": redirect(302, secret.as_uri())}))
+    app = lab.app(routes({"/leak": redirect(302, secret.as_uri())}))
     with Session(timeout=T, allowed_protocols={"http", "https", "file"}) as s:
         with pytest.raises(curlx.UnsupportedProtocol):
             s.get(app.url("/leak"))
@@ -867,9 +867,9 @@ INJECTIONS: list[Any] = [
 @pytest.mark.parametrize("char", BAD_CHARS)
 @pytest.mark.parametrize(("send", "field"), INJECTIONS)
 def test_control_characters_are_refused_before_sending(
-    send: Callable[[Session, str, str], object], field: str, char: str, net: Net
+    send: Callable[[Session, str, str], object], field: str, char: str, lab: Lab
 ) -> None:
-    app = net.app()
+    app = lab.app()
     with Session(timeout=T) as s:
         with pytest.raises(curlx.InvalidRequest) as caught:
             send(s, app.url("/"), char)
@@ -882,16 +882,16 @@ def test_control_characters_are_refused_before_sending(
     assert app.connections == 1
 
 
-def test_session_header_with_control_character_is_refused(net: Net) -> None:
-    app = net.app()
+def test_session_header_with_control_character_is_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, headers={"X-Session": "a\r\nX-Evil: 1"}) as s:
         with pytest.raises(curlx.InvalidRequest, match="header 'X-Session' value"):
             s.get(app.url("/"))
     assert app.connections == 0
 
 
-def test_server_that_never_answers_times_out(net: Net) -> None:
-    app = net.app(stall)
+def test_server_that_never_answers_times_out(lab: Lab) -> None:
+    app = lab.app(stall)
     with Session() as s:
         started = time.monotonic()
         with pytest.raises(curlx.ReadTimeout) as caught:
@@ -904,8 +904,8 @@ def test_server_that_never_answers_times_out(net: Net) -> None:
     assert len(app.requests) == 1
 
 
-def test_read_timeout_after_sending_a_body(net: Net) -> None:
-    app = net.app(stall)
+def test_read_timeout_after_sending_a_body(lab: Lab) -> None:
+    app = lab.app(stall)
     with Session() as s:
         started = time.monotonic()
         # total=4 only bounds how long the test can take if the watchdog ever regresses.
@@ -919,8 +919,8 @@ MEGABYTE = b"x" * 1_000_000
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_max_size(chunked: bool, net: Net) -> None:
-    app = net.app(routes({"/big": Reply(200, MEGABYTE, chunked=chunked)}))
+def test_max_size(chunked: bool, lab: Lab) -> None:
+    app = lab.app(routes({"/big": Reply(200, MEGABYTE, chunked=chunked)}))
     with Session(timeout=T) as s:
         with pytest.raises(curlx.FilesizeExceeded) as caught:
             s.get(app.url("/big"), max_size=1000)
@@ -932,8 +932,8 @@ def test_max_size(chunked: bool, net: Net) -> None:
     assert error.info.size_download == (1000 if chunked else 0)
 
 
-def test_bad_max_size_and_max_redirects_are_refused(net: Net) -> None:
-    app = net.app()
+def test_bad_max_size_and_max_redirects_are_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         with pytest.raises(curlx.InvalidRequest, match="max_size"):
             s.get(app.url("/"), max_size=-1)
@@ -942,8 +942,8 @@ def test_bad_max_size_and_max_redirects_are_refused(net: Net) -> None:
     assert app.connections == 0
 
 
-def test_infinite_timeout_is_refused(net: Net) -> None:
-    app = net.app()
+def test_infinite_timeout_is_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session() as s, pytest.raises(curlx.InvalidRequest, match="finite"):
         s.get(app.url("/"), timeout=float("inf"))
     assert app.connections == 0
@@ -961,52 +961,52 @@ def reset_mid_body(request: Request, exchange: Exchange) -> Reply | None:
 @dataclass(frozen=True)
 class BadCase:
     expected: type[BaseException]
-    setup: Callable[[Net], tuple[str, dict[str, Any]]]
+    setup: Callable[[Lab], tuple[str, dict[str, Any]]]
     raise_for_status: bool = False
 
 
 BAD_CASES = {
     "refused-port": BadCase(
-        curlx.CouldntConnect, lambda net: (f"http://127.0.0.1:{closed_port()}/", {})
+        curlx.CouldntConnect, lambda lab: (f"http://127.0.0.1:{closed_port()}/", {})
     ),
-    "dns": BadCase(curlx.CouldntResolveHost, lambda net: ("http://curlx-tests.invalid/", {})),
+    "dns": BadCase(curlx.CouldntResolveHost, lambda lab: ("http://curlx-tests.invalid/", {})),
     "read-timeout": BadCase(
-        curlx.ReadTimeout, lambda net: (net.app(stall).url(), {"timeout": 1, "data": None})
+        curlx.ReadTimeout, lambda lab: (lab.app(stall).url(), {"timeout": 1, "data": None})
     ),
     "tls-verification": BadCase(
-        curlx.PeerFailedVerification, lambda net: (net.app(tls=True).url(), {})
+        curlx.PeerFailedVerification, lambda lab: (lab.app(tls=True).url(), {})
     ),
-    "404": BadCase(curlx.HTTPClientError, lambda net: (net.app(routes({})).url("/x"), {}), True),
+    "404": BadCase(curlx.HTTPClientError, lambda lab: (lab.app(routes({})).url("/x"), {}), True),
     "redirect-loop": BadCase(
         curlx.TooManyRedirects,
-        lambda net: (net.app(routes({"/l": redirect(302, "/l")})).url("/l"), {"max_redirects": 2}),
+        lambda lab: (lab.app(routes({"/l": redirect(302, "/l")})).url("/l"), {"max_redirects": 2}),
     ),
     "max-size": BadCase(
         curlx.FilesizeExceeded,
-        lambda net: (net.app(routes({"/b": Reply(200, MEGABYTE)})).url("/b"), {"max_size": 10}),
+        lambda lab: (lab.app(routes({"/b": Reply(200, MEGABYTE)})).url("/b"), {"max_size": 10}),
     ),
     "invalid-header": BadCase(
         curlx.InvalidRequest,
-        lambda net: (net.app().url(), {"headers": {"X-Leftover": "1", "X-Bad": "a\r\nb: c"}}),
+        lambda lab: (lab.app().url(), {"headers": {"X-Leftover": "1", "X-Bad": "a\r\nb: c"}}),
     ),
     "unsupported-protocol": BadCase(
-        curlx.UnsupportedProtocol, lambda net: ("file:///etc/passwd", {})
+        curlx.UnsupportedProtocol, lambda lab: ("file:///etc/passwd", {})
     ),
-    "reset-mid-body": BadCase(curlx.RecvError, lambda net: (net.app(reset_mid_body).url(), {})),
+    "reset-mid-body": BadCase(curlx.RecvError, lambda lab: (lab.app(reset_mid_body).url(), {})),
     "proxy-refusal": BadCase(
         curlx.ProxyTunnelRefused,
-        lambda net: (
-            net.app(tls=True).url(),
-            {"proxy": net.proxy(refuse_connect=True).proxy_url("u:p"), "verify": False},
+        lambda lab: (
+            lab.app(tls=True).url(),
+            {"proxy": lab.proxy(refuse_connect=True).proxy_url("u:p"), "verify": False},
         ),
     ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES.values()), ids=list(BAD_CASES))
-def test_session_works_after_error(case: BadCase, net: Net) -> None:
-    healthy = net.app()
-    url, options = case.setup(net)
+def test_session_works_after_error(case: BadCase, lab: Lab) -> None:
+    healthy = lab.app()
+    url, options = case.setup(lab)
     bad: dict[str, Any] = {
         "headers": {"X-Leftover": "1"},
         "data": b"leftover body",
@@ -1021,7 +1021,7 @@ def test_session_works_after_error(case: BadCase, net: Net) -> None:
             response = s.request("PATCH", url, **bad)
             if case.raise_for_status:
                 response.raise_for_status()
-        proxied = [len(p.records) for p in net.proxies]
+        proxied = [len(p.records) for p in lab.proxies]
         response = s.get(healthy.url("/healthy"))
     assert response.status_code == 200 and response.text == "ok"
     assert response.url == healthy.url("/healthy") and response.history == []
@@ -1037,16 +1037,16 @@ def test_session_works_after_error(case: BadCase, net: Net) -> None:
         "cookie",
     ):
         assert got.header(name) is None, name
-    assert [len(p.records) for p in net.proxies] == proxied  # not sent through the proxy
+    assert [len(p.records) for p in lab.proxies] == proxied  # not sent through the proxy
     assert len(healthy.requests) == 1
 
 
 # --- 10. lifecycle and threads -------------------------------------------------------------------
 
 
-def test_changed_session_settings_take_effect(net: Net) -> None:
-    app = net.app()
-    proxy = net.proxy()
+def test_changed_session_settings_take_effect(lab: Lab) -> None:
+    app = lab.app()
+    proxy = lab.proxy()
     with Session(timeout=T) as s:
         s.get(app.url("/1"))
         s.proxy = proxy.proxy_url()
@@ -1067,8 +1067,8 @@ def test_changed_session_settings_take_effect(net: Net) -> None:
         assert (got.header("x-set"), got.header("authorization")) == (None, None)
 
 
-def test_closed_session_refuses_requests(net: Net) -> None:
-    app = net.app()
+def test_closed_session_refuses_requests(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         assert s.get(app.url()).status_code == 200
         assert repr(s) == "<curlx.Session open>"
@@ -1083,7 +1083,7 @@ def test_closed_session_refuses_requests(net: Net) -> None:
     assert len(app.requests) == 1
 
 
-def test_session_used_by_two_threads_at_once(net: Net) -> None:
+def test_session_used_by_two_threads_at_once(lab: Lab) -> None:
     entered = threading.Event()
     release = threading.Event()
 
@@ -1093,7 +1093,7 @@ def test_session_used_by_two_threads_at_once(net: Net) -> None:
             release.wait(T)
         return Reply(200, request.path.encode())
 
-    app = net.app(handler)
+    app = lab.app(handler)
     results: list[object] = []
     with Session(timeout=T) as s:
 
@@ -1117,8 +1117,8 @@ def test_session_used_by_two_threads_at_once(net: Net) -> None:
     assert [r.path for r in app.requests] == ["/slow", "/fast"]
 
 
-def test_one_session_per_thread(net: Net) -> None:
-    app = net.app()
+def test_one_session_per_thread(lab: Lab) -> None:
+    app = lab.app()
     start = threading.Barrier(8, timeout=T)
     outcomes: list[object] = []
     lock = threading.Lock()
@@ -1145,8 +1145,8 @@ def test_one_session_per_thread(net: Net) -> None:
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
-def test_session_reuses_one_connection(tls: bool, net: Net, pki: PKI) -> None:
-    app = net.app(tls=tls)
+def test_session_reuses_one_connection(tls: bool, lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=tls)
     with Session(timeout=T, verify=str(pki.ca_file)) as s:
         for i in range(20):
             assert s.get(app.url(f"/n{i}")).status_code == 200

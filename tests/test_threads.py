@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 from support.http import Exchange, Reply, Request
-from support.lab import Net
+from support.lab import Lab
 
 import curlx
 
@@ -50,8 +50,8 @@ def tokens(thread: int, count: int) -> list[str]:
     return [f"t{thread}-{i}-{secrets.token_hex(6)}" for i in range(count)]
 
 
-def test_eight_threads_with_a_session_each_get_their_own_answers(net: Net) -> None:
-    app = net.app(echo_target)
+def test_eight_threads_with_a_session_each_get_their_own_answers(lab: Lab) -> None:
+    app = lab.app(echo_target)
     per_thread = 500
 
     def work(index: int) -> int:
@@ -71,7 +71,7 @@ def test_eight_threads_with_a_session_each_get_their_own_answers(net: Net) -> No
     assert app.connections == THREADS  # each Session kept its one connection
 
 
-def test_a_shared_session_refuses_a_second_concurrent_request(net: Net) -> None:
+def test_a_shared_session_refuses_a_second_concurrent_request(lab: Lab) -> None:
     entered = threading.Event()
     release = threading.Event()
 
@@ -81,7 +81,7 @@ def test_a_shared_session_refuses_a_second_concurrent_request(net: Net) -> None:
             release.wait(JOIN)
         return Reply(200, request.target.encode())
 
-    app = net.app(handler)
+    app = lab.app(handler)
     with curlx.Session(timeout=T) as session:
         first: list[object] = []
         slow = threading.Thread(target=lambda: first.append(session.get(app.url("/slow")).text))
@@ -112,8 +112,8 @@ def test_a_shared_session_refuses_a_second_concurrent_request(net: Net) -> None:
     assert app.connections == 1  # the handle, and its connection, went from thread to thread
 
 
-def test_module_level_get_from_eight_threads_at_once(net: Net) -> None:
-    app = net.app(echo_target)
+def test_module_level_get_from_eight_threads_at_once(lab: Lab) -> None:
+    app = lab.app(echo_target)
     per_thread = 500
 
     def work(index: int) -> int:

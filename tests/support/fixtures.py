@@ -14,7 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from .ftp import FTPServer
-from .lab import Lab, Net
+from .lab import Lab
 from .pki import PKI
 from .raw import LOOPBACK, ConnectStall
 
@@ -27,7 +27,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 
 @pytest.fixture
 def lab(tmp_path: Path, pki: PKI) -> Iterator[Lab]:
-    """Starts fault servers on demand (``lab.raw(handler)``, ``lab.ftp()``...); stops them all."""
+    """Starts servers on demand (``lab.raw(handler)``, ``lab.app()``, ``lab.ftp()``...); stops
+    them all."""
     servers = Lab(tmp_path, pki)
     try:
         yield servers
@@ -47,16 +48,6 @@ def connect_stall() -> Iterator[ConnectStall]:
     """A loopback port whose TCP connects never complete."""
     with ConnectStall() as stall:
         yield stall
-
-
-@pytest.fixture
-def net(pki: PKI) -> Iterator[Net]:
-    """Servers started on demand (``net.app(handler)``, ``net.proxy()``...), all stopped after."""
-    servers = Net(pki)
-    try:
-        yield servers
-    finally:
-        servers.close()
 
 
 @pytest.fixture(scope="module")

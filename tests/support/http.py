@@ -10,7 +10,7 @@ stops, and its threads are joined.
   the TCP connections it accepted.
 - `ForwardProxy`: an HTTP forward proxy for absolute-URI requests and CONNECT tunnels, with an
   optional Basic Proxy-Authorization check (407) and a mode that refuses every CONNECT (403).
-  `TLSForwardProxy` is the same behind TLS (an ``https://`` proxy).
+  Given a TLS context, it is an ``https://`` proxy.
 - `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
   that no HTTP/2 library is needed.
 """
@@ -18,11 +18,13 @@ stops, and its threads are joined.
 from __future__ import annotations
 
 import base64
+import contextlib
 import selectors
 import socket
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from .h2 import (
@@ -37,27 +39,9 @@ from .h2 import (
     h2_frame,
     hpack_literal,
 )
-from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, RawServer
+from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, Handler, RawServer, tls
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-_REASONS = {
-    100: "Continue",
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    407: "Proxy Authentication Required",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,12 +49,23 @@ _REASONS = {
 
 
 class _TCPServer(RawServer):
-    """A `RawServer` on 127.0.0.1, started on construction, whose handler does the
-    server-side TLS handshake (given a context) and then runs `serve(sock)`."""
+    """A `RawServer`, started on construction, that runs `serve(sock)` on each connection: on
+    the TLS socket after the server-side handshake (the `tls` handler) if given a context."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        backlog: int = 64,
+        io_timeout: float = IO_TIMEOUT,
+    ) -> None:
         self.ssl_context = ssl_context
-        super().__init__(self._handle, backlog=64)
+        handler: Handler = self._handle
+        if ssl_context is not None:
+            handler = tls(ssl_context, handler)
+        super().__init__(handler, host=host, port=port, backlog=backlog, io_timeout=io_timeout)
         self.release = self.stopping
         """Set on stop (or by a test): handlers that stall wait on it (``stopping`` by its
         other name)."""
@@ -99,23 +94,10 @@ class _TCPServer(RawServer):
     def serve(self, sock: socket.socket) -> None:
         raise NotImplementedError
 
-    def _handle(self, conn: socket.socket, server: RawServer) -> None:
-        sock: socket.socket = conn
-        try:
-            if self.ssl_context is not None:
-                tls = self.ssl_context.wrap_socket(
-                    conn, server_side=True, do_handshake_on_connect=False
-                )
-                sock = tls
-                self.track(tls)
-                tls.do_handshake()
+    def _handle(self, sock: socket.socket, server: RawServer) -> None:
+        # OSError (the client went away) ends the connection quietly, in RawServer.
+        with contextlib.suppress(ValueError):  # I/O on a socket that stop() closed under it
             self.serve(sock)
-        except ValueError:
-            pass  # I/O on a socket that stop() closed under the handler
-        finally:  # OSError (the client went away, refused our certificate) ends it quietly
-            if sock is not conn:
-                self.untrack(sock)
-                sock.close()
 
 
 class _Reader:
@@ -229,14 +211,21 @@ class Exchange:
         self.server = server
 
 
-Handler = Callable[[Request, Exchange], "Reply | None"]
+RequestHandler = Callable[[Request, Exchange], "Reply | None"]
 """Answers one request: a `Reply`, or None to close the connection without a (further) reply
 (the handler may have written raw bytes to ``exchange.sock`` itself)."""
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
+
+
 def serialize(reply: Reply) -> bytes:
     """The bytes of `reply` on the wire."""
-    reason = reply.reason if reply.reason is not None else _REASONS.get(reply.status, "Status")
+    reason = reply.reason if reply.reason is not None else _reason(reply.status)
     lines = [f"HTTP/1.1 {reply.status} {reason}".rstrip()]
     lines += [f"{name}: {value}" for name, value in reply.headers]
     if reply.chunked:
@@ -259,15 +248,26 @@ def serialize(reply: Reply) -> bytes:
 class HTTPApp(_TCPServer):
     """A threaded, keep-alive HTTP/1.1 server on 127.0.0.1 (TLS if given a context).
 
-    ``requests`` holds every request received, in order; ``connections`` counts the TCP
-    connections accepted. HEAD replies carry the headers of the reply but no body.
+    `handler` answers each request. ``requests`` holds every request received, in order;
+    ``connections`` counts the TCP connections accepted. HEAD replies carry the headers of the
+    reply but no body. `host` (another loopback address), `port`, `backlog` and `io_timeout`
+    are those of `RawServer`.
     """
 
-    def __init__(self, handler: Handler, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        handler: RequestHandler,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        backlog: int = 64,
+        io_timeout: float = IO_TIMEOUT,
+    ) -> None:
         self.request_handler = handler
         """Answers each request (``handler`` is the connection handler of `RawServer`)."""
         self.requests: list[Request] = []
-        super().__init__(ssl_context)
+        super().__init__(ssl_context, host=host, port=port, backlog=backlog, io_timeout=io_timeout)
 
     def __enter__(self) -> HTTPApp:
         return self
@@ -448,17 +448,6 @@ class ForwardProxy(_TCPServer):
                     if not chunk:
                         return
                     key.data.sendall(chunk)
-
-
-class TLSForwardProxy(ForwardProxy):
-    """`ForwardProxy` behind TLS: pass ``proxy=proxy.proxy_url()`` (https://).
-
-    It presents the certificate of `ssl_context`; a client that does not trust it never gets
-    to send a request (``records`` stays empty).
-    """
-
-    def __init__(self, ssl_context: ssl.SSLContext) -> None:
-        super().__init__(ssl_context=ssl_context)
 
 
 # --------------------------------------------------------------------------------------------

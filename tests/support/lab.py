@@ -1,5 +1,4 @@
-"""Servers on demand for one test, all stopped when it ends: `Lab` (the ``lab`` fixture) and
-`Net` (the ``net`` fixture)."""
+"""Servers on demand for one test, all stopped when it ends: `Lab` (the ``lab`` fixture)."""
 
 from __future__ import annotations
 
@@ -10,16 +9,18 @@ from pathlib import Path
 import trustme
 
 from .ftp import FTPReply, FTPServer, TFTPErrorServer, scripted_ftp
-from .http import ForwardProxy, H2Server, HTTPApp, echo
-from .http import Handler as RequestHandler
+from .http import ForwardProxy, H2Server, HTTPApp, RequestHandler, echo
 from .pki import PKI
 from .raw import LOOPBACK, ConnectStall, Handler, RawServer, tls
 
 
 class Lab:
-    """Starts fault servers on demand and stops them all on `close` (the ``lab`` fixture).
+    """Starts servers on demand and stops them all on `close` (the ``lab`` fixture).
 
-    Scenario tables use it so that one row can ask for whatever server it needs::
+    Raw fault servers (`raw`, `https`, `connect_stall`), FTP and TFTP peers (`ftp`,
+    `scripted_ftp`, `tftp_error`) and HTTP peers (`app`, `proxy`, `h2`); every TLS one presents
+    a certificate of `pki`. Scenario tables use it so that one row can ask for whatever server
+    it needs::
 
         lambda c, lab: c.setopt(pycurl.URL, lab.raw(raw.close_after_request).url())
     """
@@ -27,6 +28,8 @@ class Lab:
     def __init__(self, tmp_path: Path, pki: PKI) -> None:
         self.tmp_path = tmp_path
         self.pki = pki
+        self.proxies: list[ForwardProxy] = []
+        """Every proxy started, to check that no request went through one unasked."""
         self._stack = contextlib.ExitStack()
         self._ftp: FTPServer | None = None
 
@@ -67,40 +70,36 @@ class Lab:
     def tftp_error(self, error_code: int) -> TFTPErrorServer:
         return self._stack.enter_context(TFTPErrorServer(error_code))
 
-    def close(self) -> None:
-        self._stack.close()
-
-
-class Net:
-    """Starts servers on demand; `close` stops them all (the ``net`` fixture)."""
-
-    def __init__(self, pki: PKI) -> None:
-        self.pki = pki
-        self.proxies: list[ForwardProxy] = []
-        """Every proxy started, to check that no request went through one unasked."""
-        self._stack = contextlib.ExitStack()
-
     def app(
-        self, handler: RequestHandler = echo, *, tls: bool = False, alpn: list[str] | None = None
+        self,
+        handler: RequestHandler = echo,
+        *,
+        tls: bool = False,
+        alpn: list[str] | None = None,
+        port: int = 0,
     ) -> HTTPApp:
-        """A started `HTTPApp` (HTTPS with the test CA's certificate if `tls`)."""
+        """A started `HTTPApp` (HTTPS with the PKI's certificate if `tls`), on `port` if given."""
         context = self.pki.server_context(alpn=alpn) if tls else None
-        server = HTTPApp(handler, context)
-        self._stack.callback(server.stop)
-        return server
+        return self._stack.enter_context(HTTPApp(handler, context, port=port))
 
     def proxy(
-        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        refuse_connect: bool = False,
+        tls: bool = False,
     ) -> ForwardProxy:
-        server = ForwardProxy(credentials=credentials, refuse_connect=refuse_connect)
-        self._stack.callback(server.stop)
-        self.proxies.append(server)
+        """A started `ForwardProxy` (an ``https://`` one with the PKI's certificate if `tls`)."""
+        context = self.pki.server_context() if tls else None
+        server = ForwardProxy(
+            credentials=credentials, refuse_connect=refuse_connect, ssl_context=context
+        )
+        self.proxies.append(self._stack.enter_context(server))
         return server
 
     def h2(self, body: bytes = b"hello over h2") -> H2Server:
-        server = H2Server(self.pki.server_context(alpn=["h2"]), body)
-        self._stack.callback(server.stop)
-        return server
+        """A started `H2Server` (HTTP/2 over TLS, ALPN h2) answering `body`."""
+        return self._stack.enter_context(H2Server(self.pki.server_context(alpn=["h2"]), body))
 
     def close(self) -> None:
         self._stack.close()
