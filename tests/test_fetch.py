@@ -106,7 +106,7 @@ def farm_plan(farm: Farm) -> Plan:
     plan = Plan()
     h0, h1, h2 = farm.healthy
     plan.add([h0.url(f"/p/{i}") for i in range(90)], "200")
-    plan.add([h0.url(f"/p/c{i}", USERINFO) for i in range(30)], "200")
+    plan.add([h0.url(f"/p/c{i}", userinfo=USERINFO) for i in range(30)], "200")
     plan.add([h1.url(f"/p/{i}") for i in range(120)], "200")
     plan.add([h2.url(f"/p/{i}") for i in range(120)], "200")
     plan.add([farm.route("/status/404")] * 35, "404")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,12 +35,11 @@ from support.h2 import (
     h2_frame,
     hpack_literal,
 )
-from support.http import ForwardProxy
+from support.http import Exchange, ForwardProxy, HTTPApp, Reply, Request, serialize
 from support.raw import (
     ConnectStall,
     RawServer,
     closed_port,
-    read_head,
     recv_exact,
     reset,
     reset_after_request,
@@ -63,39 +61,30 @@ Fault = Callable[[socket.socket, RawServer], None]
 
 
 class KeepAliveFaults:
-    """An HTTP/1.1 server that keeps connections alive: `/ok` gets a 200, `/fault` the fault.
+    """An HTTP/1.1 `HTTPApp` that keeps connections alive: `/ok` gets a 200, `/fault` the fault
+    (run on the raw socket once the request was read).
 
-    It counts the `/fault` requests it received (the request head arrived in full), so a
-    test can tell whether a POST was sent again.
+    It counts the `/fault` requests it received (the request arrived in full), so a test can
+    tell whether a POST was sent again.
     """
 
     def __init__(self, fault: Fault) -> None:
         self.fault = fault
-        self.faults_received = 0
-        self._lock = threading.Lock()
-        self.server = RawServer(self._handle)
+        self.server = HTTPApp(self._answer)
 
-    def _handle(self, sock: socket.socket, server: RawServer) -> None:
-        while True:
-            head = read_head(sock)
-            request_line, _, rest = head.partition(b"\r\n")
-            length = 0
-            for line in rest.split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            body_start = head.index(b"\r\n\r\n") + 4
-            received = len(head) - body_start
-            if length > received:
-                recv_exact(sock, length - received)
-            if b" /fault" in request_line:
-                with self._lock:
-                    self.faults_received += 1
-                self.fault(sock, server)
-                return
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + OK_BODY)
-            if b"\r\nconnection: close" in head.lower():  # as a forwarding proxy asks
-                return
+    @property
+    def faults_received(self) -> int:
+        return sum(1 for request in self.server.requests if request.path == "/fault")
+
+    def _answer(self, request: Request, exchange: Exchange) -> Reply | None:
+        if request.path == "/fault":
+            self.fault(exchange.sock, exchange.server)
+            return None
+        reply = Reply(200, OK_BODY)
+        if (request.header("connection") or "").lower() == "close":  # as a forwarding proxy asks
+            exchange.sock.sendall(serialize(reply))
+            return None
+        return reply
 
     def url(self, path: str) -> str:
         return self.server.url(path)

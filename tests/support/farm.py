@@ -7,9 +7,9 @@ queues connections to every port; no test sleeps waiting for a server. Stalling 
 
 The pieces (see `Farm`):
 
-- `healthy`: three fast threaded HTTP/1.1 keep-alive servers (`ThreadingHTTPServer` with
-  ``protocol_version = "HTTP/1.1"`` and a Content-Length on every answer), one per loopback
-  address, so that they are three different hosts for ``per_host``. Each counts the TCP
+- `healthy`: three fast threaded HTTP/1.1 keep-alive servers (`FarmServer`, an `HTTPApp`
+  that puts a Content-Length on every answer), one per loopback address, so that they are
+  three different hosts for ``per_host``. Each counts the TCP
   connections it accepted and the requests it served, and tracks how many requests it is
   working on at once; the farm tracks the same over every HTTP server and per host.
 - `routes`: one more such server (on 127.0.0.1, so the same host as ``healthy[0]``) whose paths
@@ -39,11 +39,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from .http import Exchange, HTTPApp, Reply, Request
 from .pki import PKI
 from .raw import Handler, RawServer, drain, reset, respond, tls
 
@@ -54,7 +51,6 @@ IO_TIMEOUT = 60.0
 
 Long on purpose: a server closing idle connections on its own while a test counts file
 descriptors would change the count; teardown shuts every connection down anyway."""
-JOIN_TIMEOUT = 10.0
 RESET_BODY_SENT = 100
 RESET_CONTENT_LENGTH = 1000
 TLS_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntls ok\n"
@@ -62,12 +58,11 @@ TLS_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\n
 
 @dataclass
 class PortStats:
-    """What one HTTP server saw (guarded by the farm's lock)."""
+    """What one HTTP server saw (guarded by the farm's lock); its `HTTPApp` counts the TCP
+    connections (``accepted``, ``open_connections``)."""
 
-    connections: int = 0  # TCP connections accepted, ever
-    open_connections: int = 0  # accepted and not yet closed
-    requests: int = 0  # requests whose head was read
-    active: int = 0  # requests being worked on now (head read, answer not yet sent)
+    requests: int = 0  # requests read
+    active: int = 0  # requests being worked on now (read, answer not yet sent)
     max_active: int = 0  # the most `active` seen since the last `Farm.reset_peaks()`
     paths: Counter[str] = field(default_factory=Counter)
 
@@ -83,142 +78,21 @@ class Logged:
     body: bytes
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IO_TIMEOUT
-    disable_nagle_algorithm = True  # the head and the body go out as two writes
-    server: FarmHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.farm._connection_opened(self.server, self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.farm._connection_closed(self.server, self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: hundreds of requests per test
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        farm = self.server.farm
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        target = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(target.query).items()}
-        path = target.path
-        farm._request_started(self.server, path)
-        finished = False
-        try:
-            if path == "/slow":
-                farm.release.wait(int(query.get("ms", "50")) / 1000)
-            elif path == "/reset":
-                finished = True
-                farm._request_finished(self.server)
-                self._reset_mid_body()
-                return
-            status, headers, content = self._answer(path, query, body)
-            # The request stops counting as active before its answer leaves: whatever the
-            # server counts is then surely still in flight at the client.
-            finished = True
-            farm._request_finished(self.server)
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(content)
-        finally:
-            if not finished:
-                farm._request_finished(self.server)
-
-    def _answer(
-        self, path: str, query: dict[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        farm = self.server.farm
-        plain = [("Content-Type", "text/plain")]
-        if path.startswith("/status/"):
-            status = int(path.rsplit("/", 1)[1])
-            return status, plain, f"status {status}\n".encode()
-        if path == "/loop":
-            return 302, [("Location", "/loop"), *plain], b"again\n"
-        if path.startswith("/flaky/"):
-            key = path[len("/flaky/") :]
-            with farm.lock:
-                farm.flaky[key] += 1
-                seen = farm.flaky[key]
-            if seen <= int(query.get("fail", "2")):
-                headers = list(plain)
-                if "after" in query:
-                    headers.append(("Retry-After", query["after"]))
-                return 503, headers, b"not yet\n"
-            return 200, plain, f"ok after {seen}\n".encode()
-        if path == "/echo":
-            logged = Logged(
-                self.server.port,
-                self.command,
-                self.path,
-                {k.lower(): v for k, v in self.headers.items()},
-                body,
-            )
-            with farm.lock:
-                farm.log.append(logged)
-            return 200, plain, body
-        return 200, plain, f"page {path}\n".encode()
-
-    def _reset_mid_body(self) -> None:
-        head = (
-            "HTTP/1.1 200 OK\r\n"
-            f"Content-Length: {RESET_CONTENT_LENGTH}\r\n"
-            "Content-Type: text/plain\r\n\r\n"
-        ).encode()
-        self.wfile.write(head + b"x" * RESET_BODY_SENT)
-        self.close_connection = True
-        sock = self.connection
-        # The socket really closes (with an RST, for SO_LINGER 0) once rfile lets go of it.
-        reset(sock)
-        self.rfile.close()
-
-
-class FarmHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP/1.1 server of the farm; `stats` says what it saw."""
-
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
-    request_queue_size = 1024  # a burst of connects must not overflow the accept queue
+class FarmServer(HTTPApp):
+    """One HTTP/1.1 keep-alive server of the farm: an `HTTPApp` answering the farm's paths
+    (`Farm.answer`); `stats` says what it saw."""
 
     def __init__(self, farm: Farm, host: str) -> None:
         self.farm = farm
-        self.host = host
         self.stats = PortStats()
-        super().__init__((host, 0), _Handler)
-        self.port: int = self.server_address[1]
-        self.thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        # A burst of connects must not overflow the accept queue.
+        super().__init__(farm.answer, host=host, backlog=1024, io_timeout=IO_TIMEOUT)
 
-    def url(self, path: str = "/", userinfo: str = "") -> str:
-        """``http://HOST:PORT/path`` for this server (``userinfo@`` before the host if given)."""
-        at = f"{userinfo}@" if userinfo else ""
-        return f"http://{at}{self.host}:{self.port}{path}"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that went away mid-answer (a test breaking out of a crawl) is expected.
-        with self.farm.lock:
-            self.farm.handler_errors += 1
+    def serve(self, sock: socket.socket) -> None:
+        try:
+            super().serve(sock)
+        finally:
+            self.farm._connection_closed()
 
 
 # /proc/net/tcp states of a server-side socket that is still open or still queued to accept:
@@ -250,12 +124,10 @@ class Farm:
         self.release = threading.Event()
         self.flaky: Counter[str] = Counter()
         self.log: list[Logged] = []
-        self.handler_errors = 0
         self.active = 0  # over every HTTP server
         self.max_active = 0
         self.host_active: Counter[str] = Counter()
         self.host_max_active: Counter[str] = Counter()
-        self._sockets: dict[FarmHTTPServer, set[socket.socket]] = {}
         self._stack = contextlib.ExitStack()
         try:
             self.healthy = [self._http(host) for host in HOSTS]
@@ -274,38 +146,20 @@ class Farm:
             self._stack.close()
             raise
 
-    def _http(self, host: str) -> FarmHTTPServer:
-        server = FarmHTTPServer(self, host)
-        self._sockets[server] = set()
-        server.thread.start()
-        self._stack.callback(self._stop_http, server)
-        return server
+    def _http(self, host: str) -> FarmServer:
+        return self._stack.enter_context(FarmServer(self, host))
 
     def _raw(self, handler: Handler) -> RawServer:
         return self._stack.enter_context(
             RawServer(handler, host=HOSTS[0], backlog=1024, io_timeout=IO_TIMEOUT)
         )
 
-    def _stop_http(self, server: FarmHTTPServer) -> None:
-        server.shutdown()
-        with self.lock:
-            for sock in self._sockets[server]:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-        server.server_close()  # joins the handler threads
-        server.thread.join(JOIN_TIMEOUT)
-
     # --- lifecycle -------------------------------------------------------------------------
 
     def __enter__(self) -> Farm:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -317,7 +171,7 @@ class Farm:
 
     def route(self, path: str, userinfo: str = "") -> str:
         """A URL on the `routes` server."""
-        return self.routes.url(path, userinfo)
+        return self.routes.url(path, userinfo=userinfo)
 
     @property
     def refused_url(self) -> str:
@@ -332,24 +186,76 @@ class Farm:
         return f"http://{HOSTS[0]}:{self.stall_port}/stall"
 
     @property
-    def http_servers(self) -> list[FarmHTTPServer]:
+    def http_servers(self) -> list[FarmServer]:
         return [*self.healthy, self.routes]
 
-    # --- counting (called by the handlers) -------------------------------------------------
+    # --- answering and counting (called by the servers' threads) ------------------------------
 
-    def _connection_opened(self, server: FarmHTTPServer, sock: socket.socket) -> None:
-        with self.lock:
-            server.stats.connections += 1
-            server.stats.open_connections += 1
-            self._sockets[server].add(sock)
+    def answer(self, request: Request, exchange: Exchange) -> Reply | None:
+        """Answer one request to an HTTP server of the farm (the paths are listed above)."""
+        server = exchange.server
+        assert isinstance(server, FarmServer)
+        path = request.path
+        query = dict(request.query)
+        self._request_started(server, path)
+        finished = False
+        try:
+            if path == "/slow":
+                self.release.wait(int(query.get("ms", "50")) / 1000)
+            elif path == "/reset":
+                finished = True
+                self._request_finished(server)
+                head = (
+                    "HTTP/1.1 200 OK\r\n"
+                    f"Content-Length: {RESET_CONTENT_LENGTH}\r\n"
+                    "Content-Type: text/plain\r\n\r\n"
+                ).encode()
+                exchange.sock.sendall(head + b"x" * RESET_BODY_SENT)
+                reset(exchange.sock)
+                return None
+            reply = self._route(server, request, path, query)
+            # The request stops counting as active before its answer leaves: whatever the
+            # server counts is then surely still in flight at the client.
+            finished = True
+            self._request_finished(server)
+            return reply
+        finally:
+            if not finished:
+                self._request_finished(server)
 
-    def _connection_closed(self, server: FarmHTTPServer, sock: socket.socket) -> None:
+    def _route(
+        self, server: FarmServer, request: Request, path: str, query: dict[str, str]
+    ) -> Reply:
+        plain = [("Content-Type", "text/plain")]
+        if path.startswith("/status/"):
+            status = int(path.rsplit("/", 1)[1])
+            return Reply(status, f"status {status}\n".encode(), plain)
+        if path == "/loop":
+            return Reply(302, b"again\n", [("Location", "/loop"), *plain])
+        if path.startswith("/flaky/"):
+            key = path[len("/flaky/") :]
+            with self.lock:
+                self.flaky[key] += 1
+                seen = self.flaky[key]
+            if seen <= int(query.get("fail", "2")):
+                headers = list(plain)
+                if "after" in query:
+                    headers.append(("Retry-After", query["after"]))
+                return Reply(503, b"not yet\n", headers)
+            return Reply(200, f"ok after {seen}\n".encode(), plain)
+        if path == "/echo":
+            lowered = {name.lower(): value for name, value in request.headers}
+            logged = Logged(server.port, request.method, request.target, lowered, request.body)
+            with self.lock:
+                self.log.append(logged)
+            return Reply(200, request.body, plain)
+        return Reply(200, f"page {path}\n".encode(), plain)
+
+    def _connection_closed(self) -> None:
         with self.changed:
-            server.stats.open_connections -= 1
-            self._sockets[server].discard(sock)
             self.changed.notify_all()
 
-    def _request_started(self, server: FarmHTTPServer, path: str) -> None:
+    def _request_started(self, server: FarmServer, path: str) -> None:
         with self.lock:
             stats = server.stats
             stats.requests += 1
@@ -363,7 +269,7 @@ class Farm:
                 self.host_max_active[server.host], self.host_active[server.host]
             )
 
-    def _request_finished(self, server: FarmHTTPServer) -> None:
+    def _request_finished(self, server: FarmServer) -> None:
         with self.lock:
             server.stats.active -= 1
             self.active -= 1
@@ -382,7 +288,7 @@ class Farm:
     def counts(self) -> dict[int, tuple[int, int]]:
         """(connections accepted, requests served) so far, per HTTP server port."""
         with self.lock:
-            return {s.port: (s.stats.connections, s.stats.requests) for s in self.http_servers}
+            return {s.port: (s.accepted, s.stats.requests) for s in self.http_servers}
 
     def open_connections(self) -> int:
         """Connections to any farm port still open on the servers' side.
@@ -392,19 +298,17 @@ class Farm:
         ports that are established or waiting to be closed, including those the kernel
         queued and the server has not accepted yet).
         """
-        with self.lock:
-            http = sum(s.stats.open_connections for s in self.http_servers)
-        tracked = http + self.tls.open_connections + self.stall.open_connections
-        return max(tracked, _kernel_connections(self._endpoints()))
+        servers = self._servers()
+        tracked = sum(s.open_connections for s in servers)
+        return max(tracked, _kernel_connections({(s.host, s.port) for s in servers}))
 
-    def _endpoints(self) -> set[tuple[str, int]]:
-        servers: list[FarmHTTPServer | RawServer] = [*self.http_servers, self.tls, self.stall]
-        return {(s.host, s.port) for s in servers}
+    def _servers(self) -> list[RawServer]:
+        return [*self.http_servers, self.tls, self.stall]
 
     def wait_open_connections(self, at_most: int, timeout: float = 10.0) -> int:
         """Wait until at most `at_most` connections are open on the servers' side.
 
-        The HTTP servers notify `changed` as each connection closes; the raw servers and the
+        The HTTP servers notify `changed` as each connection ends; the raw servers and the
         kernel do not, so the count is also read again every 20 ms. Returns the last count.
         """
         deadline = time.monotonic() + timeout

@@ -269,9 +269,6 @@ class HTTPApp(_TCPServer):
         self.requests: list[Request] = []
         super().__init__(ssl_context, host=host, port=port, backlog=backlog, io_timeout=io_timeout)
 
-    def __enter__(self) -> HTTPApp:
-        return self
-
     def serve(self, sock: socket.socket) -> None:
         reader = _Reader(sock)
         number = self.connection_number()
@@ -350,9 +347,6 @@ class ForwardProxy(_TCPServer):
         self.refuse_connect = refuse_connect
         self.records: list[ProxyRecord] = []
         super().__init__(ssl_context)
-
-    def __enter__(self) -> ForwardProxy:
-        return self
 
     def proxy_url(self, userinfo: str | None = None) -> str:
         """``http(s)://[userinfo@]127.0.0.1:PORT``: what to pass as ``proxy=``."""
@@ -467,9 +461,6 @@ class H2Server(_TCPServer):
         self.alpn: list[str | None] = []
         """The protocol ALPN selected on each connection."""
         super().__init__(ssl_context)
-
-    def __enter__(self) -> H2Server:
-        return self
 
     def serve(self, sock: socket.socket) -> None:
         assert isinstance(sock, ssl.SSLSocket)

@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 LOOPBACK = "127.0.0.1"
 LOOPBACK6 = "::1"
@@ -51,6 +52,9 @@ It gets the connected socket (blocking, with the server's ``io_timeout``, by def
 handler reset the connection) and ignored; any other exception is a bug in the test and is
 re-raised when the server stops. The server closes the socket after the handler returns.
 """
+
+
+_Server = TypeVar("_Server", bound="RawServer")
 
 
 def listening_socket(
@@ -160,7 +164,7 @@ class RawServer:
         with self._lock:
             return self._serving
 
-    def start(self) -> RawServer:
+    def start(self: _Server) -> _Server:
         """Start accepting connections (idempotent)."""
         if not self._started:
             self._started = True
@@ -210,7 +214,7 @@ class RawServer:
         with self._lock:
             self._open.discard(sock)
 
-    def __enter__(self) -> RawServer:
+    def __enter__(self: _Server) -> _Server:
         return self.start()
 
     def __exit__(
