@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from support.h2 import h2_garbage_after_preface, h2c_ok
+from support.h2 import H2Responder, h2_garbage_after_preface
 from support.http import HTTPApp
 from support.lab import Lab
 from support.raw import (
@@ -208,7 +208,7 @@ def fault_table() -> Iterator[None]:
 def healthy_url(fault: Fault, lab: Lab, plain: HTTPApp) -> str:
     """A server that answers the fault's own options: HTTP/2 prior knowledge needs h2c."""
     if fault.options.get("http_version") == "2-prior-knowledge":
-        return lab.raw(h2c_ok()).url("/healthy")
+        return lab.raw(H2Responder()).url("/healthy")
     return plain.url("/healthy")
 
 

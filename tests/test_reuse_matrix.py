@@ -24,23 +24,12 @@ from typing import Any
 
 import pycurl
 import pytest
-from support.h2 import (
-    H2_DATA,
-    H2_FLAG_ACK,
-    H2_FLAG_END_HEADERS,
-    H2_FLAG_END_STREAM,
-    H2_HEADERS,
-    H2_PREFACE,
-    H2_SETTINGS,
-    h2_frame,
-    hpack_literal,
-)
+from support.h2 import H2Responder
 from support.http import Exchange, ForwardProxy, HTTPApp, Reply, Request, serialize
 from support.raw import (
     ConnectStall,
     RawServer,
     closed_port,
-    recv_exact,
     reset,
     reset_after_request,
 )
@@ -118,38 +107,6 @@ def garbage(sock: socket.socket, server: RawServer) -> None:
 def status_503(sock: socket.socket, server: RawServer) -> None:
     sock.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
     server.stopping.wait(10)
-
-
-class H2Faults:
-    """A cleartext HTTP/2 (prior knowledge) server that answers every stream with a 200 but
-    the one after the first `answered`, which it never answers. Counts the requests (HEADERS
-    frames) it received."""
-
-    def __init__(self, answered: int) -> None:
-        self.answered = answered
-        self.requests = 0
-        self.server = RawServer(self._handle)
-
-    def _handle(self, sock: socket.socket, server: RawServer) -> None:
-        if recv_exact(sock, len(H2_PREFACE)) != H2_PREFACE:
-            return
-        sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
-        while not server.stopping.is_set():
-            header = recv_exact(sock, 9)
-            length = int.from_bytes(header[:3], "big")
-            kind, flags = header[3], header[4]
-            stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
-            recv_exact(sock, length)
-            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
-                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
-            elif kind == H2_HEADERS:
-                self.requests += 1
-                if self.requests != self.answered + 1:
-                    block = b"\x88" + hpack_literal(b"content-length", b"2")
-                    sock.sendall(
-                        h2_frame(H2_HEADERS, H2_FLAG_END_HEADERS, stream, block)
-                        + h2_frame(H2_DATA, H2_FLAG_END_STREAM, stream, OK_BODY)
-                    )
 
 
 # --- the situations ---------------------------------------------------------------------------
@@ -233,11 +190,11 @@ def _proxy_refused(stack: contextlib.ExitStack, mode: str) -> Target:
 def _h2_stall(stack: contextlib.ExitStack, mode: str) -> Target:
     """The stream of the faulty request is never answered; the one before it (if any) is."""
     answered = 0 if mode == "fresh" else 1
-    peer = H2Faults(answered)
-    stack.enter_context(peer.server)
+    peer = H2Responder(OK_BODY, silent=answered + 1)
+    server = stack.enter_context(RawServer(peer))
     return Target(
-        peer.server.url("/ok"),
-        peer.server.url("/fault"),
+        server.url("/ok"),
+        server.url("/fault"),
         options={"http_version": "2-prior-knowledge"},
         curl_options=[(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)],
         received=lambda: peer.requests - answered,

@@ -27,18 +27,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
-from .h2 import (
-    H2_DATA,
-    H2_FLAG_ACK,
-    H2_FLAG_END_HEADERS,
-    H2_FLAG_END_STREAM,
-    H2_GOAWAY,
-    H2_HEADERS,
-    H2_PREFACE,
-    H2_SETTINGS,
-    h2_frame,
-    hpack_literal,
-)
+from .h2 import H2Responder
 from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, Handler, RawServer, tls
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -451,38 +440,20 @@ class ForwardProxy(_TCPServer):
 class H2Server(_TCPServer):
     """HTTP/2 over TLS (ALPN h2) on 127.0.0.1: every request stream gets 200 and `body`.
 
-    It speaks only the frame layer: it acknowledges SETTINGS, ignores what it need not read
-    (HPACK of the request included) and answers ``:status 200`` (HPACK static index 8) with an
-    ``x-served-by: h2server`` header, then one DATA frame ending the stream.
+    It speaks only the frame layer (`support.h2.H2Responder`): it acknowledges SETTINGS,
+    ignores what it need not read (HPACK of the request included) and answers ``:status 200``
+    with an ``x-served-by: h2server`` header, then one DATA frame ending the stream.
     """
 
     def __init__(self, ssl_context: ssl.SSLContext, body: bytes = b"hello over h2") -> None:
         self.body = body
-        self.alpn: list[str | None] = []
-        """The protocol ALPN selected on each connection."""
+        self.responder = H2Responder(body, headers=[(b"x-served-by", b"h2server")])
         super().__init__(ssl_context)
 
+    @property
+    def alpn(self) -> list[str | None]:
+        """The protocol ALPN selected on each connection."""
+        return self.responder.alpn
+
     def serve(self, sock: socket.socket) -> None:
-        assert isinstance(sock, ssl.SSLSocket)
-        self.alpn.append(sock.selected_alpn_protocol())
-        reader = _Reader(sock)
-        if reader.exactly(len(H2_PREFACE)) != H2_PREFACE:
-            return
-        sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
-        while not self.release.is_set():
-            header = reader.exactly(9)
-            length = int.from_bytes(header[:3], "big")
-            kind, flags = header[3], header[4]
-            stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
-            reader.exactly(length)  # the payload: nothing in it needs reading
-            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
-                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
-            elif kind == H2_HEADERS:
-                block = b"\x88" + hpack_literal(b"x-served-by", b"h2server")
-                block += hpack_literal(b"content-length", str(len(self.body)).encode())
-                sock.sendall(
-                    h2_frame(H2_HEADERS, H2_FLAG_END_HEADERS, stream, block)
-                    + h2_frame(H2_DATA, H2_FLAG_END_STREAM, stream, self.body)
-                )
-            elif kind == H2_GOAWAY:
-                return
+        self.responder(sock, self)
