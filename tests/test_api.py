@@ -100,17 +100,17 @@ def test_head_does_not_follow_redirects(lab: Lab) -> None:
     ]
 
 
-def test_cookies_are_not_carried_between_calls(httpd: HTTPServer) -> None:
-    httpd.expect_request("/login").respond_with_data(
+def test_cookies_are_not_carried_between_calls(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/login").respond_with_data(
         "in", headers={"Set-Cookie": "sid=abc123; Path=/"}
     )
-    httpd.expect_request("/me").respond_with_data("me")
-    first = curlx.get(httpd.url_for("/login"), timeout=T)
-    curlx.get(httpd.url_for("/me"), timeout=T)
-    curlx.get(httpd.url_for("/me"), cookies={"given": "1"}, timeout=T)
-    curlx.get(httpd.url_for("/me"), timeout=T)
+    httpserver.expect_request("/me").respond_with_data("me")
+    first = curlx.get(httpserver.url_for("/login"), timeout=T)
+    curlx.get(httpserver.url_for("/me"), timeout=T)
+    curlx.get(httpserver.url_for("/me"), cookies={"given": "1"}, timeout=T)
+    curlx.get(httpserver.url_for("/me"), timeout=T)
     assert first.headers["set-cookie"].startswith("sid=abc123")
-    cookies = [request.headers.get("Cookie") for request, _ in httpd.log[1:]]
+    cookies = [request.headers.get("Cookie") for request, _ in httpserver.log[1:]]
     assert cookies == [None, "given=1", None]
 
 

@@ -11,13 +11,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.farm import HOSTS, Farm
-from support.pki import PKI
 
 import curlx
 from curlx._cli import main
@@ -25,12 +23,6 @@ from curlx._cli import main
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"url", "ok", "status", "category", "code", "name", "message", "attempts", "elapsed"}
 PROGRESS = "URLs  "  # the live line reads "7/21 URLs  31/s  failures: ..."
-
-
-@pytest.fixture(scope="module")
-def farm(pki: PKI) -> Iterator[Farm]:
-    with Farm(pki) as servers:
-        yield servers
 
 
 def mixed_urls(farm: Farm) -> list[str]:

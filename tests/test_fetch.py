@@ -29,12 +29,6 @@ SECRET = "s3cret"
 USERINFO = f"user:{SECRET}"
 
 
-@pytest.fixture(scope="module")
-def farm(pki: PKI) -> Iterator[Farm]:
-    with Farm(pki) as servers:
-        yield servers
-
-
 @pytest.fixture
 def quiet_farm(pki: PKI) -> Iterator[Farm]:
     """A farm of its own, for counting file descriptors: no other test's connections to it."""

@@ -76,11 +76,11 @@ def redirect(status: int, location: str) -> Reply:
 
 
 @pytest.mark.parametrize("name", ["get", "head", "post", "put", "patch", "delete", "options"])
-def test_each_method_sends_itself(name: str, httpd: HTTPServer) -> None:
-    httpd.expect_request("/method").respond_with_handler(echo_json)
+def test_each_method_sends_itself(name: str, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/method").respond_with_handler(echo_json)
     with Session(timeout=T) as s:
-        response = getattr(s, name)(httpd.url_for("/method"))
-    assert httpd.log[-1][0].method == name.upper()
+        response = getattr(s, name)(httpserver.url_for("/method"))
+    assert httpserver.log[-1][0].method == name.upper()
     assert response.status_code == 200
     assert response.method == name.upper()
     if name == "head":
@@ -170,13 +170,13 @@ def test_explicit_content_type_is_sent_once(lab: Lab) -> None:
 
 # The multipart test ignores pycurl's DeprecationWarning; the next test shows it as a bug.
 @pytest.mark.filterwarnings("ignore:HTTPPOST is deprecated:DeprecationWarning")
-def test_multipart_files_with_fields(httpd: HTTPServer, tmp_path: Path) -> None:
-    httpd.expect_request("/upload", method="POST").respond_with_handler(echo_json)
+def test_multipart_files_with_fields(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/upload", method="POST").respond_with_handler(echo_json)
     upload = tmp_path / "notes.txt"
     upload.write_bytes(b"from a file object\n")
     with Session(timeout=T) as s, upload.open("rb") as fileobj:
         response = s.post(
-            httpd.url_for("/upload"),
+            httpserver.url_for("/upload"),
             data={"title": "hello", "n": 3},
             files={
                 "raw": b"\x00raw bytes\xff",
@@ -202,11 +202,13 @@ def test_multipart_files_with_fields(httpd: HTTPServer, tmp_path: Path) -> None:
     [({"title": "caf\u00e9"}, "a.txt"), (None, "caf\u00e9.txt")],
     ids=["field", "filename"],
 )
-def test_multipart_non_ascii(data: dict[str, str] | None, filename: str, httpd: HTTPServer) -> None:
-    httpd.expect_request("/upload", method="POST").respond_with_handler(echo_json)
+def test_multipart_non_ascii(
+    data: dict[str, str] | None, filename: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/upload", method="POST").respond_with_handler(echo_json)
     with Session(timeout=T) as s:
         got = s.post(
-            httpd.url_for("/upload"), data=data, files={"f": (filename, b"abc", "text/plain")}
+            httpserver.url_for("/upload"), data=data, files={"f": (filename, b"abc", "text/plain")}
         ).json()
     assert got["files"]["f"][:2] == [filename, "abc"]
     assert got["form"] == {k: [v] for k, v in (data or {}).items()}
@@ -285,18 +287,20 @@ def test_request_header_overrides_the_session_header(lab: Lab) -> None:
 # --- 2. redirects ------------------------------------------------------------------------------
 
 
-def test_redirect_chain_history(httpd: HTTPServer) -> None:
+def test_redirect_chain_history(httpserver: HTTPServer) -> None:
     chain = [("/r301", 301), ("/r302", 302), ("/r303", 303), ("/r307", 307), ("/r308", 308)]
     for (path, status), nxt in zip(chain, [p for p, _ in chain[1:]] + ["/final"], strict=True):
-        httpd.expect_request(path).respond_with_data("", status=status, headers={"Location": nxt})
-    httpd.expect_request("/final").respond_with_data("arrived")
+        httpserver.expect_request(path).respond_with_data(
+            "", status=status, headers={"Location": nxt}
+        )
+    httpserver.expect_request("/final").respond_with_data("arrived")
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/r301"))
+        response = s.get(httpserver.url_for("/r301"))
     assert response.status_code == 200 and response.text == "arrived"
-    assert response.url == httpd.url_for("/final")
+    assert response.url == httpserver.url_for("/final")
     assert response.redirect_count == 5
     assert [(hop.status_code, hop.url) for hop in response.history] == [
-        (status, httpd.url_for(path)) for path, status in chain
+        (status, httpserver.url_for(path)) for path, status in chain
     ]
     assert [hop.headers["location"] for hop in response.history] == [
         "/r302",
@@ -305,7 +309,7 @@ def test_redirect_chain_history(httpd: HTTPServer) -> None:
         "/r308",
         "/final",
     ]
-    assert len(httpd.log) == 6
+    assert len(httpserver.log) == 6
 
 
 @pytest.mark.parametrize(
@@ -377,15 +381,15 @@ def test_redirect_not_followed_when_asked(lab: Lab) -> None:
 # --- 3. cookies --------------------------------------------------------------------------------
 
 
-def test_server_cookie_is_sent_back_by_the_session(httpd: HTTPServer) -> None:
-    httpd.expect_request("/login").respond_with_data(
+def test_server_cookie_is_sent_back_by_the_session(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/login").respond_with_data(
         "in", headers={"Set-Cookie": "sid=abc123; Path=/; HttpOnly"}
     )
-    httpd.expect_request("/me").respond_with_handler(echo_json)
+    httpserver.expect_request("/me").respond_with_handler(echo_json)
     with Session(timeout=T) as s, Session(timeout=T) as other:
-        s.get(httpd.url_for("/login"))
-        mine = s.get(httpd.url_for("/me")).json()
-        theirs = other.get(httpd.url_for("/me")).json()
+        s.get(httpserver.url_for("/login"))
+        mine = s.get(httpserver.url_for("/me")).json()
+        theirs = other.get(httpserver.url_for("/me")).json()
         assert s.cookies == {"sid": "abc123"}
         assert other.cookies == {}
     assert ["Cookie", "sid=abc123"] in mine["headers"]
@@ -500,17 +504,17 @@ def test_credentials_are_not_sent_to_another_host(
 TEXT = "caf\u00e9 na\u00efve \u20ac " * 50
 
 
-def test_gzip_body_is_decoded(httpd: HTTPServer) -> None:
-    httpd.expect_request("/gz").respond_with_data(
+def test_gzip_body_is_decoded(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gz").respond_with_data(
         gzip.compress(TEXT.encode()),
         headers={"Content-Encoding": "gzip"},
         content_type="text/plain; charset=utf-8",
     )
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/gz"))
+        response = s.get(httpserver.url_for("/gz"))
     assert response.text == TEXT
     assert response.headers["content-encoding"] == "gzip"
-    accept = httpd.log[-1][0].headers.get("Accept-Encoding", "")
+    accept = httpserver.log[-1][0].headers.get("Accept-Encoding", "")
     assert "gzip" in accept and "br" in accept
 
 
@@ -521,25 +525,25 @@ BROTLI_BLOB = (
 )
 
 
-def test_brotli_body_is_decoded(httpd: HTTPServer) -> None:
-    httpd.expect_request("/br").respond_with_data(
+def test_brotli_body_is_decoded(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/br").respond_with_data(
         BROTLI_BLOB, headers={"Content-Encoding": "br"}, content_type="text/plain; charset=utf-8"
     )
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/br"))
+        response = s.get(httpserver.url_for("/br"))
     assert response.text == "brotli body: " + "caf\u00e9 " * 4
 
 
-def test_brotli_large_body_is_decoded(httpd: HTTPServer) -> None:
+def test_brotli_large_body_is_decoded(httpserver: HTTPServer) -> None:
     # brotli is in the [test] extra: a missing package is an error here, not a skip.
     # (Imported by name because it ships no type information.)
     brotli: Any = importlib.import_module("brotli")
     body = os.urandom(20_000) + TEXT.encode() * 100
-    httpd.expect_request("/br").respond_with_data(
+    httpserver.expect_request("/br").respond_with_data(
         brotli.compress(body), headers={"Content-Encoding": "br"}
     )
     with Session(timeout=T) as s:
-        assert s.get(httpd.url_for("/br")).content == body
+        assert s.get(httpserver.url_for("/br")).content == body
 
 
 @pytest.mark.parametrize(
@@ -553,21 +557,21 @@ def test_brotli_large_body_is_decoded(httpd: HTTPServer) -> None:
     ],
 )
 def test_text_uses_the_charset(
-    content_type: str, body: bytes, text: str, httpd: HTTPServer
+    content_type: str, body: bytes, text: str, httpserver: HTTPServer
 ) -> None:
-    httpd.expect_request("/t").respond_with_data(body, content_type=content_type)
+    httpserver.expect_request("/t").respond_with_data(body, content_type=content_type)
     with Session(timeout=T) as s:
-        assert s.get(httpd.url_for("/t")).text == text
+        assert s.get(httpserver.url_for("/t")).text == text
 
 
-def test_json(httpd: HTTPServer) -> None:
-    httpd.expect_request("/j").respond_with_json({"a": [1, 2.5, None], "\u00e9": True})
+def test_json(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/j").respond_with_json({"a": [1, 2.5, None], "\u00e9": True})
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/j"))
+        response = s.get(httpserver.url_for("/j"))
     assert response.json() == {"a": [1, 2.5, None], "\u00e9": True}
-    httpd.expect_request("/not-json").respond_with_data("<html>")
+    httpserver.expect_request("/not-json").respond_with_data("<html>")
     with Session(timeout=T) as s, pytest.raises(ValueError):
-        s.get(httpd.url_for("/not-json")).json()
+        s.get(httpserver.url_for("/not-json")).json()
 
 
 def test_repeated_headers_keep_order_and_case_insensitive(lab: Lab) -> None:
@@ -595,10 +599,10 @@ def test_status_facts(lab: Lab) -> None:
     assert repr(response) == f"<Response [201] GET {app.url('/made')}>"
 
 
-def test_http_1_0_server(httpd: HTTPServer) -> None:
-    httpd.expect_request("/old").respond_with_data("ok")
+def test_http_1_0_server(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data("ok")
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/old"))
+        response = s.get(httpserver.url_for("/old"))
     # werkzeug, single-threaded: HTTP/1.0 and one connection per request, which is why the
     # connection-reuse tests count connections at HTTPApp instead.
     assert response.http_version == "1.0"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
 
 import pytest
 from support.http import Exchange, Reply, Request
 from support.lab import Lab
+from support.threads import run_threads
 
 import curlx
 
@@ -23,27 +23,6 @@ JOIN = 30.0
 
 def echo_target(request: Request, exchange: Exchange) -> Reply:
     return Reply(200, request.target.encode(), [("Content-Type", "text/plain")])
-
-
-def run_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run `work(i)` in `count` threads started together; each one's result or exception."""
-    start = threading.Barrier(count, timeout=JOIN)
-    outcomes: list[object] = [None] * count
-
-    def body(index: int) -> None:
-        try:
-            start.wait()
-            outcomes[index] = work(index)
-        except BaseException as exc:  # noqa: B036 - reported by the caller's assertions
-            outcomes[index] = exc
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def tokens(thread: int, count: int) -> list[str]:

@@ -12,5 +12,6 @@ conftest); the root conftest registers `support.fixtures` once for every module.
 - `support.farm`: the crawl farm: many loopback ports, each failing in its own way.
 - `support.measure`: this process's memory and file descriptors.
 - `support.lab`: servers on demand for one test, all stopped when it ends.
+- `support.threads`: running test code in several threads at once.
 - `support.fixtures`: the shared fixtures.
 """

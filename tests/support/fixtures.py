@@ -1,5 +1,14 @@
 """The shared fixtures, registered once for every test module by the root conftest.
 
+- ``pki`` (session): the throw-away CA and its certificates (`support.pki.PKI`).
+- ``lab``: servers on demand for one test, all stopped after it (`support.lab.Lab`).
+- ``farm`` (module): the crawl farm (`support.farm.Farm`).
+- ``ftp_server`` (module): a real FTP server with a read-write and a read-only user.
+- ``connect_stall``: a loopback port whose TCP connects never complete.
+- ``httpserver``, pytest-httpserver's own fixture, listens on 127.0.0.1 (not "localhost")
+  through ``httpserver_listen_address``.
+- No proxy from the environment applies to any test.
+
 This module imports only the standard library, pytest and the test servers, never curlx, so
 that every test module can use it even while curlx itself does not import.
 """
@@ -11,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 
+from .farm import Farm
 from .ftp import FTPServer
 from .lab import Lab
 from .pki import PKI
@@ -36,10 +45,17 @@ def lab(tmp_path: Path, pki: PKI) -> Iterator[Lab]:
         servers.close()
 
 
-@pytest.fixture
-def ftp_server(tmp_path: Path) -> Iterator[FTPServer]:
+@pytest.fixture(scope="module")
+def farm(pki: PKI) -> Iterator[Farm]:
+    """The crawl farm, shared by the tests of a module (see `support.farm`)."""
+    with Farm(pki) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FTPServer]:
     """A real FTP server (pyftpdlib) on loopback with a read-write and a read-only user."""
-    with FTPServer(tmp_path / "ftp-home") as server:
+    with FTPServer(tmp_path_factory.mktemp("ftp") / "home") as server:
         yield server
 
 
@@ -50,25 +66,10 @@ def connect_stall() -> Iterator[ConnectStall]:
         yield stall
 
 
-@pytest.fixture(scope="module")
-def _httpd_for_module() -> Iterator[HTTPServer]:
-    server = HTTPServer(host=LOOPBACK, port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.clear()
-        if server.is_running():
-            server.stop()
-
-
-@pytest.fixture
-def httpd(_httpd_for_module: HTTPServer) -> Iterator[HTTPServer]:
-    """pytest-httpserver on 127.0.0.1 (HTTP/1.0, one connection per request), cleared after."""
-    try:
-        yield _httpd_for_module
-    finally:
-        _httpd_for_module.clear()
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """Where pytest-httpserver's ``httpserver`` listens: 127.0.0.1, on a fresh port."""
+    return (LOOPBACK, 0)
 
 
 @pytest.fixture(autouse=True, scope="session")
