@@ -25,10 +25,9 @@ import stamina
 import stamina.instrumentation
 import tenacity
 import tenacity.nap
-from support.http import Exchange, HTTPApp, Reply, Request, RequestHandler
+from support.http import Exchange, HTTPApp, Reply, Request, RequestHandler, abort
 from support.lab import Lab
 from support.raw import LOOPBACK, closed_port
-from support.raw import reset as reset_connection
 
 import curlx
 from curlx import Retry
@@ -106,11 +105,6 @@ def reply(status: int, headers: Mapping[str, str] | None = None, body: bytes = b
 
 
 OK = reply(200, {"Content-Type": "text/plain"}, b"done")
-
-
-def reset(request: Request, exchange: Exchange) -> None:
-    """Abort the connection once the request was read (SO_LINGER 0: the close sends a RST)."""
-    reset_connection(exchange.sock)
 
 
 class Scripts:
@@ -311,7 +305,7 @@ def test_request_retry_none_overrides_the_session_policy(scripts: Scripts) -> No
 
 def test_reset_after_request_is_retried_for_get(scripts: Scripts) -> None:
     """A connection reset after the request was sent (IDEMPOTENT) is retried for GET."""
-    server = scripts.serve(reset, reset, OK)
+    server = scripts.serve(abort, abort, OK)
     sleeps = Sleeps()
     with curlx.Session(retry=Retry(backoff_factor=0.125, sleep_function=sleeps)) as session:
         answer = session.get(server.url(), timeout=TIMEOUT)
@@ -322,7 +316,7 @@ def test_reset_after_request_is_retried_for_get(scripts: Scripts) -> None:
 
 def test_reset_after_request_is_not_retried_for_post(scripts: Scripts) -> None:
     """The same reset is not retried for POST: the server may have acted on it."""
-    server = scripts.serve(reset, OK)
+    server = scripts.serve(abort, OK)
     with curlx.Session(retry=Retry(total=5, sleep_function=no_sleep)) as session:
         with pytest.raises(curlx.RecvError) as caught:
             session.post(server.url(), data=b"order=1", timeout=TIMEOUT)
@@ -333,7 +327,7 @@ def test_reset_after_request_is_not_retried_for_post(scripts: Scripts) -> None:
 
 def test_reset_retries_exhausted_raise_recv_error_with_history(scripts: Scripts) -> None:
     """When read retries run out, the last RecvError is raised with its full history."""
-    server = scripts.serve(reset)
+    server = scripts.serve(abort)
     sleeps = Sleeps()
     policy = Retry(total=2, backoff_factor=0.125, sleep_function=sleeps)
     with pytest.raises(curlx.RecvError) as caught:
@@ -346,7 +340,7 @@ def test_reset_retries_exhausted_raise_recv_error_with_history(scripts: Scripts)
 
 def test_read_limit_stops_before_total(scripts: Scripts) -> None:
     """read=1 allows a single retry of a reset though total allows more."""
-    server = scripts.serve(reset)
+    server = scripts.serve(abort)
     policy = Retry(total=5, read=1, backoff_factor=0.1, sleep_function=Sleeps())
     with pytest.raises(curlx.RecvError) as caught:
         curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
@@ -474,7 +468,7 @@ def test_tenacity_retries_a_refused_connection_with_is_retryable(scripts: Script
 
 def test_tenacity_does_not_retry_post_after_a_reset(scripts: Scripts) -> None:
     """is_retryable takes the failed request's method: a POST reset is not retried."""
-    server = scripts.serve(reset, OK)
+    server = scripts.serve(abort, OK)
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(curlx.is_retryable),
         stop=tenacity.stop_after_attempt(3),
@@ -565,7 +559,7 @@ def test_stamina_does_not_retry_post_after_a_reset(
     scripts: Scripts, stamina_hooks: StaminaHooks
 ) -> None:
     """stamina with curlx.is_retryable lets a POST reset through at once."""
-    server = scripts.serve(reset, OK)
+    server = scripts.serve(abort, OK)
 
     @stamina.retry(on=curlx.is_retryable, attempts=3)
     def order() -> curlx.Response:

@@ -28,7 +28,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from .h2 import H2Responder
-from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, Handler, RawServer, tls
+from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, Handler, RawServer, reset, tls
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -301,6 +301,12 @@ def stall(request: Request, exchange: Exchange) -> Reply | None:
     """A handler that reads the request and never answers (until the server is released)."""
     exchange.server.release.wait()
     return None
+
+
+def abort(request: Request, exchange: Exchange) -> None:
+    """A handler that reads the request and resets the connection (a TCP RST) instead of
+    answering: what `support.raw.reset_after_request` does, for an `HTTPApp`."""
+    reset(exchange.sock)
 
 
 # --------------------------------------------------------------------------------------------
