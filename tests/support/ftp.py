@@ -13,6 +13,7 @@ import struct
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
@@ -146,7 +147,49 @@ FTP_FILE_NAME = "hello.txt"
 FTP_FILE_CONTENT = b"hello from the FTP server\n"
 
 
-class FTPServer:
+_Polling = TypeVar("_Polling", bound="_PollingServer")
+
+
+class _PollingServer:
+    """A server whose `_poll()` runs over and over in a daemon thread until `stop()`, which
+    then joins the thread and calls `_close()` to free its sockets."""
+
+    def __init__(self, name: str) -> None:
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._started = False
+
+    def _poll(self) -> None:
+        """Serve what came in the last `POLL_INTERVAL` at most."""
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            self._poll()
+
+    def start(self: _Polling) -> _Polling:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._started:
+            self._thread.join(JOIN_TIMEOUT)
+        self._close()
+
+    def __enter__(self: _Polling) -> _Polling:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class FTPServer(_PollingServer):
     """A real pyftpdlib FTP server on loopback, in a thread, with its own I/O loop.
 
     Users: `FTP_USER`/`FTP_PASSWORD` may read and write; `FTP_READONLY_USER` may only read.
@@ -168,42 +211,20 @@ class FTPServer:
         self._ioloop = IOLoop()
         self._server = _PyFTPServer((LOOPBACK, 0), handler, ioloop=self._ioloop)
         self.port: int = self._server.address[1]
-        self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"FTP:{self.port}", daemon=True)
-        self._started = False
+        super().__init__(f"FTP:{self.port}")
 
     def url(self, path: str = "/", user: str = FTP_USER, password: str = FTP_PASSWORD) -> str:
         """An ``ftp://user:password@127.0.0.1:PORT/path`` URL."""
         return f"ftp://{user}:{password}@{LOOPBACK}:{self.port}{path}"
 
-    def _run(self) -> None:
-        try:
-            while not self.stopping.is_set():
-                self._ioloop.loop(timeout=POLL_INTERVAL, blocking=False)
-        finally:
-            self._server.close_all()
+    def _poll(self) -> None:
+        self._ioloop.loop(timeout=POLL_INTERVAL, blocking=False)
 
-    def start(self) -> FTPServer:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._started:
-            self._thread.join(JOIN_TIMEOUT)
-        else:
-            self._server.close_all()
-
-    def __enter__(self) -> FTPServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _close(self) -> None:
+        self._server.close_all()
 
 
-class TFTPErrorServer:
+class TFTPErrorServer(_PollingServer):
     """A UDP server on loopback answering every TFTP request with an ERROR packet.
 
     TFTP error codes: 1 file not found, 2 access violation, 3 disk full, 4 illegal operation,
@@ -217,36 +238,18 @@ class TFTPErrorServer:
         self._sock.settimeout(POLL_INTERVAL)
         self.port: int = self._sock.getsockname()[1]
         self.requests = 0
-        self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"TFTP:{self.port}", daemon=True)
-        self._started = False
+        super().__init__(f"TFTP:{self.port}")
 
     def url(self, path: str = "/file") -> str:
         return f"tftp://{LOOPBACK}:{self.port}{path}"
 
-    def _run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                _packet, peer = self._sock.recvfrom(65536)
-            except TimeoutError:
-                continue
-            self.requests += 1
-            self._sock.sendto(self.packet, peer)
+    def _poll(self) -> None:
+        try:
+            _packet, peer = self._sock.recvfrom(65536)
+        except TimeoutError:
+            return
+        self.requests += 1
+        self._sock.sendto(self.packet, peer)
 
-    def start(self) -> TFTPErrorServer:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._started:
-            self._thread.join(JOIN_TIMEOUT)
+    def _close(self) -> None:
         self._sock.close()
-
-    def __enter__(self) -> TFTPErrorServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

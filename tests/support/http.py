@@ -13,6 +13,8 @@ stops, and its threads are joined.
   Given a TLS context, it is an ``https://`` proxy.
 - `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
   that no HTTP/2 library is needed.
+- Handlers for `HTTPApp`: `echo` (200 ``ok``), `stall` (never answers) and `abort` (resets the
+  connection).
 """
 
 from __future__ import annotations
