@@ -1,53 +1,6 @@
-"""Shared fixtures: local fault servers (see `servers`), all on loopback, all torn down.
+"""The root conftest: registers the shared fixtures of `support.fixtures` for every module.
 
-This file imports only the standard library, pytest and the test servers, never curlx, so that
-every test module can use it even while curlx itself does not import.
+Only here: pytest loads plugins named in ``pytest_plugins`` from the root conftest alone.
 """
 
-from __future__ import annotations
-
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from servers import PKI, ConnectStall, FTPServer, Lab
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
-    """A throw-away CA with server, wrong-host, expired and client certificates in PEM files."""
-    return PKI.create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def lab(tmp_path: Path, pki: PKI) -> Iterator[Lab]:
-    """Starts fault servers on demand (``lab.raw(handler)``, ``lab.ftp()``...); stops them all."""
-    servers = Lab(tmp_path, pki)
-    try:
-        yield servers
-    finally:
-        servers.close()
-
-
-@pytest.fixture
-def ftp_server(tmp_path: Path) -> Iterator[FTPServer]:
-    """A real FTP server (pyftpdlib) on loopback with a read-write and a read-only user."""
-    with FTPServer(tmp_path / "ftp-home") as server:
-        yield server
-
-
-@pytest.fixture
-def connect_stall() -> Iterator[ConnectStall]:
-    """A loopback port whose TCP connects never complete."""
-    with ConnectStall() as stall:
-        yield stall
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _no_proxy_from_the_environment() -> Iterator[None]:
-    """Tests reach loopback servers directly: a proxy set in the environment must not apply."""
-    names = ["http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
-    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
-    yield
-    os.environ.update(saved)
+pytest_plugins = ["support.fixtures"]

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, TLSFiles, stall
 from pytest_httpserver import HTTPServer
-from servers import closed_port
+from support.http import Exchange, Reply, Request, stall
+from support.lab import Lab
+from support.pki import PKI
+from support.raw import closed_port
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 T = 5.0
 
@@ -35,23 +35,23 @@ FUNCTIONS: list[tuple[str, Callable[..., curlx.Response]]] = [
 
 @pytest.mark.parametrize(("method", "function"), FUNCTIONS, ids=[m for m, _ in FUNCTIONS])
 def test_each_function_sends_its_method(
-    method: str, function: Callable[..., curlx.Response], net: Net
+    method: str, function: Callable[..., curlx.Response], lab: Lab
 ) -> None:
-    app = net.app()
+    app = lab.app()
     response = function(app.url("/m"), timeout=T)
     assert app.requests[-1].method == method
     assert response.status_code == 200 and response.method == method
     assert response.content == (b"" if method == "HEAD" else b"ok")
 
 
-def test_request_with_any_method(net: Net) -> None:
-    app = net.app()
+def test_request_with_any_method(lab: Lab) -> None:
+    app = lab.app()
     assert curlx.request("PROPFIND", app.url("/dav"), timeout=T).status_code == 200
     assert app.requests[-1].method == "PROPFIND"
 
 
-def test_bodies_and_params(net: Net) -> None:
-    app = net.app()
+def test_bodies_and_params(lab: Lab) -> None:
+    app = lab.app()
     curlx.post(app.url("/form"), data={"a": "1", "b": "x y"}, timeout=T)
     curlx.put(app.url("/json"), json={"k": [1, 2]}, timeout=T)
     curlx.patch(app.url("/raw"), data=b"raw\xffbytes", timeout=T)
@@ -66,8 +66,8 @@ def test_bodies_and_params(net: Net) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:HTTPPOST is deprecated:DeprecationWarning")
-def test_files(net: Net) -> None:
-    app = net.app()
+def test_files(lab: Lab) -> None:
+    app = lab.app()
     curlx.post(
         app.url("/upload"),
         data={"field": "value"},
@@ -82,13 +82,13 @@ def test_files(net: Net) -> None:
     )
 
 
-def test_head_does_not_follow_redirects(net: Net) -> None:
+def test_head_does_not_follow_redirects(lab: Lab) -> None:
     def handler(request: Request, exchange: Exchange) -> Reply:
         if request.path == "/from":
             return Reply(302, headers=[("Location", "/to")])
         return Reply(200, b"arrived")
 
-    app = net.app(handler)
+    app = lab.app(handler)
     head = curlx.head(app.url("/from"), timeout=T)
     got = curlx.get(app.url("/from"), timeout=T)
     assert (head.status_code, head.is_redirect, head.content) == (302, True, b"")
@@ -100,31 +100,31 @@ def test_head_does_not_follow_redirects(net: Net) -> None:
     ]
 
 
-def test_cookies_are_not_carried_between_calls(httpd: HTTPServer) -> None:
-    httpd.expect_request("/login").respond_with_data(
+def test_cookies_are_not_carried_between_calls(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/login").respond_with_data(
         "in", headers={"Set-Cookie": "sid=abc123; Path=/"}
     )
-    httpd.expect_request("/me").respond_with_data("me")
-    first = curlx.get(httpd.url_for("/login"), timeout=T)
-    curlx.get(httpd.url_for("/me"), timeout=T)
-    curlx.get(httpd.url_for("/me"), cookies={"given": "1"}, timeout=T)
-    curlx.get(httpd.url_for("/me"), timeout=T)
+    httpserver.expect_request("/me").respond_with_data("me")
+    first = curlx.get(httpserver.url_for("/login"), timeout=T)
+    curlx.get(httpserver.url_for("/me"), timeout=T)
+    curlx.get(httpserver.url_for("/me"), cookies={"given": "1"}, timeout=T)
+    curlx.get(httpserver.url_for("/me"), timeout=T)
     assert first.headers["set-cookie"].startswith("sid=abc123")
-    cookies = [request.headers.get("Cookie") for request, _ in httpd.log[1:]]
+    cookies = [request.headers.get("Cookie") for request, _ in httpserver.log[1:]]
     assert cookies == [None, "given=1", None]
 
 
-def test_consecutive_calls_reuse_a_connection(net: Net) -> None:
-    app = net.app()
+def test_consecutive_calls_reuse_a_connection(lab: Lab) -> None:
+    app = lab.app()
     for i in range(20):
         assert curlx.get(app.url(f"/n{i}"), timeout=T).status_code == 200
     assert len(app.requests) == 20
     assert app.connections == 1
 
 
-def test_options_of_one_call_do_not_leak_into_the_next(net: Net, tls_files: TLSFiles) -> None:
-    app = net.app()
-    proxy = net.proxy()
+def test_options_of_one_call_do_not_leak_into_the_next(lab: Lab, pki: PKI) -> None:
+    app = lab.app()
+    proxy = lab.proxy()
     curlx.get(app.url("/proxied"), proxy=proxy.proxy_url(), timeout=T)
     curlx.put(app.url("/loaded"), data=b"body", headers={"X-Once": "1"}, timeout=T)
     curlx.get(app.url("/authed"), auth=("user", "pw"), cookies={"c": "1"}, timeout=T)
@@ -134,17 +134,17 @@ def test_options_of_one_call_do_not_leak_into_the_next(net: Net, tls_files: TLSF
     assert (plain.method, plain.target, plain.body) == ("GET", "/plain", b"")
     for name in ("x-once", "authorization", "cookie", "content-type"):
         assert plain.header(name) is None, name
-    secure = net.app(tls=True)
+    secure = lab.app(tls=True)
     assert curlx.get(secure.url("/"), verify=False, timeout=T).status_code == 200
     with pytest.raises(curlx.PeerFailedVerification):  # verify=False did not stick to the pool
         curlx.get(secure.url("/"), timeout=T)
 
 
-def test_https_and_verification(net: Net, tls_files: TLSFiles) -> None:
-    app = net.app(tls=True)
+def test_https_and_verification(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True)
     with pytest.raises(curlx.PeerFailedVerification):
         curlx.get(app.url("/"), timeout=T)
-    assert curlx.get(app.url("/"), verify=str(tls_files.ca_file), timeout=T).text == "ok"
+    assert curlx.get(app.url("/"), verify=str(pki.ca_file), timeout=T).text == "ok"
     assert curlx.get(app.url("/"), verify=False, timeout=T).text == "ok"
 
 
@@ -162,25 +162,25 @@ def test_file_urls_need_allowed_protocols(tmp_path: Path) -> None:
 
 ERRORS: list[Any] = [
     pytest.param(
-        lambda net: curlx.get(f"http://127.0.0.1:{closed_port()}/", timeout=T),
+        lambda lab: curlx.get(f"http://127.0.0.1:{closed_port()}/", timeout=T),
         curlx.CouldntConnect,
         id="refused",
     ),
     pytest.param(
-        lambda net: curlx.get("http://curlx-tests.invalid/", timeout=T),
+        lambda lab: curlx.get("http://curlx-tests.invalid/", timeout=T),
         curlx.CouldntResolveHost,
         id="dns",
     ),
     pytest.param(
-        lambda net: curlx.get(net.app(stall).url("/"), timeout=1), curlx.ReadTimeout, id="stall"
+        lambda lab: curlx.get(lab.app(stall).url("/"), timeout=1), curlx.ReadTimeout, id="stall"
     ),
     pytest.param(
-        lambda net: curlx.get(net.app().url(), headers={"X": "a\nb"}, timeout=T),
+        lambda lab: curlx.get(lab.app().url(), headers={"X": "a\nb"}, timeout=T),
         curlx.InvalidRequest,
         id="invalid-header",
     ),
     pytest.param(
-        lambda net: curlx.put(net.app().url(), http_version="9", timeout=T),
+        lambda lab: curlx.put(lab.app().url(), http_version="9", timeout=T),
         curlx.InvalidRequest,
         id="http-version",
     ),
@@ -189,19 +189,19 @@ ERRORS: list[Any] = [
 
 @pytest.mark.parametrize(("fail", "expected"), ERRORS)
 def test_errors_are_typed_and_the_pool_recovers(
-    fail: Callable[[Net], object], expected: type[Exception], net: Net
+    fail: Callable[[Lab], object], expected: type[Exception], lab: Lab
 ) -> None:
-    healthy = net.app()
+    healthy = lab.app()
     with pytest.raises(expected):
-        fail(net)
+        fail(lab)
     response = curlx.get(healthy.url("/after"), timeout=T)
     assert response.status_code == 200
     got = healthy.requests[-1]
     assert (got.method, got.path, got.body, got.header("x")) == ("GET", "/after", b"", None)
 
 
-def test_status_errors_are_raised_on_request(net: Net) -> None:
-    app = net.app(lambda request, exchange: Reply(404, b"missing"))
+def test_status_errors_are_raised_on_request(lab: Lab) -> None:
+    app = lab.app(lambda request, exchange: Reply(404, b"missing"))
     response = curlx.get(app.url("/nope"), timeout=T)
     assert response.status_code == 404
     with pytest.raises(curlx.HTTPClientError) as caught:
@@ -209,7 +209,7 @@ def test_status_errors_are_raised_on_request(net: Net) -> None:
     assert caught.value.response is response and caught.value.code == 22
 
 
-def test_concurrent_calls_from_threads(net: Net) -> None:
+def test_concurrent_calls_from_threads(lab: Lab) -> None:
     entered = threading.Barrier(9, timeout=T)
 
     def handler(request: Request, exchange: Exchange) -> Reply:
@@ -217,7 +217,7 @@ def test_concurrent_calls_from_threads(net: Net) -> None:
             entered.wait()  # the 8 requests are in flight at the same time
         return Reply(200, request.path.encode())
 
-    app = net.app(handler)
+    app = lab.app(handler)
     results: dict[int, object] = {}
     lock = threading.Lock()
 

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request
-from servers import closed_port
+from support.http import Exchange, Reply, Request
+from support.lab import Lab
+from support.raw import closed_port
 
 from curlx._cli import main
-
-pytest_plugins = ["http_servers"]
 
 TIMEOUT = ["--timeout", "5"]
 
@@ -44,23 +43,23 @@ def assert_explained(err: str, name: str, number: int) -> None:
     assert lines[1].startswith("Hint:")
 
 
-def test_prints_the_body(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
+def test_prints_the_body(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
     code, out, err = run([app.url("/")], capsys)
     assert (code, out, err) == (0, "hello body", "")
     assert app.requests[-1].method == "GET"
 
 
-def test_output_file(net: Net, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    app = net.app(handler)
+def test_output_file(lab: Lab, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    app = lab.app(handler)
     target = tmp_path / "body.bin"
     code, out, err = run([app.url("/"), "-o", str(target)], capsys)
     assert (code, out, err) == (0, "", "")
     assert target.read_bytes() == b"hello body"
 
 
-def test_include_prints_status_and_headers(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
+def test_include_prints_status_and_headers(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
     code, out, _ = run(["-i", app.url("/")], capsys)
     assert code == 0
     head, _, body = out.partition("\r\n\r\n")
@@ -73,8 +72,8 @@ def test_include_prints_status_and_headers(net: Net, capsys: pytest.CaptureFixtu
     ]
 
 
-def test_headers_and_bodies(net: Net, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    app = net.app(handler)
+def test_headers_and_bodies(lab: Lab, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    app = lab.app(handler)
     payload = tmp_path / "payload.json"
     payload.write_bytes(b'{"from": "file"}')
     assert run([app.url("/h"), "-H", "X-One: 1", "-H", "X-Two:two words"], capsys)[0] == 0
@@ -110,8 +109,8 @@ def test_unresolvable_host_exits_6(capsys: pytest.CaptureFixture[str]) -> None:
     assert_explained(err, "COULDNT_RESOLVE_HOST", 6)
 
 
-def test_fail_on_404_exits_22(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
+def test_fail_on_404_exits_22(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
     code, out, err = run(["--fail", app.url("/missing")], capsys)
     assert (code, out) == (22, "")
     assert_explained(err, "HTTP_RETURNED_ERROR", 22)
@@ -121,9 +120,9 @@ def test_fail_on_404_exits_22(net: Net, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_self_signed_exits_60_and_insecure_works(
-    net: Net, capsys: pytest.CaptureFixture[str]
+    lab: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = net.app(handler, tls=True)
+    app = lab.app(handler, tls=True)
     code, out, err = run([app.url("/")], capsys)
     assert (code, out) == (60, "")
     assert_explained(err, "PEER_FAILED_VERIFICATION", 60)
@@ -133,17 +132,17 @@ def test_self_signed_exits_60_and_insecure_works(
 
 
 @pytest.mark.parametrize("header", ["NoColonHere", "Bad Name: v", "X-Evil: a\r\nInjected: 1"])
-def test_bad_header_exits_2(header: str, net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
+def test_bad_header_exits_2(header: str, lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
     code, out, err = run([app.url("/"), "-H", header], capsys)
     assert (code, out) == (2, "")
     assert err.startswith(("curlx get: header", f"curlx: InvalidRequest for GET {app.url('/')}: "))
     assert app.connections == 0
 
 
-def test_no_follow_max_size_and_proxy(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
-    proxy = net.proxy()
+def test_no_follow_max_size_and_proxy(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
+    proxy = lab.proxy()
     assert run(["--no-follow", app.url("/moved")], capsys)[:2] == (0, "moved body")
     assert run([app.url("/moved")], capsys)[:2] == (0, "hello body")
     code, out, err = run(["--max-size", "1000", app.url("/big")], capsys)
@@ -153,16 +152,16 @@ def test_no_follow_max_size_and_proxy(net: Net, capsys: pytest.CaptureFixture[st
     assert proxy.records[-1].target == app.url("/via")
 
 
-def test_unknown_http_version_exits_2(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
+def test_unknown_http_version_exits_2(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
     code, out, err = run(["--http-version", "9", app.url("/")], capsys)
     assert (code, out) == (2, "")
     assert err.startswith(f"curlx: InvalidRequest for GET {app.url('/')}: http_version='9' is not")
     assert app.connections == 0
 
 
-def test_http_version_2_0_does_not_crash(net: Net, capsys: pytest.CaptureFixture[str]) -> None:
-    app = net.app(handler)
+def test_http_version_2_0_does_not_crash(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    app = lab.app(handler)
     code, out, err = run(["--http-version", "2.0", app.url("/")], capsys)
     assert (code, out) == (2, "")
     assert err.startswith(
@@ -171,8 +170,8 @@ def test_http_version_2_0_does_not_crash(net: Net, capsys: pytest.CaptureFixture
     assert app.connections == 0
 
 
-def test_python_dash_m(net: Net) -> None:
-    app = net.app(handler)
+def test_python_dash_m(lab: Lab) -> None:
+    app = lab.app(handler)
     ok = subprocess.run(
         [sys.executable, "-m", "curlx", "get", app.url("/"), *TIMEOUT],
         capture_output=True,

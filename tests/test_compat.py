@@ -37,8 +37,9 @@ from typing import Any, cast
 
 import pycurl
 import pytest
-from http_servers import Exchange, HTTPApp, Reply, Request
-from servers import FTPServer, closed_port
+from support.http import Exchange, HTTPApp, Reply, Request
+from support.raw import closed_port
+from support.threads import run_threads
 
 import curlx
 from curlx._curl import PycurlCurl, PycurlMulti, PycurlShare
@@ -127,12 +128,6 @@ def _answer(request: Request, exchange: Exchange) -> Reply:
 @pytest.fixture(scope="module")
 def app() -> Iterator[HTTPApp]:
     with HTTPApp(_answer) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def ftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FTPServer]:
-    with FTPServer(tmp_path_factory.mktemp("ftp") / "home") as server:
         yield server
 
 
@@ -664,6 +659,7 @@ class Kind:
     pycurl_code: int
     curlx_context: int | None
     server: str = "app"
+    """The fixture of the server the transfer goes to."""
 
 
 ITSELF = -1
@@ -725,7 +721,7 @@ KINDS = [
     Kind("TRAILERFUNCTION", list, lambda h, b: _upload(h, b, sized=False), 42, 23),
     Kind("RESOLVER_START_FUNCTION", lambda *a: 0, _plain, 42, 42),
     Kind("HSTSREADFUNCTION", lambda: None, _setting("HSTS_CTRL", pycurl.CURLHSTS_ENABLE), 42, 23),
-    Kind("FNMATCH_FUNCTION", lambda *a: 0, _wildcard, ITSELF, 78, server="ftp"),
+    Kind("FNMATCH_FUNCTION", lambda *a: 0, _wildcard, ITSELF, 78, server="ftp_server"),
 ]
 """Every callback a transfer on loopback can call (the SSH key callbacks need an SSH server)."""
 
@@ -752,7 +748,9 @@ def test_a_callback_that_raises(
         return kind.normal(*args)
 
     handle = new(impl)
-    kind.setup(handle, server.url("").rstrip("/") if kind.server == "ftp" else server.url(""))
+    kind.setup(
+        handle, server.url("").rstrip("/") if kind.server == "ftp_server" else server.url("")
+    )
     if kind.option != "WRITEFUNCTION":
         handle.setopt(pycurl.WRITEFUNCTION, lambda data: calls.append("write"))
     with warnings.catch_warnings():
@@ -1282,27 +1280,6 @@ THREADS = 6
 JOIN = 30.0
 
 
-def in_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run `work(i)` in `count` threads started together; each one's result or exception."""
-    start = threading.Barrier(count, timeout=JOIN)
-    results: list[object] = [None] * count
-
-    def body(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = work(index)
-        except BaseException as exc:  # noqa: B036 - reported by the caller's assertions
-            results[index] = exc
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 def test_independent_handles_in_parallel_threads(impl: Impl, app: HTTPApp) -> None:
     refused = refused_url()
 
@@ -1320,7 +1297,7 @@ def test_independent_handles_in_parallel_threads(impl: Impl, app: HTTPApp) -> No
         handle.close()
         return seen
 
-    results = in_threads(THREADS, work)
+    results = run_threads(THREADS, work)
     failure = curlx.CouldntConnect if impl.typed else pycurl.E_COULDNT_CONNECT
     for n, seen in enumerate(results):
         assert seen == [f"/echo?thread={n}&i={i}".encode() for i in range(10)] + [failure]
@@ -1338,7 +1315,7 @@ def test_one_handle_shared_by_threads_under_a_lock(impl: Impl, app: HTTPApp) -> 
                 bodies.append(handle.perform_rb())
         return bodies
 
-    results = in_threads(THREADS, work)
+    results = run_threads(THREADS, work)
     handle.close()
     for n, bodies in enumerate(results):
         assert bodies == [f"/echo?thread={n}&i={i}".encode() for i in range(10)]
@@ -1398,7 +1375,7 @@ def test_a_share_used_by_handles_in_many_threads(impl: Impl, app: HTTPApp) -> No
         handle.close()
         return bodies
 
-    results = in_threads(THREADS, work)
+    results = run_threads(THREADS, work)
     assert results == [[b"flavour=oat"] * 5] * THREADS
     first.close()
     share.close()

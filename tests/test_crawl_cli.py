@@ -1,4 +1,4 @@
-"""`curlx crawl` and examples/crawl_report.py against the local server farm (see `farm`)."""
+"""`curlx crawl` and examples/crawl_report.py against the local server farm (see `support.farm`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from farm import HOSTS, Farm
+from support.farm import HOSTS, Farm
 
 import curlx
 from curlx._cli import main
@@ -24,12 +23,6 @@ from curlx._cli import main
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"url", "ok", "status", "category", "code", "name", "message", "attempts", "elapsed"}
 PROGRESS = "URLs  "  # the live line reads "7/21 URLs  31/s  failures: ..."
-
-
-@pytest.fixture(scope="module")
-def farm() -> Iterator[Farm]:
-    with Farm() as servers:
-        yield servers
 
 
 def mixed_urls(farm: Farm) -> list[str]:

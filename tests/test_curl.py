@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pycurl
 import pytest
 from pytest_httpserver import HTTPServer
-from servers import closed_port
+from support.raw import closed_port
 
 import curlx
 from curlx import CurlCode, MultiCode, RetryKind

@@ -1,6 +1,6 @@
 """Faults × ways of asking: every broken peer ends in its exact typed error, in time.
 
-Each fault is a real loopback peer that misbehaves on purpose (see `servers` and `faults`).
+Each fault is a real loopback peer that misbehaves on purpose (see `support.raw` and `support.h2`).
 Every fault is tried through `curlx.get`, a `curlx.Session` and `curlx.fetch_many`, and each
 time the test checks four things: the exact class and code, that the error arrived within the
 limit that governs that fault plus `MARGIN` (measured with time.monotonic), that nothing hung,
@@ -20,23 +20,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from faults import drip, h2_garbage_after_preface, h2c_ok, tls_cut_after_hello
-from http_servers import HTTPApp, Net
-from servers import (
+from support.h2 import H2Responder, h2_garbage_after_preface
+from support.http import HTTPApp
+from support.lab import Lab
+from support.raw import (
     ConnectStall,
-    Lab,
     close_after_request,
+    drip,
     endless_body,
     reset_after_request,
     respond,
     respond_and_reset,
     respond_then_stall,
     stall_after_request,
+    tls_cut_after_hello,
 )
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 LIMITS = curlx.Timeout(connect=1, read=1, total=3)
 """The timeout of every fault request: no progress for 1 s, or 3 s in all, ends it."""
@@ -208,7 +208,7 @@ def fault_table() -> Iterator[None]:
 def healthy_url(fault: Fault, lab: Lab, plain: HTTPApp) -> str:
     """A server that answers the fault's own options: HTTP/2 prior knowledge needs h2c."""
     if fault.options.get("http_version") == "2-prior-knowledge":
-        return lab.raw(h2c_ok()).url("/healthy")
+        return lab.raw(H2Responder()).url("/healthy")
     return plain.url("/healthy")
 
 
@@ -221,9 +221,9 @@ def fault_params() -> list[Any]:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fault", fault_params())
-def test_fault_ends_in_its_typed_error_in_time(fault: Fault, mode: str, lab: Lab, net: Net) -> None:
+def test_fault_ends_in_its_typed_error_in_time(fault: Fault, mode: str, lab: Lab) -> None:
     url = fault.serve(lab)
-    plain = net.app()
+    plain = lab.app()
     healthy = healthy_url(fault, lab, plain)
     error: BaseException | None = None
     if mode == "get":
@@ -268,11 +268,11 @@ def test_fault_ends_in_its_typed_error_in_time(fault: Fault, mode: str, lab: Lab
     assert elapsed < fault.limit + MARGIN, f"{elapsed:.2f} s"
 
 
-def test_a_crawl_of_every_fault_at_once_ends_with_one_result_each(lab: Lab, net: Net) -> None:
+def test_a_crawl_of_every_fault_at_once_ends_with_one_result_each(lab: Lab) -> None:
     """All the HTTP/1 faults side by side in one crawl: no fault holds up or aborts the rest."""
     faults = [f for f in FAULTS if not f.options]
     urls = {f.serve(lab): f for f in faults}
-    healthy = [net.app().url(f"/healthy/{i}") for i in range(5)]
+    healthy = [lab.app().url(f"/healthy/{i}") for i in range(5)]
     started = time.monotonic()
     results = list(curlx.fetch_many([*urls, *healthy], concurrency=8, timeout=LIMITS))
     elapsed = time.monotonic() - started
@@ -334,10 +334,10 @@ def test_non_ascii_request_text_is_sent(
     target: str,
     header: str | None,
     value: str | None,
-    net: Net,
+    lab: Lab,
 ) -> None:
     """Paths are percent-encoded, header values sent as Latin-1, cookies as UTF-8."""
-    app = net.app()
+    app = lab.app()
     with curlx.Session(timeout=LIMITS) as session:
         assert session.get(app.url(path), **options).status_code == 200
         assert session.get(app.url("/after")).status_code == 200
@@ -354,8 +354,8 @@ def test_non_ascii_request_text_is_sent(
         pytest.param(("/", {"X-Name": "caf\u00e9"}), id="header-latin1"),
     ],
 )
-def test_non_ascii_input_does_not_abort_the_crawl(request_: Any, net: Net) -> None:
-    app = net.app()
+def test_non_ascii_input_does_not_abort_the_crawl(request_: Any, lab: Lab) -> None:
+    app = lab.app()
     if isinstance(request_, str):
         first: str | curlx.Request = app.url(request_)
     else:

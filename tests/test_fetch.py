@@ -1,4 +1,4 @@
-"""fetch_many() against a local server farm (see `farm`): counts, limits, laziness, cleanup.
+"""fetch_many() against a local server farm (see `support.farm`): counts, limits, laziness, cleanup.
 
 Every transfer runs on loopback with a timeout (`LIMITS`: a stall ends after about a second).
 The farm's servers count what they saw, so the concurrency and per-host limits, connection
@@ -17,8 +17,9 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from farm import HOSTS, RESET_BODY_SENT, Farm
-from faults import open_fds
+from support.farm import HOSTS, RESET_BODY_SENT, Farm
+from support.measure import open_fds
+from support.pki import PKI
 
 import curlx
 
@@ -28,16 +29,10 @@ SECRET = "s3cret"
 USERINFO = f"user:{SECRET}"
 
 
-@pytest.fixture(scope="module")
-def farm() -> Iterator[Farm]:
-    with Farm() as servers:
-        yield servers
-
-
 @pytest.fixture
-def quiet_farm() -> Iterator[Farm]:
+def quiet_farm(pki: PKI) -> Iterator[Farm]:
     """A farm of its own, for counting file descriptors: no other test's connections to it."""
-    with Farm() as servers:
+    with Farm(pki) as servers:
         yield servers
 
 
@@ -105,7 +100,7 @@ def farm_plan(farm: Farm) -> Plan:
     plan = Plan()
     h0, h1, h2 = farm.healthy
     plan.add([h0.url(f"/p/{i}") for i in range(90)], "200")
-    plan.add([h0.url(f"/p/c{i}", USERINFO) for i in range(30)], "200")
+    plan.add([h0.url(f"/p/c{i}", userinfo=USERINFO) for i in range(30)], "200")
     plan.add([h1.url(f"/p/{i}") for i in range(120)], "200")
     plan.add([h2.url(f"/p/{i}") for i in range(120)], "200")
     plan.add([farm.route("/status/404")] * 35, "404")

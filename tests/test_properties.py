@@ -25,10 +25,10 @@ from urllib.parse import quote
 
 import pycurl
 import pytest
-from http_servers import Exchange, HTTPApp, Reply, Request
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from servers import closed_port
+from support.http import Exchange, HTTPApp, Reply, Request
+from support.raw import closed_port
 
 import curlx
 

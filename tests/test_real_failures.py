@@ -1,6 +1,6 @@
 """Real failures: every error in this module is produced by libcurl itself, for real.
 
-Each scenario points a `curlx.Curl` at a local peer that misbehaves on purpose (see `servers`):
+Each scenario points a `curlx.Curl` at a local peer that misbehaves on purpose (see `support.raw`):
 a refused port, a server that resets, stalls, lies about its body or speaks broken FTP, TLS with
 bad certificates, scripted SOCKS5 and HTTP proxies, TFTP error packets... or at a real local
 condition (a missing file, a bogus interface, a callback that stops the transfer). Nothing
@@ -30,30 +30,31 @@ from typing import Any
 import pycurl
 import pytest
 from pytest_httpserver import HTTPServer
-from servers import (
+from support.ftp import (
     FTP_FILE_CONTENT,
     FTP_FILE_NAME,
     FTP_PASSWORD,
     FTP_READONLY_PASSWORD,
     FTP_READONLY_USER,
-    ConnectStall,
     FTPReply,
     FTPSession,
+    scripted_ftp,
+)
+from support.h2 import h2_garbage, h2_reset_stream
+from support.lab import Lab
+from support.raw import (
+    ConnectStall,
     Handler,
-    Lab,
     close_after_request,
     closed_port,
     endless_body,
     greet,
-    h2_garbage,
-    h2_reset_stream,
     ok_response,
     refuse_connect,
     reset_after_request,
     respond,
     respond_and_reset,
     respond_then_stall,
-    scripted_ftp,
     socks5,
     socks5_reply,
     stall_after_request,
@@ -319,7 +320,7 @@ def rtsp(raw: bytes, request: int, **options: Any) -> Setup:
 
 
 def socks(method_reply: bytes, connect_reply: bytes = b"") -> Setup:
-    """A request to a refused port through a scripted SOCKS5 proxy (see `servers.socks5`)."""
+    """A request to a refused port through a scripted SOCKS5 proxy (see `support.raw.socks5`)."""
 
     def setup(c: curlx.Curl, lab: Lab) -> None:
         proxy = lab.raw(socks5(method_reply, connect_reply))

@@ -1,8 +1,8 @@
 """The Retry policy against real local servers that fail a few times, then succeed.
 
-Every server here is a small threaded HTTP/1.1 server on 127.0.0.1 that answers connection n
-with the n-th step of its script (the last step repeats) and records each request it read, so a
-test can count attempts from the server's side. A refused port is a port nothing listens on
+Every server here is an `HTTPApp` on 127.0.0.1 that answers connection n with the n-th step of
+its script (the last step repeats) and records each request it read, so a test can count
+attempts from the server's side. A refused port is a port nothing listens on
 yet: the injected `sleep_function` (or tenacity's or stamina's hook) opens the listener at a
 chosen retry, so no test ever waits, really sleeps, or polls for a server.
 
@@ -12,27 +12,22 @@ Also here: tenacity and stamina driving `curlx.get` with `curlx.is_retryable` an
 
 from __future__ import annotations
 
-import contextlib
-import http
-import socket
-import ssl
 import subprocess
 import sys
-import threading
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-import servers
 import stamina
 import stamina.instrumentation
 import tenacity
 import tenacity.nap
-import trustme
-from servers import IO_TIMEOUT, LOOPBACK, closed_port, listening_socket
+from support.http import Exchange, HTTPApp, Reply, Request, RequestHandler, abort
+from support.lab import Lab
+from support.raw import LOOPBACK, closed_port
 
 import curlx
 from curlx import Retry
@@ -54,113 +49,57 @@ class Seen:
     body: bytes
 
 
-Step = Callable[[socket.socket, "ScriptedServer"], None]
-"""What a server does with one accepted connection."""
+Step = RequestHandler
+"""What a server answers on one connection (a request handler of `HTTPApp`)."""
 
 
 class ScriptedServer:
-    """A loopback TCP server answering connection n with `script[n]` (the last step repeats).
+    """An `HTTPApp` on 127.0.0.1 answering connection n with `script[n]` (the last step
+    repeats), listening once `start()` ran: on `port` if given (so a refused port can start
+    accepting), with the test PKI's certificate if `tls`."""
 
-    Connections are served one at a time in one thread. `start()` binds and listens before it
-    returns (on `port` if given, so a refused port can start accepting); `close()` stops the
-    thread, closes every socket and re-raises any unexpected exception a step raised.
-    """
-
-    def __init__(self, *script: Step, port: int = 0) -> None:
+    def __init__(self, lab: Lab, *script: Step, port: int = 0, tls: bool = False) -> None:
         assert script, "a server needs at least one step"
         self.script = script
         self.port = port
-        self.accepted = 0
-        self.requests: list[Seen] = []
-        self.errors: list[BaseException] = []
-        self._stop = threading.Event()
-        self._listener: socket.socket | None = None
-        self._thread: threading.Thread | None = None
+        self.tls = tls
+        self._lab = lab
+        self._app: HTTPApp | None = None
 
     def url(self, path: str = "/", scheme: str = "http") -> str:
         return f"{scheme}://{LOOPBACK}:{self.port}{path}"
 
     @property
+    def requests(self) -> list[Seen]:
+        """Every request read, in order."""
+        served = self._app.requests if self._app is not None else []
+        return [Seen(r.method, r.target, r.body) for r in served]
+
+    @property
     def methods(self) -> list[str]:
         return [seen.method for seen in self.requests]
 
+    @property
+    def accepted(self) -> int:
+        return self._app.accepted if self._app is not None else 0
+
     def start(self) -> ScriptedServer:
-        assert self._listener is None, "already started"
-        listener = listening_socket(LOOPBACK, self.port, reuse=True)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        self._thread = threading.Thread(target=self._serve, name=f"retry:{self.port}", daemon=True)
-        self._thread.start()
+        assert self._app is None, "already started"
+        self._app = self._lab.app(self._answer, tls=self.tls, port=self.port)
+        self.port = self._app.port
         return self
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(3 * IO_TIMEOUT)
-            assert not self._thread.is_alive(), "server thread did not stop"
-        if self._listener is not None:
-            self._listener.close()
-        if self.errors:
-            raise self.errors[0]
-
-    def read_request(self, conn: socket.socket) -> Seen:
-        """Read one request (head and Content-Length body) and record it."""
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                raise ConnectionError("client closed before the end of the request head")
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                raise ConnectionError("client closed before the end of the body")
-            body += chunk
-        seen = Seen(method, path, body)
-        self.requests.append(seen)
-        return seen
-
-    def _serve(self) -> None:
-        assert self._listener is not None
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(IO_TIMEOUT)
-                step = self.script[min(self.accepted, len(self.script) - 1)]
-                self.accepted += 1
-                try:
-                    step(conn, self)
-                except OSError:
-                    pass  # the client went away, or the step reset the connection on purpose
-                except BaseException as exc:  # noqa: B036 - re-raised by close()
-                    self.errors.append(exc)
+    def _answer(self, request: Request, exchange: Exchange) -> Reply | None:
+        step = self.script[min(request.connection, len(self.script)) - 1]
+        return step(request, exchange)
 
 
 def reply(status: int, headers: Mapping[str, str] | None = None, body: bytes = b"") -> Step:
-    """Read the request, answer `status` with `headers` and `body`, and close."""
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Unknown"
-    head = f"HTTP/1.1 {status} {phrase}\r\n"
-    head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    raw = head.encode("latin-1") + body
+    """Answer `status` with `headers` and `body`, and close."""
+    answer = Reply(status, body, list((headers or {}).items()), close=True)
 
-    def step(conn: socket.socket, server: ScriptedServer) -> None:
-        server.read_request(conn)
-        conn.sendall(raw)
+    def step(request: Request, exchange: Exchange) -> Reply:
+        return answer
 
     return step
 
@@ -168,58 +107,24 @@ def reply(status: int, headers: Mapping[str, str] | None = None, body: bytes = b
 OK = reply(200, {"Content-Type": "text/plain"}, b"done")
 
 
-def reset(conn: socket.socket, server: ScriptedServer) -> None:
-    """Read the request, then abort the connection (SO_LINGER 0: the close sends a RST)."""
-    server.read_request(conn)
-    servers.reset(conn)
+class Scripts:
+    """Makes scripted servers for one test; the ``lab`` stops them all afterwards."""
 
+    def __init__(self, lab: Lab) -> None:
+        self._lab = lab
 
-def tls_handshake(context: ssl.SSLContext) -> Step:
-    """Offer TLS with `context`'s certificate; the client decides whether it trusts it."""
-
-    def step(conn: socket.socket, server: ScriptedServer) -> None:
-        with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True) as tls:
-            server.read_request(tls)
-
-    return step
-
-
-class Lab:
-    """Makes servers for one test and closes them all afterwards."""
-
-    def __init__(self) -> None:
-        self._servers: list[ScriptedServer] = []
-
-    def serve(self, *script: Step) -> ScriptedServer:
+    def serve(self, *script: Step, tls: bool = False) -> ScriptedServer:
         """A server already listening on a fresh port."""
-        server = ScriptedServer(*script)
-        self._servers.append(server)
-        return server.start()
+        return ScriptedServer(self._lab, *script, tls=tls).start()
 
     def later(self, *script: Step) -> ScriptedServer:
         """A server on a reserved port that refuses connections until `start()`."""
-        server = ScriptedServer(*script, port=closed_port())
-        self._servers.append(server)
-        return server
-
-    def close(self) -> None:
-        errors = []
-        for server in self._servers:
-            try:
-                server.close()
-            except BaseException as exc:  # noqa: B036 - reported after every server closed
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        return ScriptedServer(self._lab, *script, port=closed_port())
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    servers = Lab()
-    try:
-        yield servers
-    finally:
-        servers.close()
+def scripts(lab: Lab) -> Scripts:
+    return Scripts(lab)
 
 
 class Sleeps:
@@ -243,9 +148,9 @@ def no_sleep(seconds: float) -> None:
 # --- Retry-After ----------------------------------------------------------------------------
 
 
-def test_503_retry_after_seconds_is_waited_then_200(lab: Lab) -> None:
+def test_503_retry_after_seconds_is_waited_then_200(scripts: Scripts) -> None:
     """A 503 with Retry-After: 1 is retried after 1 s (not the 0 s backoff); then 200."""
-    server = lab.serve(reply(503, {"Retry-After": "1"}), OK)
+    server = scripts.serve(reply(503, {"Retry-After": "1"}), OK)
     sleeps = Sleeps()
     with curlx.Session(retry=Retry(backoff_factor=0, sleep_function=sleeps)) as session:
         answer = session.get(server.url("/a"), timeout=TIMEOUT)
@@ -254,10 +159,10 @@ def test_503_retry_after_seconds_is_waited_then_200(lab: Lab) -> None:
     assert server.methods == ["GET", "GET"]
 
 
-def test_503_retry_after_http_date_is_waited_then_200(lab: Lab) -> None:
+def test_503_retry_after_http_date_is_waited_then_200(scripts: Scripts) -> None:
     """A 503 whose Retry-After is an HTTP date two seconds ahead waits until that date."""
     now = 1_700_000_000.0  # the policy's clock, fixed: the wait does not depend on the wall clock
-    server = lab.serve(reply(503, {"Retry-After": formatdate(now + 2, usegmt=True)}), OK)
+    server = scripts.serve(reply(503, {"Retry-After": formatdate(now + 2, usegmt=True)}), OK)
     sleeps = Sleeps()
     policy = Retry(backoff_factor=0, sleep_function=sleeps, clock=lambda: now)
     answer = curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
@@ -266,9 +171,9 @@ def test_503_retry_after_http_date_is_waited_then_200(lab: Lab) -> None:
     assert len(server.requests) == 2
 
 
-def test_429_retry_after_is_waited_then_200(lab: Lab) -> None:
+def test_429_retry_after_is_waited_then_200(scripts: Scripts) -> None:
     """A 429 with Retry-After: 1 is retried after 1 s; then 200."""
-    server = lab.serve(reply(429, {"Retry-After": "1"}), OK)
+    server = scripts.serve(reply(429, {"Retry-After": "1"}), OK)
     sleeps = Sleeps()
     answer = curlx.get(
         server.url(), timeout=TIMEOUT, retry=Retry(backoff_factor=0.25, sleep_function=sleeps)
@@ -278,27 +183,27 @@ def test_429_retry_after_is_waited_then_200(lab: Lab) -> None:
     assert len(server.requests) == 2
 
 
-def test_retry_after_above_the_cap_waits_the_cap(lab: Lab) -> None:
+def test_retry_after_above_the_cap_waits_the_cap(scripts: Scripts) -> None:
     """A server asking for an hour is waited retry_after_max seconds only."""
-    server = lab.serve(reply(503, {"Retry-After": "3600"}), OK)
+    server = scripts.serve(reply(503, {"Retry-After": "3600"}), OK)
     sleeps = Sleeps()
     policy = Retry(backoff_factor=0, retry_after_max=2.5, sleep_function=sleeps)
     assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).status_code == 200
     assert sleeps.delays == [2.5]
 
 
-def test_retry_after_not_respected_waits_the_backoff(lab: Lab) -> None:
+def test_retry_after_not_respected_waits_the_backoff(scripts: Scripts) -> None:
     """With respect_retry_after=False the server's Retry-After is ignored."""
-    server = lab.serve(reply(503, {"Retry-After": "30"}), OK)
+    server = scripts.serve(reply(503, {"Retry-After": "30"}), OK)
     sleeps = Sleeps()
     policy = Retry(backoff_factor=0.125, respect_retry_after=False, sleep_function=sleeps)
     assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).status_code == 200
     assert sleeps.delays == [0.125]
 
 
-def test_unusable_retry_after_byte_does_not_break_the_retry(lab: Lab) -> None:
+def test_unusable_retry_after_byte_does_not_break_the_retry(scripts: Scripts) -> None:
     """A Retry-After holding the byte 0xB2 ('²' in latin-1) is ignored: the 503 is retried."""
-    server = lab.serve(reply(503, {"Retry-After": "\xb2"}), OK)
+    server = scripts.serve(reply(503, {"Retry-After": "\xb2"}), OK)
     sleeps = Sleeps()
     policy = Retry(backoff_factor=0.125, sleep_function=sleeps)
     assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).status_code == 200
@@ -309,9 +214,11 @@ def test_unusable_retry_after_byte_does_not_break_the_retry(lab: Lab) -> None:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_refused_connection_is_retried_until_the_server_listens(lab: Lab, method: str) -> None:
+def test_refused_connection_is_retried_until_the_server_listens(
+    scripts: Scripts, method: str
+) -> None:
     """Refused connections (SAFE) are retried for GET and POST; the third attempt connects."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
     sleeps = Sleeps(start=server, at=2)
     policy = Retry(total=5, backoff_factor=0.125, sleep_function=sleeps)
     with curlx.Session(retry=policy) as session:
@@ -322,9 +229,9 @@ def test_refused_connection_is_retried_until_the_server_listens(lab: Lab, method
     assert server.requests == [Seen(method, "/r", body or b"")]
 
 
-def test_refused_connection_is_retried_with_curlx_get(lab: Lab) -> None:
+def test_refused_connection_is_retried_with_curlx_get(scripts: Scripts) -> None:
     """curlx.get(..., retry=policy) retries a refused connection like a Session does."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
     sleeps = Sleeps(start=server, at=1)
     policy = Retry(backoff_factor=0.5, sleep_function=sleeps)
     assert curlx.get(server.url(), timeout=TIMEOUT, retry=policy).content == b"done"
@@ -332,10 +239,10 @@ def test_refused_connection_is_retried_with_curlx_get(lab: Lab) -> None:
     assert server.methods == ["GET"]
 
 
-def test_refused_connection_retries_exhausted_raise_connect_error(lab: Lab) -> None:
+def test_refused_connection_retries_exhausted_raise_connect_error(scripts: Scripts) -> None:
     """When retries run out, the last CouldntConnect is raised (except ConnectError works),
     with one history event per attempt."""
-    server = lab.later(OK)  # never started
+    server = scripts.later(OK)  # never started
     sleeps = Sleeps()
     policy = Retry(total=2, backoff_factor=0.25, sleep_function=sleeps)
     with pytest.raises(curlx.ConnectError) as caught, curlx.Session(retry=policy) as session:
@@ -351,9 +258,9 @@ def test_refused_connection_retries_exhausted_raise_connect_error(lab: Lab) -> N
     assert sleeps.delays == [0.25, 0.5]
 
 
-def test_connect_limit_stops_before_total(lab: Lab) -> None:
+def test_connect_limit_stops_before_total(scripts: Scripts) -> None:
     """connect=1 allows a single retry of a refused connection though total allows more."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
     sleeps = Sleeps()
     with pytest.raises(curlx.ConnectError) as caught:
         curlx.get(
@@ -365,9 +272,9 @@ def test_connect_limit_stops_before_total(lab: Lab) -> None:
     assert sleeps.delays == [0.1]
 
 
-def test_history_urls_have_no_credentials(lab: Lab) -> None:
+def test_history_urls_have_no_credentials(scripts: Scripts) -> None:
     """The URLs in the history never hold the user:password of the request URL."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
     url = server.url("/login").replace("://", "://user:s3cret@")
     with pytest.raises(curlx.ConnectError) as caught:
         curlx.get(url, timeout=TIMEOUT, retry=Retry(total=1, backoff_factor=0))
@@ -376,17 +283,17 @@ def test_history_urls_have_no_credentials(lab: Lab) -> None:
     assert caught.value.history[0].url == server.url("/login")
 
 
-def test_int_retry_is_a_number_of_retries(lab: Lab) -> None:
+def test_int_retry_is_a_number_of_retries(scripts: Scripts) -> None:
     """retry=0 (an int) is Retry(total=0): one attempt, raised with its history."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
     with pytest.raises(curlx.ConnectError) as caught:
         curlx.get(server.url(), timeout=TIMEOUT, retry=0)
     assert [event.kind for event in caught.value.history] == ["connect"]
 
 
-def test_request_retry_none_overrides_the_session_policy(lab: Lab) -> None:
+def test_request_retry_none_overrides_the_session_policy(scripts: Scripts) -> None:
     """retry=None on one request sends it without the Session's policy."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
     with curlx.Session(retry=Retry(sleep_function=no_sleep)) as session:
         with pytest.raises(curlx.ConnectError) as caught:
             session.get(server.url(), timeout=TIMEOUT, retry=None)
@@ -396,9 +303,9 @@ def test_request_retry_none_overrides_the_session_policy(lab: Lab) -> None:
 # --- IDEMPOTENT errors: a server that resets after reading the request ----------------------
 
 
-def test_reset_after_request_is_retried_for_get(lab: Lab) -> None:
+def test_reset_after_request_is_retried_for_get(scripts: Scripts) -> None:
     """A connection reset after the request was sent (IDEMPOTENT) is retried for GET."""
-    server = lab.serve(reset, reset, OK)
+    server = scripts.serve(abort, abort, OK)
     sleeps = Sleeps()
     with curlx.Session(retry=Retry(backoff_factor=0.125, sleep_function=sleeps)) as session:
         answer = session.get(server.url(), timeout=TIMEOUT)
@@ -407,9 +314,9 @@ def test_reset_after_request_is_retried_for_get(lab: Lab) -> None:
     assert sleeps.delays == [0.125, 0.25]
 
 
-def test_reset_after_request_is_not_retried_for_post(lab: Lab) -> None:
+def test_reset_after_request_is_not_retried_for_post(scripts: Scripts) -> None:
     """The same reset is not retried for POST: the server may have acted on it."""
-    server = lab.serve(reset, OK)
+    server = scripts.serve(abort, OK)
     with curlx.Session(retry=Retry(total=5, sleep_function=no_sleep)) as session:
         with pytest.raises(curlx.RecvError) as caught:
             session.post(server.url(), data=b"order=1", timeout=TIMEOUT)
@@ -418,9 +325,9 @@ def test_reset_after_request_is_not_retried_for_post(lab: Lab) -> None:
     assert server.requests == [Seen("POST", "/", b"order=1")]
 
 
-def test_reset_retries_exhausted_raise_recv_error_with_history(lab: Lab) -> None:
+def test_reset_retries_exhausted_raise_recv_error_with_history(scripts: Scripts) -> None:
     """When read retries run out, the last RecvError is raised with its full history."""
-    server = lab.serve(reset)
+    server = scripts.serve(abort)
     sleeps = Sleeps()
     policy = Retry(total=2, backoff_factor=0.125, sleep_function=sleeps)
     with pytest.raises(curlx.RecvError) as caught:
@@ -431,9 +338,9 @@ def test_reset_retries_exhausted_raise_recv_error_with_history(lab: Lab) -> None
     assert len(server.requests) == 3
 
 
-def test_read_limit_stops_before_total(lab: Lab) -> None:
+def test_read_limit_stops_before_total(scripts: Scripts) -> None:
     """read=1 allows a single retry of a reset though total allows more."""
-    server = lab.serve(reset)
+    server = scripts.serve(abort)
     policy = Retry(total=5, read=1, backoff_factor=0.1, sleep_function=Sleeps())
     with pytest.raises(curlx.RecvError) as caught:
         curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
@@ -444,9 +351,9 @@ def test_read_limit_stops_before_total(lab: Lab) -> None:
 # --- status retries running out -------------------------------------------------------------
 
 
-def test_status_retries_exhausted_return_the_last_response(lab: Lab) -> None:
+def test_status_retries_exhausted_return_the_last_response(scripts: Scripts) -> None:
     """When status retries run out, the last 503 response is returned, not raised."""
-    server = lab.serve(reply(503, body=b"busy"))
+    server = scripts.serve(reply(503, body=b"busy"))
     sleeps = Sleeps()
     with curlx.Session(retry=Retry(total=2, backoff_factor=0.5, sleep_function=sleeps)) as s:
         answer = s.get(server.url(), timeout=TIMEOUT)
@@ -455,10 +362,10 @@ def test_status_retries_exhausted_return_the_last_response(lab: Lab) -> None:
     assert sleeps.delays == [0.5, 1.0]
 
 
-def test_status_retries_exhausted_raise_with_raise_on_status(lab: Lab) -> None:
+def test_status_retries_exhausted_raise_with_raise_on_status(scripts: Scripts) -> None:
     """With raise_on_status=True the last 503 is raised as HTTPServerError with .response and
     .history."""
-    server = lab.serve(reply(503))
+    server = scripts.serve(reply(503))
     policy = Retry(total=2, backoff_factor=0, raise_on_status=True)
     with pytest.raises(curlx.HTTPServerError) as caught:
         curlx.get(server.url(), timeout=TIMEOUT, retry=policy)
@@ -470,17 +377,17 @@ def test_status_retries_exhausted_raise_with_raise_on_status(lab: Lab) -> None:
     assert len(server.requests) == 3
 
 
-def test_statuses_not_in_the_set_are_returned_at_once(lab: Lab) -> None:
+def test_statuses_not_in_the_set_are_returned_at_once(scripts: Scripts) -> None:
     """A 404 is not a status to retry: one request, the 404 returned."""
-    server = lab.serve(reply(404), OK)
+    server = scripts.serve(reply(404), OK)
     answer = curlx.get(server.url(), timeout=TIMEOUT, retry=Retry(sleep_function=no_sleep))
     assert answer.status_code == 404
     assert len(server.requests) == 1
 
 
-def test_status_503_to_post_is_returned_without_retry(lab: Lab) -> None:
+def test_status_503_to_post_is_returned_without_retry(scripts: Scripts) -> None:
     """A 503 to a POST is returned as it is: POST is not in the policy's methods."""
-    server = lab.serve(reply(503), OK)
+    server = scripts.serve(reply(503), OK)
     policy = Retry(sleep_function=no_sleep)
     answer = curlx.post(server.url(), data=b"x", timeout=TIMEOUT, retry=policy)
     assert answer.status_code == 503
@@ -490,10 +397,10 @@ def test_status_503_to_post_is_returned_without_retry(lab: Lab) -> None:
 # --- NEVER errors: raised after one attempt -------------------------------------------------
 
 
-def test_redirect_to_a_refused_protocol_is_not_retried(lab: Lab) -> None:
+def test_redirect_to_a_refused_protocol_is_not_retried(scripts: Scripts) -> None:
     """A redirect to ftp:// (outside the allowed protocols) fails with UnsupportedProtocol,
     a NEVER error: raised after the single attempt."""
-    server = lab.serve(reply(302, {"Location": f"ftp://{LOOPBACK}:1/file"}), OK)
+    server = scripts.serve(reply(302, {"Location": f"ftp://{LOOPBACK}:1/file"}), OK)
     with pytest.raises(curlx.UnsupportedProtocol) as caught:
         curlx.get(server.url(), timeout=TIMEOUT, retry=Retry(total=5, sleep_function=no_sleep))
     assert caught.value.retry.kind is curlx.RetryKind.NEVER
@@ -516,19 +423,10 @@ def test_malformed_url_is_not_retried() -> None:
     assert [event.failure for event in caught.value.history] == ["CURLE_URL_MALFORMAT"]
 
 
-@pytest.fixture(scope="module")
-def untrusted_tls() -> ssl.SSLContext:
-    """A server TLS context whose certificate (for 127.0.0.1) no client trusts."""
-    authority = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert(LOOPBACK).configure_cert(context)
-    return context
-
-
-def test_certificate_failure_is_not_retried(lab: Lab, untrusted_tls: ssl.SSLContext) -> None:
+def test_certificate_failure_is_not_retried(scripts: Scripts) -> None:
     """A certificate that does not verify (NEVER) is raised after one handshake, and is still
     caught as SSLError."""
-    server = lab.serve(tls_handshake(untrusted_tls))
+    server = scripts.serve(OK, tls=True)  # the test PKI's certificate: no client trusts it
     with pytest.raises(curlx.SSLError) as caught:
         curlx.get(
             server.url(scheme="https"),
@@ -547,9 +445,9 @@ def no_sleep_over_zero(seconds: float) -> None:
     assert seconds == 0, f"tenacity was to wait {seconds} s"
 
 
-def test_tenacity_retries_a_refused_connection_with_is_retryable(lab: Lab) -> None:
+def test_tenacity_retries_a_refused_connection_with_is_retryable(scripts: Scripts) -> None:
     """tenacity with retry_if_exception(curlx.is_retryable) retries refusals until it works."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
 
     def start_before_third_attempt(state: tenacity.RetryCallState) -> None:
         if state.attempt_number == 2:
@@ -568,9 +466,9 @@ def test_tenacity_retries_a_refused_connection_with_is_retryable(lab: Lab) -> No
     assert retrying.statistics["attempt_number"] == 3
 
 
-def test_tenacity_does_not_retry_post_after_a_reset(lab: Lab) -> None:
+def test_tenacity_does_not_retry_post_after_a_reset(scripts: Scripts) -> None:
     """is_retryable takes the failed request's method: a POST reset is not retried."""
-    server = lab.serve(reset, OK)
+    server = scripts.serve(abort, OK)
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(curlx.is_retryable),
         stop=tenacity.stop_after_attempt(3),
@@ -583,9 +481,9 @@ def test_tenacity_does_not_retry_post_after_a_reset(lab: Lab) -> None:
     assert server.methods == ["POST"]
 
 
-def test_tenacity_waits_the_retry_after_of_the_error(lab: Lab) -> None:
+def test_tenacity_waits_the_retry_after_of_the_error(scripts: Scripts) -> None:
     """A tenacity wait callback using curlx.retry_after waits what the 503 asked for."""
-    server = lab.serve(reply(503, {"Retry-After": "1"}), OK)
+    server = scripts.serve(reply(503, {"Retry-After": "1"}), OK)
     waits: list[float] = []
 
     def wait_retry_after(state: tenacity.RetryCallState) -> float:
@@ -635,10 +533,10 @@ def stamina_hooks() -> Iterator[StaminaHooks]:
 
 
 def test_stamina_retries_a_refused_connection_with_is_retryable(
-    lab: Lab, stamina_hooks: StaminaHooks
+    scripts: Scripts, stamina_hooks: StaminaHooks
 ) -> None:
     """stamina.retry(on=curlx.is_retryable) retries refusals; test mode makes it not wait."""
-    server = lab.later(OK)
+    server = scripts.later(OK)
 
     def start_on_second_retry(details: stamina.instrumentation.RetryDetails) -> None:
         if details.retry_num == 2:
@@ -657,9 +555,11 @@ def test_stamina_retries_a_refused_connection_with_is_retryable(
     assert all(isinstance(d.caused_by, curlx.ConnectError) for d in stamina_hooks.seen)
 
 
-def test_stamina_does_not_retry_post_after_a_reset(lab: Lab, stamina_hooks: StaminaHooks) -> None:
+def test_stamina_does_not_retry_post_after_a_reset(
+    scripts: Scripts, stamina_hooks: StaminaHooks
+) -> None:
     """stamina with curlx.is_retryable lets a POST reset through at once."""
-    server = lab.serve(reset, OK)
+    server = scripts.serve(abort, OK)
 
     @stamina.retry(on=curlx.is_retryable, attempts=3)
     def order() -> curlx.Response:
@@ -672,12 +572,12 @@ def test_stamina_does_not_retry_post_after_a_reset(lab: Lab, stamina_hooks: Stam
 
 
 def test_stamina_backoff_hook_waits_the_retry_after(
-    lab: Lab,
+    scripts: Scripts,
     stamina_hooks: StaminaHooks,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A stamina backoff hook returning curlx.retry_after makes stamina wait that long."""
-    server = lab.serve(reply(429, {"Retry-After": "1"}), OK)
+    server = scripts.serve(reply(429, {"Retry-After": "1"}), OK)
     waits: list[float] = []
     # stamina sleeps through tenacity's default sleep, which calls tenacity.nap's time.sleep.
     monkeypatch.setattr(tenacity.nap, "time", types.SimpleNamespace(sleep=waits.append))

@@ -18,29 +18,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pycurl
 import pytest
-from http_servers import ForwardProxy
-from servers import (
-    H2_DATA,
-    H2_FLAG_ACK,
-    H2_FLAG_END_HEADERS,
-    H2_FLAG_END_STREAM,
-    H2_HEADERS,
-    H2_PREFACE,
-    H2_SETTINGS,
+from support.h2 import H2Responder
+from support.http import Exchange, ForwardProxy, HTTPApp, Reply, Request, serialize
+from support.raw import (
     ConnectStall,
     RawServer,
     closed_port,
-    h2_frame,
-    hpack_literal,
-    read_head,
-    recv_exact,
     reset,
     reset_after_request,
 )
@@ -61,39 +50,30 @@ Fault = Callable[[socket.socket, RawServer], None]
 
 
 class KeepAliveFaults:
-    """An HTTP/1.1 server that keeps connections alive: `/ok` gets a 200, `/fault` the fault.
+    """An HTTP/1.1 `HTTPApp` that keeps connections alive: `/ok` gets a 200, `/fault` the fault
+    (run on the raw socket once the request was read).
 
-    It counts the `/fault` requests it received (the request head arrived in full), so a
-    test can tell whether a POST was sent again.
+    It counts the `/fault` requests it received (the request arrived in full), so a test can
+    tell whether a POST was sent again.
     """
 
     def __init__(self, fault: Fault) -> None:
         self.fault = fault
-        self.faults_received = 0
-        self._lock = threading.Lock()
-        self.server = RawServer(self._handle)
+        self.server = HTTPApp(self._answer)
 
-    def _handle(self, sock: socket.socket, server: RawServer) -> None:
-        while True:
-            head = read_head(sock)
-            request_line, _, rest = head.partition(b"\r\n")
-            length = 0
-            for line in rest.split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            body_start = head.index(b"\r\n\r\n") + 4
-            received = len(head) - body_start
-            if length > received:
-                recv_exact(sock, length - received)
-            if b" /fault" in request_line:
-                with self._lock:
-                    self.faults_received += 1
-                self.fault(sock, server)
-                return
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + OK_BODY)
-            if b"\r\nconnection: close" in head.lower():  # as a forwarding proxy asks
-                return
+    @property
+    def faults_received(self) -> int:
+        return sum(1 for request in self.server.requests if request.path == "/fault")
+
+    def _answer(self, request: Request, exchange: Exchange) -> Reply | None:
+        if request.path == "/fault":
+            self.fault(exchange.sock, exchange.server)
+            return None
+        reply = Reply(200, OK_BODY)
+        if (request.header("connection") or "").lower() == "close":  # as a forwarding proxy asks
+            exchange.sock.sendall(serialize(reply))
+            return None
+        return reply
 
     def url(self, path: str) -> str:
         return self.server.url(path)
@@ -127,38 +107,6 @@ def garbage(sock: socket.socket, server: RawServer) -> None:
 def status_503(sock: socket.socket, server: RawServer) -> None:
     sock.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
     server.stopping.wait(10)
-
-
-class H2Faults:
-    """A cleartext HTTP/2 (prior knowledge) server that answers every stream with a 200 but
-    the one after the first `answered`, which it never answers. Counts the requests (HEADERS
-    frames) it received."""
-
-    def __init__(self, answered: int) -> None:
-        self.answered = answered
-        self.requests = 0
-        self.server = RawServer(self._handle)
-
-    def _handle(self, sock: socket.socket, server: RawServer) -> None:
-        if recv_exact(sock, len(H2_PREFACE)) != H2_PREFACE:
-            return
-        sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
-        while not server.stopping.is_set():
-            header = recv_exact(sock, 9)
-            length = int.from_bytes(header[:3], "big")
-            kind, flags = header[3], header[4]
-            stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
-            recv_exact(sock, length)
-            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
-                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
-            elif kind == H2_HEADERS:
-                self.requests += 1
-                if self.requests != self.answered + 1:
-                    block = b"\x88" + hpack_literal(b"content-length", b"2")
-                    sock.sendall(
-                        h2_frame(H2_HEADERS, H2_FLAG_END_HEADERS, stream, block)
-                        + h2_frame(H2_DATA, H2_FLAG_END_STREAM, stream, OK_BODY)
-                    )
 
 
 # --- the situations ---------------------------------------------------------------------------
@@ -242,11 +190,11 @@ def _proxy_refused(stack: contextlib.ExitStack, mode: str) -> Target:
 def _h2_stall(stack: contextlib.ExitStack, mode: str) -> Target:
     """The stream of the faulty request is never answered; the one before it (if any) is."""
     answered = 0 if mode == "fresh" else 1
-    peer = H2Faults(answered)
-    stack.enter_context(peer.server)
+    peer = H2Responder(OK_BODY, silent=answered + 1)
+    server = stack.enter_context(RawServer(peer))
     return Target(
-        peer.server.url("/ok"),
-        peer.server.url("/fault"),
+        server.url("/ok"),
+        server.url("/fault"),
         options={"http_version": "2-prior-knowledge"},
         curl_options=[(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)],
         received=lambda: peer.requests - answered,

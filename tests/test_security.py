@@ -19,13 +19,13 @@ from typing import Any
 
 import pycurl
 import pytest
-from faults import Stream, TLSForwardProxy, peak_rss_kib, reset_peak_rss, rss_kib
-from http_servers import Exchange, HTTPApp, Net, Reply, Request, TLSFiles
-from servers import Lab, RawServer, close_after_request, passwd_fragments
+from support.http import Exchange, ForwardProxy, HTTPApp, Reply, Request
+from support.lab import Lab
+from support.measure import peak_rss_kib, reset_peak_rss, rss_kib
+from support.pki import PKI
+from support.raw import RawServer, Stream, close_after_request, passwd_fragments
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 T = curlx.Timeout(connect=2, read=2, total=5)
 """The timeout of every request here: nothing can hang."""
@@ -57,24 +57,22 @@ def ask(mode: str, url: str | curlx.Request, **options: Any) -> curlx.Response:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_tls_is_verified_by_default_and_off_only_when_asked(
-    mode: str, net: Net, tls_files: TLSFiles
-) -> None:
-    app = net.app(tls=True)
+def test_tls_is_verified_by_default_and_off_only_when_asked(mode: str, lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True)
     with pytest.raises(curlx.PeerFailedVerification) as caught:
         ask(mode, app.url("/default"))
     error = caught.value
     assert isinstance(error, curlx.CertificateError) and error.code == 60
     assert error.info is not None and error.info.ssl_verify_result == 20  # unknown issuer
     assert app.requests == []  # the handshake was refused: no request was sent
-    assert ask(mode, app.url("/trusted"), verify=str(tls_files.ca_file)).text == "ok"
+    assert ask(mode, app.url("/trusted"), verify=str(pki.ca_file)).text == "ok"
     assert ask(mode, app.url("/unverified"), verify=False).text == "ok"
     assert [r.path for r in app.requests] == ["/trusted", "/unverified"]
 
 
 @pytest.mark.parametrize("value", [None, 0, ""], ids=["None", "0", "empty-string"])
-def test_only_verify_false_turns_verification_off(value: Any, net: Net) -> None:
-    app = net.app(tls=True)
+def test_only_verify_false_turns_verification_off(value: Any, lab: Lab) -> None:
+    app = lab.app(tls=True)
     with pytest.raises(curlx.SSLError):  # CertificateError, or a CA file that cannot load
         ask("session", app.url("/"), verify=value)
     with curlx.Session() as default:
@@ -83,11 +81,9 @@ def test_only_verify_false_turns_verification_off(value: Any, net: Net) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_https_proxy_certificate_is_verified_by_default(
-    mode: str, net: Net, tls_files: TLSFiles
-) -> None:
-    app = net.app()
-    with TLSForwardProxy(tls_files.server_context()) as proxy:
+def test_https_proxy_certificate_is_verified_by_default(mode: str, lab: Lab, pki: PKI) -> None:
+    app = lab.app()
+    with ForwardProxy(ssl_context=pki.server_context()) as proxy:
         with pytest.raises(curlx.PeerFailedVerification) as caught:
             ask(mode, app.url("/via-proxy"), proxy=proxy.proxy_url())
         error = caught.value
@@ -96,9 +92,7 @@ def test_https_proxy_certificate_is_verified_by_default(
         assert error.info is not None
         assert (error.info.proxy_ssl_verify_result, error.info.ssl_verify_result) == (20, 0)
         assert proxy.records == [] and app.requests == []
-        trusted = ask(
-            mode, app.url("/trusted"), proxy=proxy.proxy_url(), verify=str(tls_files.ca_file)
-        )
+        trusted = ask(mode, app.url("/trusted"), proxy=proxy.proxy_url(), verify=str(pki.ca_file))
         unverified = ask(mode, app.url("/unverified"), proxy=proxy.proxy_url(), verify=False)
         assert (trusted.text, unverified.text) == ("ok", "ok")
         assert [r.target for r in proxy.records] == [app.url("/trusted"), app.url("/unverified")]
@@ -178,12 +172,12 @@ def redirector(targets: dict[str, str]) -> Callable[[Request, Exchange], Reply]:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scheme", ["file", "ftp", "gopher", "dict", "telnet", "scp", "ws"])
 def test_redirects_to_other_schemes_are_refused(
-    scheme: str, mode: str, net: Net, listener: RawServer
+    scheme: str, mode: str, lab: Lab, listener: RawServer
 ) -> None:
     target = f"{scheme}://127.0.0.1:{listener.port}/x"
     if scheme == "file":
         target = "file:///etc/passwd"
-    app = net.app(redirector({"/go": target}))
+    app = lab.app(redirector({"/go": target}))
     with pytest.raises(curlx.UnsupportedProtocol) as caught:
         ask(mode, app.url("/go"))
     error = caught.value
@@ -197,11 +191,11 @@ def test_redirects_to_other_schemes_are_refused(
 
 @pytest.mark.parametrize("mode", ["session", "fetch_many"])
 def test_widened_protocols_still_never_redirect_to_file(
-    mode: str, net: Net, tmp_path: Path
+    mode: str, lab: Lab, tmp_path: Path
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET\n")
-    app = net.app(redirector({"/go": secret.as_uri()}))
+    app = lab.app(redirector({"/go": secret.as_uri()}))
     widened = {"http", "https", "file"}
     if mode == "session":
         with curlx.Session(timeout=T, allowed_protocols=widened) as session:
@@ -231,9 +225,9 @@ CREDENTIAL_MODES = ["get", "session", "session-settings", "fetch_many"]
 class TwoServers:
     """A redirecting server and a second one on another port; both record requests."""
 
-    def __init__(self, net: Net) -> None:
-        self.other: HTTPApp = net.app()
-        self.first: HTTPApp = net.app(self.handler)
+    def __init__(self, lab: Lab) -> None:
+        self.other: HTTPApp = lab.app()
+        self.first: HTTPApp = lab.app(self.handler)
 
     def handler(self, request: Request, exchange: Exchange) -> Reply:
         port, other = exchange.server.port, self.other.port
@@ -269,10 +263,10 @@ def send_with_credentials(mode: str, url: str, options: dict[str, Any]) -> curlx
 @pytest.mark.parametrize("destination", DESTINATIONS)
 @pytest.mark.parametrize("kind", list(CREDENTIALS))
 def test_credentials_are_not_forwarded_to_another_host_or_port(
-    kind: str, destination: str, mode: str, net: Net
+    kind: str, destination: str, mode: str, lab: Lab
 ) -> None:
     options, header = CREDENTIALS[kind]
-    servers = TwoServers(net)
+    servers = TwoServers(lab)
     response = send_with_credentials(mode, servers.first.url(f"/{destination}"), options)
     assert response.status_code == 200 and response.url.endswith("/landed")
     [leaked] = servers.landed()

@@ -1,7 +1,7 @@
 """Session against real local servers: methods, bodies, redirects, cookies, auth, decoding,
 HTTP/2, proxies, the safe defaults, reuse after every kind of error, lifecycle and threads.
 
-Every server is on 127.0.0.1 (see `http_servers`): pytest-httpserver for canned plain-HTTP
+Every server is on 127.0.0.1 (see `support.http`): pytest-httpserver for canned plain-HTTP
 answers, `HTTPApp` where the raw request (repeated headers, the connection it came on) matters,
 `ForwardProxy`, `H2Server` and TLS servers with a throw-away CA.
 """
@@ -24,23 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_servers import (
-    Exchange,
-    Net,
-    Reply,
-    Request,
-    TLSFiles,
-    stall,
-)
 from pytest_httpserver import HTTPServer
-from servers import closed_port, passwd_fragments, reset
+from support.http import Exchange, Reply, Request, stall
+from support.lab import Lab
+from support.pki import PKI
+from support.raw import closed_port, passwd_fragments, reset
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response as WResponse
 
 import curlx
 from curlx import RetryKind, Session
-
-pytest_plugins = ["http_servers"]
 
 T = 5.0
 """The timeout of every request that is not about timeouts."""
@@ -83,11 +76,11 @@ def redirect(status: int, location: str) -> Reply:
 
 
 @pytest.mark.parametrize("name", ["get", "head", "post", "put", "patch", "delete", "options"])
-def test_each_method_sends_itself(name: str, httpd: HTTPServer) -> None:
-    httpd.expect_request("/method").respond_with_handler(echo_json)
+def test_each_method_sends_itself(name: str, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/method").respond_with_handler(echo_json)
     with Session(timeout=T) as s:
-        response = getattr(s, name)(httpd.url_for("/method"))
-    assert httpd.log[-1][0].method == name.upper()
+        response = getattr(s, name)(httpserver.url_for("/method"))
+    assert httpserver.log[-1][0].method == name.upper()
     assert response.status_code == 200
     assert response.method == name.upper()
     if name == "head":
@@ -98,8 +91,8 @@ def test_each_method_sends_itself(name: str, httpd: HTTPServer) -> None:
         assert response.json()["body"] == ""
 
 
-def test_request_takes_any_method_token(net: Net) -> None:
-    app = net.app()
+def test_request_takes_any_method_token(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         assert s.request("purge", app.url("/cache")).status_code == 200
     assert app.requests[-1].method == "PURGE"
@@ -114,8 +107,8 @@ def test_request_takes_any_method_token(net: Net) -> None:
     ],
     ids=["bytes", "str", "empty"],
 )
-def test_raw_body(data: bytes | str, sent: bytes, net: Net) -> None:
-    app = net.app()
+def test_raw_body(data: bytes | str, sent: bytes, lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/raw"), data=data)
         s.put(app.url("/raw"), data=data)
@@ -124,8 +117,8 @@ def test_raw_body(data: bytes | str, sent: bytes, net: Net) -> None:
     assert (put.method, put.body) == ("PUT", sent)
 
 
-def test_binary_body_with_nul_bytes(net: Net) -> None:
-    app = net.app()
+def test_binary_body_with_nul_bytes(lab: Lab) -> None:
+    app = lab.app()
     body = bytes(range(256))
     with Session(timeout=T) as s:
         s.post(app.url("/raw"), data=body)
@@ -141,8 +134,8 @@ def test_binary_body_with_nul_bytes(net: Net) -> None:
     ],
     ids=["mapping", "pairs", "multi-valued"],
 )
-def test_form_body_is_urlencoded(data: Any, sent: bytes, net: Net) -> None:
-    app = net.app()
+def test_form_body_is_urlencoded(data: Any, sent: bytes, lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/form"), data=data)
     got = app.requests[-1]
@@ -150,8 +143,8 @@ def test_form_body_is_urlencoded(data: Any, sent: bytes, net: Net) -> None:
     assert got.header_list("content-type") == ["application/x-www-form-urlencoded"]
 
 
-def test_json_body_is_compact_with_its_content_type(net: Net) -> None:
-    app = net.app()
+def test_json_body_is_compact_with_its_content_type(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/json"), json={"a": [1, 2], "b": None, "c": "\u00e9"})
         s.patch(app.url("/json"), json=[])
@@ -161,15 +154,15 @@ def test_json_body_is_compact_with_its_content_type(net: Net) -> None:
     assert (patch.method, patch.body) == ("PATCH", b"[]")
 
 
-def test_json_and_data_together_are_refused_before_sending(net: Net) -> None:
-    app = net.app()
+def test_json_and_data_together_are_refused_before_sending(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s, pytest.raises(curlx.InvalidRequest, match="data= or json="):
         s.post(app.url("/"), json={"a": 1}, data=b"x")
     assert app.connections == 0
 
 
-def test_explicit_content_type_is_sent_once(net: Net) -> None:
-    app = net.app()
+def test_explicit_content_type_is_sent_once(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.post(app.url("/"), json={"a": 1}, headers={"Content-Type": "application/vnd.x+json"})
     assert app.requests[-1].header_list("content-type") == ["application/vnd.x+json"]
@@ -177,13 +170,13 @@ def test_explicit_content_type_is_sent_once(net: Net) -> None:
 
 # The multipart test ignores pycurl's DeprecationWarning; the next test shows it as a bug.
 @pytest.mark.filterwarnings("ignore:HTTPPOST is deprecated:DeprecationWarning")
-def test_multipart_files_with_fields(httpd: HTTPServer, tmp_path: Path) -> None:
-    httpd.expect_request("/upload", method="POST").respond_with_handler(echo_json)
+def test_multipart_files_with_fields(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/upload", method="POST").respond_with_handler(echo_json)
     upload = tmp_path / "notes.txt"
     upload.write_bytes(b"from a file object\n")
     with Session(timeout=T) as s, upload.open("rb") as fileobj:
         response = s.post(
-            httpd.url_for("/upload"),
+            httpserver.url_for("/upload"),
             data={"title": "hello", "n": 3},
             files={
                 "raw": b"\x00raw bytes\xff",
@@ -209,18 +202,20 @@ def test_multipart_files_with_fields(httpd: HTTPServer, tmp_path: Path) -> None:
     [({"title": "caf\u00e9"}, "a.txt"), (None, "caf\u00e9.txt")],
     ids=["field", "filename"],
 )
-def test_multipart_non_ascii(data: dict[str, str] | None, filename: str, httpd: HTTPServer) -> None:
-    httpd.expect_request("/upload", method="POST").respond_with_handler(echo_json)
+def test_multipart_non_ascii(
+    data: dict[str, str] | None, filename: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/upload", method="POST").respond_with_handler(echo_json)
     with Session(timeout=T) as s:
         got = s.post(
-            httpd.url_for("/upload"), data=data, files={"f": (filename, b"abc", "text/plain")}
+            httpserver.url_for("/upload"), data=data, files={"f": (filename, b"abc", "text/plain")}
         ).json()
     assert got["files"]["f"][:2] == [filename, "abc"]
     assert got["form"] == {k: [v] for k, v in (data or {}).items()}
 
 
-def test_multipart_emits_no_warning(net: Net) -> None:
-    app = net.app()
+def test_multipart_emits_no_warning(lab: Lab) -> None:
+    app = lab.app()
     with warnings.catch_warnings(record=True) as caught, Session(timeout=T) as s:
         warnings.simplefilter("always")
         s.post(app.url("/upload"), files={"f": ("a.txt", b"abc", "text/plain")})
@@ -240,23 +235,23 @@ def test_multipart_emits_no_warning(net: Net) -> None:
         ("/p#only?frag", {"q": "1"}, "/p?q=1"),
     ],
 )
-def test_params_merge_into_the_url(path: str, params: Any, target: str, net: Net) -> None:
-    app = net.app()
+def test_params_merge_into_the_url(path: str, params: Any, target: str, lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         s.get(app.url(path), params=params)
     assert app.requests[-1].target == target
 
 
-def test_session_params_are_used_when_the_request_has_none(net: Net) -> None:
-    app = net.app()
+def test_session_params_are_used_when_the_request_has_none(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, params={"api": "v1"}) as s:
         s.get(app.url("/a"))
         s.get(app.url("/b?x=1"))
     assert [r.target for r in app.requests] == ["/a?api=v1", "/b?x=1&api=v1"]
 
 
-def test_head_has_no_body_and_does_not_follow_redirects(net: Net) -> None:
-    app = net.app(routes({"/moved": redirect(302, "/target"), "/target": Reply(200, b"x" * 50)}))
+def test_head_has_no_body_and_does_not_follow_redirects(lab: Lab) -> None:
+    app = lab.app(routes({"/moved": redirect(302, "/target"), "/target": Reply(200, b"x" * 50)}))
     with Session(timeout=T) as s:
         head = s.head(app.url("/moved"))
         followed = s.head(app.url("/moved"), follow_redirects=True)
@@ -268,8 +263,8 @@ def test_head_has_no_body_and_does_not_follow_redirects(net: Net) -> None:
     assert {r.method for r in app.requests} == {"HEAD"}
 
 
-def test_session_and_request_headers_are_sent(net: Net) -> None:
-    app = net.app()
+def test_session_and_request_headers_are_sent(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, headers={"X-Session": "s", "User-Agent": "curlx-tests/1"}) as s:
         s.get(app.url(), headers=[("X-Request", "r"), ("X-Empty", ""), ("X-Num", 7)])
     got = app.requests[-1]
@@ -280,8 +275,8 @@ def test_session_and_request_headers_are_sent(net: Net) -> None:
     assert got.header("x-num") == "7"
 
 
-def test_request_header_overrides_the_session_header(net: Net) -> None:
-    app = net.app()
+def test_request_header_overrides_the_session_header(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, headers={"User-Agent": "session/1", "X-A": "session"}) as s:
         s.get(app.url(), headers={"user-agent": "request/2", "X-A": "request"})
     got = app.requests[-1]
@@ -292,18 +287,20 @@ def test_request_header_overrides_the_session_header(net: Net) -> None:
 # --- 2. redirects ------------------------------------------------------------------------------
 
 
-def test_redirect_chain_history(httpd: HTTPServer) -> None:
+def test_redirect_chain_history(httpserver: HTTPServer) -> None:
     chain = [("/r301", 301), ("/r302", 302), ("/r303", 303), ("/r307", 307), ("/r308", 308)]
     for (path, status), nxt in zip(chain, [p for p, _ in chain[1:]] + ["/final"], strict=True):
-        httpd.expect_request(path).respond_with_data("", status=status, headers={"Location": nxt})
-    httpd.expect_request("/final").respond_with_data("arrived")
+        httpserver.expect_request(path).respond_with_data(
+            "", status=status, headers={"Location": nxt}
+        )
+    httpserver.expect_request("/final").respond_with_data("arrived")
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/r301"))
+        response = s.get(httpserver.url_for("/r301"))
     assert response.status_code == 200 and response.text == "arrived"
-    assert response.url == httpd.url_for("/final")
+    assert response.url == httpserver.url_for("/final")
     assert response.redirect_count == 5
     assert [(hop.status_code, hop.url) for hop in response.history] == [
-        (status, httpd.url_for(path)) for path, status in chain
+        (status, httpserver.url_for(path)) for path, status in chain
     ]
     assert [hop.headers["location"] for hop in response.history] == [
         "/r302",
@@ -312,7 +309,7 @@ def test_redirect_chain_history(httpd: HTTPServer) -> None:
         "/r308",
         "/final",
     ]
-    assert len(httpd.log) == 6
+    assert len(httpserver.log) == 6
 
 
 @pytest.mark.parametrize(
@@ -328,9 +325,9 @@ def test_redirect_chain_history(httpd: HTTPServer) -> None:
     ],
 )
 def test_redirected_method_and_body(
-    method: str, status: int, final_method: str, final_body: bytes, net: Net
+    method: str, status: int, final_method: str, final_body: bytes, lab: Lab
 ) -> None:
-    app = net.app(routes({"/from": redirect(status, "/to"), "/to": Reply(200, b"done")}))
+    app = lab.app(routes({"/from": redirect(status, "/to"), "/to": Reply(200, b"done")}))
     with Session(timeout=T) as s:
         response = s.request(method, app.url("/from"), data=b"payload")
     first, last = app.requests
@@ -339,16 +336,16 @@ def test_redirected_method_and_body(
     assert response.text == "done" and response.redirect_count == 1
 
 
-def test_effective_method_after_303(net: Net) -> None:
-    app = net.app(routes({"/from": redirect(303, "/to"), "/to": Reply(200, b"done")}))
+def test_effective_method_after_303(lab: Lab) -> None:
+    app = lab.app(routes({"/from": redirect(303, "/to"), "/to": Reply(200, b"done")}))
     with Session(timeout=T) as s:
         response = s.post(app.url("/from"), data=b"x")
     assert app.requests[-1].method == "GET"
     assert response.info.effective_method == "GET"
 
 
-def test_redirect_loop_raises_too_many_redirects(net: Net) -> None:
-    app = net.app(routes({"/loop": redirect(302, "/loop")}))
+def test_redirect_loop_raises_too_many_redirects(lab: Lab) -> None:
+    app = lab.app(routes({"/loop": redirect(302, "/loop")}))
     with Session(timeout=T) as s:
         with pytest.raises(curlx.TooManyRedirects) as caught:
             s.get(app.url("/loop"), max_redirects=3)
@@ -363,15 +360,15 @@ def test_redirect_loop_raises_too_many_redirects(net: Net) -> None:
     assert len(app.requests) == 5
 
 
-def test_session_max_redirects_applies(net: Net) -> None:
-    app = net.app(routes({"/loop": redirect(307, "/loop")}))
+def test_session_max_redirects_applies(lab: Lab) -> None:
+    app = lab.app(routes({"/loop": redirect(307, "/loop")}))
     with Session(timeout=T, max_redirects=1) as s, pytest.raises(curlx.TooManyRedirects):
         s.get(app.url("/loop"))
     assert len(app.requests) == 2
 
 
-def test_redirect_not_followed_when_asked(net: Net) -> None:
-    app = net.app(routes({"/from": redirect(301, "/to"), "/to": Reply(200)}))
+def test_redirect_not_followed_when_asked(lab: Lab) -> None:
+    app = lab.app(routes({"/from": redirect(301, "/to"), "/to": Reply(200)}))
     with Session(timeout=T, follow_redirects=False) as s:
         kept = s.get(app.url("/from"))
         followed = s.get(app.url("/from"), follow_redirects=True)
@@ -384,23 +381,23 @@ def test_redirect_not_followed_when_asked(net: Net) -> None:
 # --- 3. cookies --------------------------------------------------------------------------------
 
 
-def test_server_cookie_is_sent_back_by_the_session(httpd: HTTPServer) -> None:
-    httpd.expect_request("/login").respond_with_data(
+def test_server_cookie_is_sent_back_by_the_session(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/login").respond_with_data(
         "in", headers={"Set-Cookie": "sid=abc123; Path=/; HttpOnly"}
     )
-    httpd.expect_request("/me").respond_with_handler(echo_json)
+    httpserver.expect_request("/me").respond_with_handler(echo_json)
     with Session(timeout=T) as s, Session(timeout=T) as other:
-        s.get(httpd.url_for("/login"))
-        mine = s.get(httpd.url_for("/me")).json()
-        theirs = other.get(httpd.url_for("/me")).json()
+        s.get(httpserver.url_for("/login"))
+        mine = s.get(httpserver.url_for("/me")).json()
+        theirs = other.get(httpserver.url_for("/me")).json()
         assert s.cookies == {"sid": "abc123"}
         assert other.cookies == {}
     assert ["Cookie", "sid=abc123"] in mine["headers"]
     assert not [h for h in theirs["headers"] if h[0] == "Cookie"]
 
 
-def test_given_cookies_are_sent(net: Net) -> None:
-    app = net.app()
+def test_given_cookies_are_sent(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, cookies={"a": "1"}) as s:
         s.get(app.url("/one"), cookies={"b": "2"})
         s.get(app.url("/two"))
@@ -415,8 +412,8 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_basic_auth(net: Net) -> None:
-    app = net.app()
+def test_basic_auth(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, auth=("session", "pw")) as s:
         s.get(app.url("/a"), auth=("user", "pa:ss"))
         s.get(app.url("/b"))
@@ -436,8 +433,8 @@ def digest_handler(request: Request, exchange: Exchange) -> Reply:
     return Reply(401, b"who are you", [("WWW-Authenticate", challenge)])
 
 
-def test_digest_auth(net: Net) -> None:
-    app = net.app(digest_handler)
+def test_digest_auth(lab: Lab) -> None:
+    app = lab.app(digest_handler)
     with Session(timeout=T) as s:
         response = s.get(app.url("/private"), auth=curlx.DigestAuth("alice", "wonder"))
     assert (response.status_code, response.text) == (200, "welcome")
@@ -450,8 +447,8 @@ def test_digest_auth(net: Net) -> None:
     assert 'uri="/private"' in header and "qop=auth" in header and "response=" in header
 
 
-def test_digest_round_trip_is_not_a_redirect(net: Net) -> None:
-    app = net.app(digest_handler)
+def test_digest_round_trip_is_not_a_redirect(lab: Lab) -> None:
+    app = lab.app(digest_handler)
     with Session(timeout=T) as s:
         response = s.get(app.url("/private"), auth=curlx.DigestAuth("alice", "wonder"))
     assert response.status_code == 200
@@ -459,8 +456,8 @@ def test_digest_round_trip_is_not_a_redirect(net: Net) -> None:
     assert response.redirect_count == 0
 
 
-def test_digest_username_cannot_inject_headers(net: Net) -> None:
-    app = net.app(digest_handler)
+def test_digest_username_cannot_inject_headers(lab: Lab) -> None:
+    app = lab.app(digest_handler)
     with Session(timeout=T) as s:
         s.get(app.url("/private"), auth=curlx.DigestAuth("alice\r\nX-Injected: 1", "pw"))
     assert all(r.header("x-injected") is None for r in app.requests)
@@ -486,9 +483,9 @@ def hop_handler(request: Request, exchange: Exchange) -> Reply:
 
 @pytest.mark.parametrize(("options", "header"), CREDENTIALS)
 def test_credentials_are_not_sent_to_another_host(
-    options: dict[str, Any], header: str, net: Net
+    options: dict[str, Any], header: str, lab: Lab
 ) -> None:
-    app = net.app(hop_handler)
+    app = lab.app(hop_handler)
     with Session(timeout=T) as s:
         response = s.get(app.url("/to-other-host"), **options)
         same = s.get(app.url("/same-host"), **options)
@@ -507,17 +504,17 @@ def test_credentials_are_not_sent_to_another_host(
 TEXT = "caf\u00e9 na\u00efve \u20ac " * 50
 
 
-def test_gzip_body_is_decoded(httpd: HTTPServer) -> None:
-    httpd.expect_request("/gz").respond_with_data(
+def test_gzip_body_is_decoded(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gz").respond_with_data(
         gzip.compress(TEXT.encode()),
         headers={"Content-Encoding": "gzip"},
         content_type="text/plain; charset=utf-8",
     )
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/gz"))
+        response = s.get(httpserver.url_for("/gz"))
     assert response.text == TEXT
     assert response.headers["content-encoding"] == "gzip"
-    accept = httpd.log[-1][0].headers.get("Accept-Encoding", "")
+    accept = httpserver.log[-1][0].headers.get("Accept-Encoding", "")
     assert "gzip" in accept and "br" in accept
 
 
@@ -528,25 +525,25 @@ BROTLI_BLOB = (
 )
 
 
-def test_brotli_body_is_decoded(httpd: HTTPServer) -> None:
-    httpd.expect_request("/br").respond_with_data(
+def test_brotli_body_is_decoded(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/br").respond_with_data(
         BROTLI_BLOB, headers={"Content-Encoding": "br"}, content_type="text/plain; charset=utf-8"
     )
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/br"))
+        response = s.get(httpserver.url_for("/br"))
     assert response.text == "brotli body: " + "caf\u00e9 " * 4
 
 
-def test_brotli_large_body_is_decoded(httpd: HTTPServer) -> None:
+def test_brotli_large_body_is_decoded(httpserver: HTTPServer) -> None:
     # brotli is in the [test] extra: a missing package is an error here, not a skip.
     # (Imported by name because it ships no type information.)
     brotli: Any = importlib.import_module("brotli")
     body = os.urandom(20_000) + TEXT.encode() * 100
-    httpd.expect_request("/br").respond_with_data(
+    httpserver.expect_request("/br").respond_with_data(
         brotli.compress(body), headers={"Content-Encoding": "br"}
     )
     with Session(timeout=T) as s:
-        assert s.get(httpd.url_for("/br")).content == body
+        assert s.get(httpserver.url_for("/br")).content == body
 
 
 @pytest.mark.parametrize(
@@ -560,26 +557,26 @@ def test_brotli_large_body_is_decoded(httpd: HTTPServer) -> None:
     ],
 )
 def test_text_uses_the_charset(
-    content_type: str, body: bytes, text: str, httpd: HTTPServer
+    content_type: str, body: bytes, text: str, httpserver: HTTPServer
 ) -> None:
-    httpd.expect_request("/t").respond_with_data(body, content_type=content_type)
+    httpserver.expect_request("/t").respond_with_data(body, content_type=content_type)
     with Session(timeout=T) as s:
-        assert s.get(httpd.url_for("/t")).text == text
+        assert s.get(httpserver.url_for("/t")).text == text
 
 
-def test_json(httpd: HTTPServer) -> None:
-    httpd.expect_request("/j").respond_with_json({"a": [1, 2.5, None], "\u00e9": True})
+def test_json(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/j").respond_with_json({"a": [1, 2.5, None], "\u00e9": True})
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/j"))
+        response = s.get(httpserver.url_for("/j"))
     assert response.json() == {"a": [1, 2.5, None], "\u00e9": True}
-    httpd.expect_request("/not-json").respond_with_data("<html>")
+    httpserver.expect_request("/not-json").respond_with_data("<html>")
     with Session(timeout=T) as s, pytest.raises(ValueError):
-        s.get(httpd.url_for("/not-json")).json()
+        s.get(httpserver.url_for("/not-json")).json()
 
 
-def test_repeated_headers_keep_order_and_case_insensitive(net: Net) -> None:
+def test_repeated_headers_keep_order_and_case_insensitive(lab: Lab) -> None:
     headers = [("X-Multi", "one"), ("Set-Cookie", "a=1"), ("x-multi", "two"), ("Set-Cookie", "b=2")]
-    app = net.app(routes({"/h": Reply(200, b"", headers)}))
+    app = lab.app(routes({"/h": Reply(200, b"", headers)}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/h"))
     assert response.headers.get_list("X-MULTI") == ["one", "two"]
@@ -589,8 +586,8 @@ def test_repeated_headers_keep_order_and_case_insensitive(net: Net) -> None:
     assert list(response.headers) == ["X-Multi", "Set-Cookie", "Content-Length"]
 
 
-def test_status_facts(net: Net) -> None:
-    app = net.app(routes({"/made": Reply(201, b"ok", reason="Made It Nicely")}))
+def test_status_facts(lab: Lab) -> None:
+    app = lab.app(routes({"/made": Reply(201, b"ok", reason="Made It Nicely")}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/made"))
     assert response.status_code == 201 and response.reason == "Made It Nicely"
@@ -602,18 +599,18 @@ def test_status_facts(net: Net) -> None:
     assert repr(response) == f"<Response [201] GET {app.url('/made')}>"
 
 
-def test_http_1_0_server(httpd: HTTPServer) -> None:
-    httpd.expect_request("/old").respond_with_data("ok")
+def test_http_1_0_server(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data("ok")
     with Session(timeout=T) as s:
-        response = s.get(httpd.url_for("/old"))
+        response = s.get(httpserver.url_for("/old"))
     # werkzeug, single-threaded: HTTP/1.0 and one connection per request, which is why the
     # connection-reuse tests count connections at HTTPApp instead.
     assert response.http_version == "1.0"
     assert response.headers["connection"] == "close"
 
 
-def test_404_raises_client_error(net: Net) -> None:
-    app = net.app(routes({}))
+def test_404_raises_client_error(lab: Lab) -> None:
+    app = lab.app(routes({}))
     url = app.url("/missing").replace("http://", "http://user:hunter2@")
     with Session(timeout=T) as s:
         response = s.get(url)
@@ -632,8 +629,8 @@ def test_404_raises_client_error(net: Net) -> None:
     assert app.requests[-1].header("authorization") == basic("user", "hunter2")
 
 
-def test_503_raises_server_error_with_retry_after(net: Net) -> None:
-    app = net.app(routes({"/busy": Reply(503, b"later", [("Retry-After", "7")])}))
+def test_503_raises_server_error_with_retry_after(lab: Lab) -> None:
+    app = lab.app(routes({"/busy": Reply(503, b"later", [("Retry-After", "7")])}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/busy"))
     with pytest.raises(curlx.HTTPServerError) as caught:
@@ -645,8 +642,8 @@ def test_503_raises_server_error_with_retry_after(net: Net) -> None:
     assert "503 Service Unavailable" in str(error) and app.url("/busy") in str(error)
 
 
-def test_real_response_pickles(net: Net) -> None:
-    app = net.app(routes({"/a": redirect(302, "/b"), "/b": Reply(200, b"body", [("X-A", "1")])}))
+def test_real_response_pickles(lab: Lab) -> None:
+    app = lab.app(routes({"/a": redirect(302, "/b"), "/b": Reply(200, b"body", [("X-A", "1")])}))
     with Session(timeout=T) as s:
         response = s.get(app.url("/a"))
     copy = pickle.loads(pickle.dumps(response))
@@ -664,9 +661,9 @@ def test_real_response_pickles(net: Net) -> None:
 # --- 6. HTTP versions ----------------------------------------------------------------------------
 
 
-def test_http2_over_tls(net: Net, tls_files: TLSFiles) -> None:
-    server = net.h2(b"hello over h2")
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+def test_http2_over_tls(lab: Lab, pki: PKI) -> None:
+    server = lab.h2(b"hello over h2")
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         response = s.get(server.url("/"), http_version="2")
     assert response.http_version == "2"
     assert (response.status_code, response.reason, response.content) == (200, "", b"hello over h2")
@@ -674,17 +671,17 @@ def test_http2_over_tls(net: Net, tls_files: TLSFiles) -> None:
     assert server.alpn == ["h2"]
 
 
-def test_http_1_0_and_1_1_are_asked_for(net: Net, tls_files: TLSFiles) -> None:
-    app = net.app(tls=True, alpn=["h2", "http/1.1"])  # offers h2, speaks only HTTP/1.1
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+def test_http_1_0_and_1_1_are_asked_for(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True, alpn=["h2", "http/1.1"])  # offers h2, speaks only HTTP/1.1
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         eleven = s.get(app.url("/"), http_version="1.1")
         s.get(app.url("/"), http_version="1.0")
     assert eleven.http_version == "1.1"
     assert [r.version for r in app.requests] == ["HTTP/1.1", "HTTP/1.0"]
 
 
-def test_unknown_http_version_is_refused_before_sending(net: Net) -> None:
-    app = net.app()
+def test_unknown_http_version_is_refused_before_sending(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s, pytest.raises(curlx.InvalidRequest) as caught:
         s.get(app.url("/"), http_version="9")
     assert isinstance(caught.value, curlx.UsageError) and isinstance(caught.value, ValueError)
@@ -692,8 +689,8 @@ def test_unknown_http_version_is_refused_before_sending(net: Net) -> None:
     assert app.connections == 0
 
 
-def test_http_version_2_0_spelling_is_a_curlx_error(net: Net) -> None:
-    app = net.app()
+def test_http_version_2_0_spelling_is_a_curlx_error(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s, pytest.raises(curlx.InvalidRequest, match="http_version='2.0'"):
         s.get(app.url("/"), http_version="2.0")
     assert app.connections == 0
@@ -703,10 +700,10 @@ def test_http_version_2_0_spelling_is_a_curlx_error(net: Net) -> None:
 
 
 @pytest.mark.parametrize("userinfo", [None, "user:s3cret"])
-def test_http_through_the_proxy(userinfo: str | None, net: Net) -> None:
+def test_http_through_the_proxy(userinfo: str | None, lab: Lab) -> None:
     credentials = ("user", "s3cret") if userinfo else None
-    proxy = net.proxy(credentials=credentials)
-    app = net.app()
+    proxy = lab.proxy(credentials=credentials)
+    app = lab.app()
     with Session(timeout=T, proxy=proxy.proxy_url(userinfo)) as s:
         response = s.get(app.url("/via?x=1"))
     assert response.status_code == 200 and response.text == "ok"
@@ -718,11 +715,11 @@ def test_http_through_the_proxy(userinfo: str | None, net: Net) -> None:
 
 
 @pytest.mark.parametrize("userinfo", [None, "user:s3cret"])
-def test_https_through_the_proxy(userinfo: str | None, net: Net, tls_files: TLSFiles) -> None:
+def test_https_through_the_proxy(userinfo: str | None, lab: Lab, pki: PKI) -> None:
     credentials = ("user", "s3cret") if userinfo else None
-    proxy = net.proxy(credentials=credentials)
-    app = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    proxy = lab.proxy(credentials=credentials)
+    app = lab.app(tls=True)
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         response = s.get(app.url("/secure"), proxy=proxy.proxy_url(userinfo))
     assert response.status_code == 200 and response.text == "ok"
     assert response.reason == "OK" and response.headers["content-type"] == "text/plain"
@@ -732,19 +729,19 @@ def test_https_through_the_proxy(userinfo: str | None, net: Net, tls_files: TLSF
     assert app.requests[-1].header("proxy-authorization") is None
 
 
-def test_connect_response_is_not_in_history(net: Net, tls_files: TLSFiles) -> None:
-    proxy = net.proxy()
-    app = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file), proxy=proxy.proxy_url()) as s:
+def test_connect_response_is_not_in_history(lab: Lab, pki: PKI) -> None:
+    proxy = lab.proxy()
+    app = lab.app(tls=True)
+    with Session(timeout=T, verify=str(pki.ca_file), proxy=proxy.proxy_url()) as s:
         response = s.get(app.url("/secure"))
     assert response.status_code == 200
     assert response.history == []
 
 
-def test_proxy_refusing_connect(net: Net, tls_files: TLSFiles) -> None:
-    proxy = net.proxy(refuse_connect=True)
-    app = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+def test_proxy_refusing_connect(lab: Lab, pki: PKI) -> None:
+    proxy = lab.proxy(refuse_connect=True)
+    app = lab.app(tls=True)
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         with pytest.raises(curlx.ProxyTunnelRefused) as caught:
             s.get(app.url("/secure"), proxy=proxy.proxy_url("user:pr0xy-pass"))
     error = caught.value
@@ -759,12 +756,12 @@ def test_proxy_refusing_connect(net: Net, tls_files: TLSFiles) -> None:
 
 @pytest.mark.parametrize("userinfo", [None, "user:wrong"])
 def test_proxy_407_for_missing_or_wrong_credentials(
-    userinfo: str | None, net: Net, tls_files: TLSFiles
+    userinfo: str | None, lab: Lab, pki: PKI
 ) -> None:
-    proxy = net.proxy(credentials=("user", "right"))
-    plain = net.app()
-    secure = net.app(tls=True)
-    with Session(timeout=T, verify=str(tls_files.ca_file), proxy=proxy.proxy_url(userinfo)) as s:
+    proxy = lab.proxy(credentials=("user", "right"))
+    plain = lab.app()
+    secure = lab.app(tls=True)
+    with Session(timeout=T, verify=str(pki.ca_file), proxy=proxy.proxy_url(userinfo)) as s:
         response = s.get(plain.url("/"))  # no tunnel: the proxy's 407 is the response
         with pytest.raises(curlx.ProxyTunnelRefused) as caught:
             s.get(secure.url("/"))
@@ -775,8 +772,8 @@ def test_proxy_407_for_missing_or_wrong_credentials(
     assert plain.connections == 0 and secure.connections == 0
 
 
-def test_unreachable_proxy_keeps_its_credentials_secret(net: Net) -> None:
-    app = net.app()
+def test_unreachable_proxy_keeps_its_credentials_secret(lab: Lab) -> None:
+    app = lab.app()
     proxy = f"http://user:pr0xy-pass@127.0.0.1:{closed_port()}"
     with Session(timeout=T, proxy=proxy) as s, pytest.raises(curlx.ConnectError) as caught:
         s.get(app.url("/"))
@@ -788,28 +785,26 @@ def test_unreachable_proxy_keeps_its_credentials_secret(net: Net) -> None:
 # --- 8. safe defaults ----------------------------------------------------------------------------
 
 
-def test_tls_is_verified_by_default(net: Net, tls_files: TLSFiles) -> None:
-    app = net.app(tls=True)
+def test_tls_is_verified_by_default(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True)
     with Session(timeout=T) as s:
         with pytest.raises(curlx.PeerFailedVerification) as caught:
             s.get(app.url("/"))
         assert isinstance(caught.value, curlx.CertificateError) and caught.value.code == 60
-        assert s.get(app.url("/"), verify=str(tls_files.ca_file)).status_code == 200
+        assert s.get(app.url("/"), verify=str(pki.ca_file)).status_code == 200
         assert s.get(app.url("/"), verify=False).status_code == 200
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         assert s.get(app.url("/")).text == "ok"
     assert len(app.requests) == 3  # the refused handshake sent no request
 
 
-def test_unverified_connection_is_not_reused_for_a_verified_request(
-    net: Net, tls_files: TLSFiles
-) -> None:
-    app = net.app(tls=True)
+def test_unverified_connection_is_not_reused_for_a_verified_request(lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=True)
     with Session(timeout=T) as s:
         assert s.get(app.url("/"), verify=False).status_code == 200
         with pytest.raises(curlx.PeerFailedVerification):
             s.get(app.url("/"))
-        assert s.get(app.url("/"), verify=str(tls_files.ca_file)).status_code == 200
+        assert s.get(app.url("/"), verify=str(pki.ca_file)).status_code == 200
     assert len(app.requests) == 2
 
 
@@ -824,8 +819,8 @@ def test_file_urls_are_refused(url: str) -> None:
     assert error.info is None or error.info.size_download == 0
 
 
-def test_redirect_to_a_file_url_is_refused(net: Net) -> None:
-    app = net.app(routes({"/leak": redirect(302, "file:///etc/passwd")}))
+def test_redirect_to_a_file_url_is_refused(lab: Lab) -> None:
+    app = lab.app(routes({"/leak": redirect(302, "file:///etc/passwd")}))
     with Session(timeout=T) as s, pytest.raises(curlx.UnsupportedProtocol) as caught:
         s.get(app.url("/leak"))
     error = caught.value
@@ -845,10 +840,10 @@ def test_allowed_protocols_widen_on_purpose(tmp_path: Path) -> None:
         Session(allowed_protocols={"http", "no-such-scheme"})
 
 
-def test_widened_session_still_refuses_redirects_to_file(net: Net, tmp_path: Path) -> None:
+def test_widened_session_still_refuses_redirects_to_file(lab: Lab, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_bytes(b"TOP SECRET\n")
-    app = net.app(routes({"/leak": redirect(302, secret.as_uri())}))
+    app = lab.app(routes({"/leak": redirect(302, secret.as_uri())}))
     with Session(timeout=T, allowed_protocols={"http", "https", "file"}) as s:
         with pytest.raises(curlx.UnsupportedProtocol):
             s.get(app.url("/leak"))
@@ -876,9 +871,9 @@ INJECTIONS: list[Any] = [
 @pytest.mark.parametrize("char", BAD_CHARS)
 @pytest.mark.parametrize(("send", "field"), INJECTIONS)
 def test_control_characters_are_refused_before_sending(
-    send: Callable[[Session, str, str], object], field: str, char: str, net: Net
+    send: Callable[[Session, str, str], object], field: str, char: str, lab: Lab
 ) -> None:
-    app = net.app()
+    app = lab.app()
     with Session(timeout=T) as s:
         with pytest.raises(curlx.InvalidRequest) as caught:
             send(s, app.url("/"), char)
@@ -891,16 +886,16 @@ def test_control_characters_are_refused_before_sending(
     assert app.connections == 1
 
 
-def test_session_header_with_control_character_is_refused(net: Net) -> None:
-    app = net.app()
+def test_session_header_with_control_character_is_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T, headers={"X-Session": "a\r\nX-Evil: 1"}) as s:
         with pytest.raises(curlx.InvalidRequest, match="header 'X-Session' value"):
             s.get(app.url("/"))
     assert app.connections == 0
 
 
-def test_server_that_never_answers_times_out(net: Net) -> None:
-    app = net.app(stall)
+def test_server_that_never_answers_times_out(lab: Lab) -> None:
+    app = lab.app(stall)
     with Session() as s:
         started = time.monotonic()
         with pytest.raises(curlx.ReadTimeout) as caught:
@@ -913,8 +908,8 @@ def test_server_that_never_answers_times_out(net: Net) -> None:
     assert len(app.requests) == 1
 
 
-def test_read_timeout_after_sending_a_body(net: Net) -> None:
-    app = net.app(stall)
+def test_read_timeout_after_sending_a_body(lab: Lab) -> None:
+    app = lab.app(stall)
     with Session() as s:
         started = time.monotonic()
         # total=4 only bounds how long the test can take if the watchdog ever regresses.
@@ -928,8 +923,8 @@ MEGABYTE = b"x" * 1_000_000
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_max_size(chunked: bool, net: Net) -> None:
-    app = net.app(routes({"/big": Reply(200, MEGABYTE, chunked=chunked)}))
+def test_max_size(chunked: bool, lab: Lab) -> None:
+    app = lab.app(routes({"/big": Reply(200, MEGABYTE, chunked=chunked)}))
     with Session(timeout=T) as s:
         with pytest.raises(curlx.FilesizeExceeded) as caught:
             s.get(app.url("/big"), max_size=1000)
@@ -941,8 +936,8 @@ def test_max_size(chunked: bool, net: Net) -> None:
     assert error.info.size_download == (1000 if chunked else 0)
 
 
-def test_bad_max_size_and_max_redirects_are_refused(net: Net) -> None:
-    app = net.app()
+def test_bad_max_size_and_max_redirects_are_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         with pytest.raises(curlx.InvalidRequest, match="max_size"):
             s.get(app.url("/"), max_size=-1)
@@ -951,8 +946,8 @@ def test_bad_max_size_and_max_redirects_are_refused(net: Net) -> None:
     assert app.connections == 0
 
 
-def test_infinite_timeout_is_refused(net: Net) -> None:
-    app = net.app()
+def test_infinite_timeout_is_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session() as s, pytest.raises(curlx.InvalidRequest, match="finite"):
         s.get(app.url("/"), timeout=float("inf"))
     assert app.connections == 0
@@ -970,52 +965,52 @@ def reset_mid_body(request: Request, exchange: Exchange) -> Reply | None:
 @dataclass(frozen=True)
 class BadCase:
     expected: type[BaseException]
-    setup: Callable[[Net], tuple[str, dict[str, Any]]]
+    setup: Callable[[Lab], tuple[str, dict[str, Any]]]
     raise_for_status: bool = False
 
 
 BAD_CASES = {
     "refused-port": BadCase(
-        curlx.CouldntConnect, lambda net: (f"http://127.0.0.1:{closed_port()}/", {})
+        curlx.CouldntConnect, lambda lab: (f"http://127.0.0.1:{closed_port()}/", {})
     ),
-    "dns": BadCase(curlx.CouldntResolveHost, lambda net: ("http://curlx-tests.invalid/", {})),
+    "dns": BadCase(curlx.CouldntResolveHost, lambda lab: ("http://curlx-tests.invalid/", {})),
     "read-timeout": BadCase(
-        curlx.ReadTimeout, lambda net: (net.app(stall).url(), {"timeout": 1, "data": None})
+        curlx.ReadTimeout, lambda lab: (lab.app(stall).url(), {"timeout": 1, "data": None})
     ),
     "tls-verification": BadCase(
-        curlx.PeerFailedVerification, lambda net: (net.app(tls=True).url(), {})
+        curlx.PeerFailedVerification, lambda lab: (lab.app(tls=True).url(), {})
     ),
-    "404": BadCase(curlx.HTTPClientError, lambda net: (net.app(routes({})).url("/x"), {}), True),
+    "404": BadCase(curlx.HTTPClientError, lambda lab: (lab.app(routes({})).url("/x"), {}), True),
     "redirect-loop": BadCase(
         curlx.TooManyRedirects,
-        lambda net: (net.app(routes({"/l": redirect(302, "/l")})).url("/l"), {"max_redirects": 2}),
+        lambda lab: (lab.app(routes({"/l": redirect(302, "/l")})).url("/l"), {"max_redirects": 2}),
     ),
     "max-size": BadCase(
         curlx.FilesizeExceeded,
-        lambda net: (net.app(routes({"/b": Reply(200, MEGABYTE)})).url("/b"), {"max_size": 10}),
+        lambda lab: (lab.app(routes({"/b": Reply(200, MEGABYTE)})).url("/b"), {"max_size": 10}),
     ),
     "invalid-header": BadCase(
         curlx.InvalidRequest,
-        lambda net: (net.app().url(), {"headers": {"X-Leftover": "1", "X-Bad": "a\r\nb: c"}}),
+        lambda lab: (lab.app().url(), {"headers": {"X-Leftover": "1", "X-Bad": "a\r\nb: c"}}),
     ),
     "unsupported-protocol": BadCase(
-        curlx.UnsupportedProtocol, lambda net: ("file:///etc/passwd", {})
+        curlx.UnsupportedProtocol, lambda lab: ("file:///etc/passwd", {})
     ),
-    "reset-mid-body": BadCase(curlx.RecvError, lambda net: (net.app(reset_mid_body).url(), {})),
+    "reset-mid-body": BadCase(curlx.RecvError, lambda lab: (lab.app(reset_mid_body).url(), {})),
     "proxy-refusal": BadCase(
         curlx.ProxyTunnelRefused,
-        lambda net: (
-            net.app(tls=True).url(),
-            {"proxy": net.proxy(refuse_connect=True).proxy_url("u:p"), "verify": False},
+        lambda lab: (
+            lab.app(tls=True).url(),
+            {"proxy": lab.proxy(refuse_connect=True).proxy_url("u:p"), "verify": False},
         ),
     ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES.values()), ids=list(BAD_CASES))
-def test_session_works_after_error(case: BadCase, net: Net) -> None:
-    healthy = net.app()
-    url, options = case.setup(net)
+def test_session_works_after_error(case: BadCase, lab: Lab) -> None:
+    healthy = lab.app()
+    url, options = case.setup(lab)
     bad: dict[str, Any] = {
         "headers": {"X-Leftover": "1"},
         "data": b"leftover body",
@@ -1030,7 +1025,7 @@ def test_session_works_after_error(case: BadCase, net: Net) -> None:
             response = s.request("PATCH", url, **bad)
             if case.raise_for_status:
                 response.raise_for_status()
-        proxied = [len(p.records) for p in net.proxies]
+        proxied = [len(p.records) for p in lab.proxies]
         response = s.get(healthy.url("/healthy"))
     assert response.status_code == 200 and response.text == "ok"
     assert response.url == healthy.url("/healthy") and response.history == []
@@ -1046,16 +1041,16 @@ def test_session_works_after_error(case: BadCase, net: Net) -> None:
         "cookie",
     ):
         assert got.header(name) is None, name
-    assert [len(p.records) for p in net.proxies] == proxied  # not sent through the proxy
+    assert [len(p.records) for p in lab.proxies] == proxied  # not sent through the proxy
     assert len(healthy.requests) == 1
 
 
 # --- 10. lifecycle and threads -------------------------------------------------------------------
 
 
-def test_changed_session_settings_take_effect(net: Net) -> None:
-    app = net.app()
-    proxy = net.proxy()
+def test_changed_session_settings_take_effect(lab: Lab) -> None:
+    app = lab.app()
+    proxy = lab.proxy()
     with Session(timeout=T) as s:
         s.get(app.url("/1"))
         s.proxy = proxy.proxy_url()
@@ -1076,8 +1071,8 @@ def test_changed_session_settings_take_effect(net: Net) -> None:
         assert (got.header("x-set"), got.header("authorization")) == (None, None)
 
 
-def test_closed_session_refuses_requests(net: Net) -> None:
-    app = net.app()
+def test_closed_session_refuses_requests(lab: Lab) -> None:
+    app = lab.app()
     with Session(timeout=T) as s:
         assert s.get(app.url()).status_code == 200
         assert repr(s) == "<curlx.Session open>"
@@ -1092,7 +1087,7 @@ def test_closed_session_refuses_requests(net: Net) -> None:
     assert len(app.requests) == 1
 
 
-def test_session_used_by_two_threads_at_once(net: Net) -> None:
+def test_session_used_by_two_threads_at_once(lab: Lab) -> None:
     entered = threading.Event()
     release = threading.Event()
 
@@ -1102,7 +1097,7 @@ def test_session_used_by_two_threads_at_once(net: Net) -> None:
             release.wait(T)
         return Reply(200, request.path.encode())
 
-    app = net.app(handler)
+    app = lab.app(handler)
     results: list[object] = []
     with Session(timeout=T) as s:
 
@@ -1126,8 +1121,8 @@ def test_session_used_by_two_threads_at_once(net: Net) -> None:
     assert [r.path for r in app.requests] == ["/slow", "/fast"]
 
 
-def test_one_session_per_thread(net: Net) -> None:
-    app = net.app()
+def test_one_session_per_thread(lab: Lab) -> None:
+    app = lab.app()
     start = threading.Barrier(8, timeout=T)
     outcomes: list[object] = []
     lock = threading.Lock()
@@ -1154,9 +1149,9 @@ def test_one_session_per_thread(net: Net) -> None:
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
-def test_session_reuses_one_connection(tls: bool, net: Net, tls_files: TLSFiles) -> None:
-    app = net.app(tls=tls)
-    with Session(timeout=T, verify=str(tls_files.ca_file)) as s:
+def test_session_reuses_one_connection(tls: bool, lab: Lab, pki: PKI) -> None:
+    app = lab.app(tls=tls)
+    with Session(timeout=T, verify=str(pki.ca_file)) as s:
         for i in range(20):
             assert s.get(app.url(f"/n{i}")).status_code == 200
     assert len(app.requests) == 20

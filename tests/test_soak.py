@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from faults import ResetServer, open_fds, rss_kib
-from servers import closed_port
+from support.measure import open_fds, rss_kib
+from support.raw import RawServer, closed_port, reset_after_request
 
 import curlx
 
@@ -31,7 +31,8 @@ machine's resolver loses can end in a ResolveTimeout (still a DNSError)."""
 @pytest.fixture(scope="module")
 def targets() -> Iterator[list[tuple[str, type[curlx.CurlError]]]]:
     """(URL, the error class every request to it must give), for each kind of failure."""
-    with ResetServer() as reset:
+    # Reset in the accept thread: no thread or memory per connection, so RSS stays flat.
+    with RawServer(reset_after_request, backlog=128, threaded=False) as reset:
         yield [
             (f"http://127.0.0.1:{closed_port()}/refused", curlx.CouldntConnect),
             ("http://soak.curlx-tests.invalid/dns", curlx.DNSError),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request
+from support.http import Exchange, Reply, Request
+from support.lab import Lab
+from support.threads import run_threads
 
 import curlx
-
-pytest_plugins = ["http_servers"]
 
 T = curlx.Timeout(connect=5, read=5, total=10)
 THREADS = 8
@@ -26,33 +25,12 @@ def echo_target(request: Request, exchange: Exchange) -> Reply:
     return Reply(200, request.target.encode(), [("Content-Type", "text/plain")])
 
 
-def run_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run `work(i)` in `count` threads started together; each one's result or exception."""
-    start = threading.Barrier(count, timeout=JOIN)
-    outcomes: list[object] = [None] * count
-
-    def body(index: int) -> None:
-        try:
-            start.wait()
-            outcomes[index] = work(index)
-        except BaseException as exc:  # noqa: B036 - reported by the caller's assertions
-            outcomes[index] = exc
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
-
-
 def tokens(thread: int, count: int) -> list[str]:
     return [f"t{thread}-{i}-{secrets.token_hex(6)}" for i in range(count)]
 
 
-def test_eight_threads_with_a_session_each_get_their_own_answers(net: Net) -> None:
-    app = net.app(echo_target)
+def test_eight_threads_with_a_session_each_get_their_own_answers(lab: Lab) -> None:
+    app = lab.app(echo_target)
     per_thread = 500
 
     def work(index: int) -> int:
@@ -72,7 +50,7 @@ def test_eight_threads_with_a_session_each_get_their_own_answers(net: Net) -> No
     assert app.connections == THREADS  # each Session kept its one connection
 
 
-def test_a_shared_session_refuses_a_second_concurrent_request(net: Net) -> None:
+def test_a_shared_session_refuses_a_second_concurrent_request(lab: Lab) -> None:
     entered = threading.Event()
     release = threading.Event()
 
@@ -82,7 +60,7 @@ def test_a_shared_session_refuses_a_second_concurrent_request(net: Net) -> None:
             release.wait(JOIN)
         return Reply(200, request.target.encode())
 
-    app = net.app(handler)
+    app = lab.app(handler)
     with curlx.Session(timeout=T) as session:
         first: list[object] = []
         slow = threading.Thread(target=lambda: first.append(session.get(app.url("/slow")).text))
@@ -113,8 +91,8 @@ def test_a_shared_session_refuses_a_second_concurrent_request(net: Net) -> None:
     assert app.connections == 1  # the handle, and its connection, went from thread to thread
 
 
-def test_module_level_get_from_eight_threads_at_once(net: Net) -> None:
-    app = net.app(echo_target)
+def test_module_level_get_from_eight_threads_at_once(lab: Lab) -> None:
+    app = lab.app(echo_target)
     per_thread = 500
 
     def work(index: int) -> int:

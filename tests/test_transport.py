@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from types import FrameType
 
 import pytest
-from http_servers import Exchange, Net, Reply, Request, stall
-from servers import closed_port
+from support.http import Exchange, Reply, Request, stall
+from support.lab import Lab
+from support.raw import closed_port
 
 import curlx
 from curlx import Session
-
-pytest_plugins = ["http_servers"]
 
 T = 5.0
 """The timeout of every request that is not about timeouts."""
@@ -39,8 +38,8 @@ def redirecting(request: Request, exchange: Exchange) -> Reply:
 # --- Response.info is the response's own ----------------------------------------------------
 
 
-def test_info_of_a_kept_response_is_its_own_after_later_requests(net: Net) -> None:
-    app = net.app(redirecting)
+def test_info_of_a_kept_response_is_its_own_after_later_requests(lab: Lab) -> None:
+    app = lab.app(redirecting)
     with Session(timeout=T) as s:
         first = s.get(app.url("/hop"))
         second = s.get(app.url("/plain"))
@@ -54,8 +53,8 @@ def test_info_of_a_kept_response_is_its_own_after_later_requests(net: Net) -> No
         assert response.info.total_time >= response.info.starttransfer_time > 0
 
 
-def test_info_survives_the_session_being_closed_or_dropped(net: Net) -> None:
-    app = net.app(redirecting)
+def test_info_survives_the_session_being_closed_or_dropped(lab: Lab) -> None:
+    app = lab.app(redirecting)
     s = Session(timeout=T)
     closed = s.get(app.url("/hop"))
     s.close()
@@ -66,8 +65,8 @@ def test_info_survives_the_session_being_closed_or_dropped(net: Net) -> None:
     assert dropped.url == app.url("/end") and dropped.info.response_code == 200
 
 
-def test_pending_response_pickles_with_its_info(net: Net) -> None:
-    app = net.app(redirecting)
+def test_pending_response_pickles_with_its_info(lab: Lab) -> None:
+    app = lab.app(redirecting)
     with Session(timeout=T) as s:
         response = s.get(app.url("/hop"))
         copy = pickle.loads(pickle.dumps(response))
@@ -76,8 +75,8 @@ def test_pending_response_pickles_with_its_info(net: Net) -> None:
     assert (copy.status_code, copy.content, copy.headers) == (200, b"/end", response.headers)
 
 
-def test_info_read_from_another_thread_is_the_responses_own(net: Net) -> None:
-    app = net.app(redirecting)
+def test_info_read_from_another_thread_is_the_responses_own(lab: Lab) -> None:
+    app = lab.app(redirecting)
     with Session(timeout=T) as s:
         kept = s.get(app.url("/hop"))
         seen: list[str] = []
@@ -89,9 +88,9 @@ def test_info_read_from_another_thread_is_the_responses_own(net: Net) -> None:
     assert seen == [app.url("/end")] and kept.url == app.url("/end")
 
 
-def test_session_keeps_no_reference_to_a_body_it_handed_over(net: Net) -> None:
+def test_session_keeps_no_reference_to_a_body_it_handed_over(lab: Lab) -> None:
     body = os.urandom(4 * 1024 * 1024)
-    app = net.app(lambda request, exchange: Reply(200, body))
+    app = lab.app(lambda request, exchange: Reply(200, body))
     with Session(timeout=T) as s:
         response = s.get(app.url("/big"))
         slot = s._transport._slot  # what the Session holds between requests
@@ -104,8 +103,8 @@ def test_session_keeps_no_reference_to_a_body_it_handed_over(net: Net) -> None:
 # --- the remembered last request ------------------------------------------------------------
 
 
-def test_repeated_request_sees_changed_settings_and_params(net: Net) -> None:
-    app = net.app(redirecting)
+def test_repeated_request_sees_changed_settings_and_params(lab: Lab) -> None:
+    app = lab.app(redirecting)
     params: dict[str, str] = {}
     with Session(timeout=T, params=params) as s:
         s.get(app.url("/a"))
@@ -123,8 +122,8 @@ def test_repeated_request_sees_changed_settings_and_params(net: Net) -> None:
     assert [r.header("x-later") for r in app.requests[2:4]] == [None, "yes"]
 
 
-def test_a_new_url_after_a_plain_request_is_checked_as_any_other(net: Net) -> None:
-    app = net.app(redirecting)
+def test_a_new_url_after_a_plain_request_is_checked_as_any_other(lab: Lab) -> None:
+    app = lab.app(redirecting)
     with Session(timeout=T) as s:
         assert s.get(app.url("/first")).content == b"/first"
         with pytest.raises(curlx.InvalidRequest, match="url="):
@@ -139,8 +138,8 @@ def test_a_new_url_after_a_plain_request_is_checked_as_any_other(net: Net) -> No
     assert [r.target for r in app.requests] == ["/first", "/%C3%BCn%C3%AF", "/last"]
 
 
-def test_a_bad_override_equal_to_a_good_one_is_still_refused(net: Net) -> None:
-    app = net.app()
+def test_a_bad_override_equal_to_a_good_one_is_still_refused(lab: Lab) -> None:
+    app = lab.app()
     with Session() as s:
         s.get(app.url("/"), timeout=1)
         with pytest.raises(TypeError, match="number of seconds"):
@@ -172,8 +171,8 @@ def _connections_to(ports: set[int]) -> int:
     return count
 
 
-def test_idle_connections_kept_are_bounded(net: Net) -> None:
-    apps = [net.app() for _ in range(9)]
+def test_idle_connections_kept_are_bounded(lab: Lab) -> None:
+    apps = [lab.app() for _ in range(9)]
     ports = {app.port for app in apps}
     with Session(timeout=T) as s:
         for app in apps:
@@ -204,9 +203,9 @@ def alarm() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("alarm")
-def test_ctrl_c_stops_a_waiting_request_at_once_and_the_session_goes_on(net: Net) -> None:
-    silent = net.app(stall)
-    app = net.app()
+def test_ctrl_c_stops_a_waiting_request_at_once_and_the_session_goes_on(lab: Lab) -> None:
+    silent = lab.app(stall)
+    app = lab.app()
     with Session(timeout=30) as s:
         signal.setitimer(signal.ITIMER_REAL, 0.3)
         started = time.monotonic()
@@ -224,7 +223,7 @@ def test_ctrl_c_stops_a_waiting_request_at_once_and_the_session_goes_on(net: Net
     assert multi.closed
 
 
-def test_close_from_another_thread_takes_effect_when_the_request_ends(net: Net) -> None:
+def test_close_from_another_thread_takes_effect_when_the_request_ends(lab: Lab) -> None:
     entered = threading.Event()
     release = threading.Event()
 
@@ -233,7 +232,7 @@ def test_close_from_another_thread_takes_effect_when_the_request_ends(net: Net) 
         release.wait(T)
         return Reply(200, b"done")
 
-    app = net.app(handler)
+    app = lab.app(handler)
     s = Session(timeout=T)
     results: list[object] = []
     worker = threading.Thread(target=lambda: results.append(s.get(app.url("/slow")).content))
@@ -273,9 +272,9 @@ def low_descriptors_taken() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("low_descriptors_taken")
-def test_requests_work_on_sockets_beyond_fd_setsize(net: Net) -> None:
-    app = net.app(redirecting)
-    silent = net.app(stall)
+def test_requests_work_on_sockets_beyond_fd_setsize(lab: Lab) -> None:
+    app = lab.app(redirecting)
+    silent = lab.app(stall)
     with Session(timeout=T) as s:
         started = time.monotonic()
         responses = [s.get(app.url(f"/{i}")) for i in range(5)]

@@ -1,4 +1,4 @@
-"""Local HTTP peers for the Session, API and CLI tests: all on 127.0.0.1, all torn down.
+"""HTTP peers on loopback: an HTTP/1.1 app server, a forward proxy and an HTTP/2 server.
 
 Everything binds and listens in its constructor, so a fixture that hands a server out never
 waits for it to be ready; a handler that must stall waits on the server's `release` event
@@ -10,15 +10,11 @@ stops, and its threads are joined.
   the TCP connections it accepted.
 - `ForwardProxy`: an HTTP forward proxy for absolute-URI requests and CONNECT tunnels, with an
   optional Basic Proxy-Authorization check (407) and a mode that refuses every CONNECT (403).
+  Given a TLS context, it is an ``https://`` proxy.
 - `H2Server`: a minimal HTTP/2-over-TLS server (ALPN "h2") written against the frame layer, so
   that no HTTP/2 library is needed.
-- `TLSFiles`: a trustme CA written to a PEM file, and server contexts with its certificate.
-
-Test modules load this file as a plugin (``pytest_plugins = ["http_servers"]``) for its
-fixtures: ``tls_files`` (one CA for the session), ``httpd`` (a pytest-httpserver on 127.0.0.1,
-cleared after each test) and ``net`` (starts the servers above on demand, stops them all).
-Test modules also import names from it before pytest loads it as a plugin, so pytest must not
-try to rewrite its asserts: PYTEST_DONT_REWRITE.
+- Handlers for `HTTPApp`: `echo` (200 ``ok``), `stall` (never answers) and `abort` (resets the
+  connection).
 """
 
 from __future__ import annotations
@@ -28,68 +24,15 @@ import contextlib
 import selectors
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
-import trustme
-from pytest_httpserver import HTTPServer
-from servers import (
-    H2_DATA,
-    H2_FLAG_ACK,
-    H2_FLAG_END_HEADERS,
-    H2_FLAG_END_STREAM,
-    H2_GOAWAY,
-    H2_HEADERS,
-    H2_PREFACE,
-    H2_SETTINGS,
-    IO_TIMEOUT,
-    LOOPBACK,
-    POLL_INTERVAL,
-    RawServer,
-    h2_frame,
-    hpack_literal,
-)
-
-__all__ = [
-    "Exchange",
-    "Net",
-    "ProxyRecord",
-    "LOOPBACK",
-    "ForwardProxy",
-    "H2Server",
-    "HTTPApp",
-    "Reply",
-    "Request",
-    "TLSFiles",
-    "echo",
-    "httpd",
-    "net",
-    "stall",
-    "tls_files",
-]
+from .h2 import H2Responder
+from .raw import IO_TIMEOUT, LOOPBACK, POLL_INTERVAL, Handler, RawServer, reset, tls
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-_REASONS = {
-    100: "Continue",
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    407: "Proxy Authentication Required",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,12 +40,23 @@ _REASONS = {
 
 
 class _TCPServer(RawServer):
-    """A `servers.RawServer` on 127.0.0.1, started on construction, whose handler does the
-    server-side TLS handshake (given a context) and then runs `serve(sock)`."""
+    """A `RawServer`, started on construction, that runs `serve(sock)` on each connection: on
+    the TLS socket after the server-side handshake (the `tls` handler) if given a context."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        backlog: int = 64,
+        io_timeout: float = IO_TIMEOUT,
+    ) -> None:
         self.ssl_context = ssl_context
-        super().__init__(self._handle, backlog=64)
+        handler: Handler = self._handle
+        if ssl_context is not None:
+            handler = tls(ssl_context, handler)
+        super().__init__(handler, host=host, port=port, backlog=backlog, io_timeout=io_timeout)
         self.release = self.stopping
         """Set on stop (or by a test): handlers that stall wait on it (``stopping`` by its
         other name)."""
@@ -117,30 +71,24 @@ class _TCPServer(RawServer):
     def scheme(self) -> str:
         return "http" if self.ssl_context is None else "https"
 
-    def url(self, path: str = "/", scheme: str | None = None, host: str = LOOPBACK) -> str:
+    def url(
+        self,
+        path: str = "/",
+        scheme: str | None = None,
+        *,
+        host: str | None = None,
+        userinfo: str = "",
+    ) -> str:
         """``http(s)://HOST:PORT/path`` for this server (`host` may be "localhost")."""
-        return f"{scheme or self.scheme}://{host}:{self.port}{path}"
+        return super().url(path, scheme or self.scheme, host=host, userinfo=userinfo)
 
     def serve(self, sock: socket.socket) -> None:
         raise NotImplementedError
 
-    def _handle(self, conn: socket.socket, server: RawServer) -> None:
-        sock: socket.socket = conn
-        try:
-            if self.ssl_context is not None:
-                tls = self.ssl_context.wrap_socket(
-                    conn, server_side=True, do_handshake_on_connect=False
-                )
-                sock = tls
-                self.track(tls)
-                tls.do_handshake()
+    def _handle(self, sock: socket.socket, server: RawServer) -> None:
+        # OSError (the client went away) ends the connection quietly, in RawServer.
+        with contextlib.suppress(ValueError):  # I/O on a socket that stop() closed under it
             self.serve(sock)
-        except ValueError:
-            pass  # I/O on a socket that stop() closed under the handler
-        finally:  # OSError (the client went away, refused our certificate) ends it quietly
-            if sock is not conn:
-                self.untrack(sock)
-                sock.close()
 
 
 class _Reader:
@@ -254,14 +202,21 @@ class Exchange:
         self.server = server
 
 
-Handler = Callable[[Request, Exchange], "Reply | None"]
+RequestHandler = Callable[[Request, Exchange], "Reply | None"]
 """Answers one request: a `Reply`, or None to close the connection without a (further) reply
 (the handler may have written raw bytes to ``exchange.sock`` itself)."""
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
+
+
 def serialize(reply: Reply) -> bytes:
     """The bytes of `reply` on the wire."""
-    reason = reply.reason if reply.reason is not None else _REASONS.get(reply.status, "Status")
+    reason = reply.reason if reply.reason is not None else _reason(reply.status)
     lines = [f"HTTP/1.1 {reply.status} {reason}".rstrip()]
     lines += [f"{name}: {value}" for name, value in reply.headers]
     if reply.chunked:
@@ -284,18 +239,26 @@ def serialize(reply: Reply) -> bytes:
 class HTTPApp(_TCPServer):
     """A threaded, keep-alive HTTP/1.1 server on 127.0.0.1 (TLS if given a context).
 
-    ``requests`` holds every request received, in order; ``connections`` counts the TCP
-    connections accepted. HEAD replies carry the headers of the reply but no body.
+    `handler` answers each request. ``requests`` holds every request received, in order;
+    ``connections`` counts the TCP connections accepted. HEAD replies carry the headers of the
+    reply but no body. `host` (another loopback address), `port`, `backlog` and `io_timeout`
+    are those of `RawServer`.
     """
 
-    def __init__(self, handler: Handler, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        handler: RequestHandler,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        backlog: int = 64,
+        io_timeout: float = IO_TIMEOUT,
+    ) -> None:
         self.request_handler = handler
         """Answers each request (``handler`` is the connection handler of `RawServer`)."""
         self.requests: list[Request] = []
-        super().__init__(ssl_context)
-
-    def __enter__(self) -> HTTPApp:
-        return self
+        super().__init__(ssl_context, host=host, port=port, backlog=backlog, io_timeout=io_timeout)
 
     def serve(self, sock: socket.socket) -> None:
         reader = _Reader(sock)
@@ -342,6 +305,12 @@ def stall(request: Request, exchange: Exchange) -> Reply | None:
     return None
 
 
+def abort(request: Request, exchange: Exchange) -> None:
+    """A handler that reads the request and resets the connection (a TCP RST) instead of
+    answering: what `support.raw.reset_after_request` does, for an `HTTPApp`."""
+    reset(exchange.sock)
+
+
 # --------------------------------------------------------------------------------------------
 # ForwardProxy
 
@@ -375,9 +344,6 @@ class ForwardProxy(_TCPServer):
         self.refuse_connect = refuse_connect
         self.records: list[ProxyRecord] = []
         super().__init__(ssl_context)
-
-    def __enter__(self) -> ForwardProxy:
-        return self
 
     def proxy_url(self, userinfo: str | None = None) -> str:
         """``http(s)://[userinfo@]127.0.0.1:PORT``: what to pass as ``proxy=``."""
@@ -482,138 +448,20 @@ class ForwardProxy(_TCPServer):
 class H2Server(_TCPServer):
     """HTTP/2 over TLS (ALPN h2) on 127.0.0.1: every request stream gets 200 and `body`.
 
-    It speaks only the frame layer: it acknowledges SETTINGS, ignores what it need not read
-    (HPACK of the request included) and answers ``:status 200`` (HPACK static index 8) with an
-    ``x-served-by: h2server`` header, then one DATA frame ending the stream.
+    It speaks only the frame layer (`support.h2.H2Responder`): it acknowledges SETTINGS,
+    ignores what it need not read (HPACK of the request included) and answers ``:status 200``
+    with an ``x-served-by: h2server`` header, then one DATA frame ending the stream.
     """
 
     def __init__(self, ssl_context: ssl.SSLContext, body: bytes = b"hello over h2") -> None:
         self.body = body
-        self.alpn: list[str | None] = []
-        """The protocol ALPN selected on each connection."""
+        self.responder = H2Responder(body, headers=[(b"x-served-by", b"h2server")])
         super().__init__(ssl_context)
 
-    def __enter__(self) -> H2Server:
-        return self
+    @property
+    def alpn(self) -> list[str | None]:
+        """The protocol ALPN selected on each connection."""
+        return self.responder.alpn
 
     def serve(self, sock: socket.socket) -> None:
-        assert isinstance(sock, ssl.SSLSocket)
-        self.alpn.append(sock.selected_alpn_protocol())
-        reader = _Reader(sock)
-        if reader.exactly(len(H2_PREFACE)) != H2_PREFACE:
-            return
-        sock.sendall(h2_frame(H2_SETTINGS, 0, 0))
-        while not self.release.is_set():
-            header = reader.exactly(9)
-            length = int.from_bytes(header[:3], "big")
-            kind, flags = header[3], header[4]
-            stream = int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
-            reader.exactly(length)  # the payload: nothing in it needs reading
-            if kind == H2_SETTINGS and not flags & H2_FLAG_ACK:
-                sock.sendall(h2_frame(H2_SETTINGS, H2_FLAG_ACK, 0))
-            elif kind == H2_HEADERS:
-                block = b"\x88" + hpack_literal(b"x-served-by", b"h2server")
-                block += hpack_literal(b"content-length", str(len(self.body)).encode())
-                sock.sendall(
-                    h2_frame(H2_HEADERS, H2_FLAG_END_HEADERS, stream, block)
-                    + h2_frame(H2_DATA, H2_FLAG_END_STREAM, stream, self.body)
-                )
-            elif kind == H2_GOAWAY:
-                return
-
-
-# --------------------------------------------------------------------------------------------
-# TLS material
-
-
-class TLSFiles:
-    """A throw-away trustme CA whose certificate is in `ca_file`, and server contexts."""
-
-    def __init__(self, directory: Path) -> None:
-        self.ca = trustme.CA()
-        self.leaf = self.ca.issue_cert(LOOPBACK, "localhost")
-        self.ca_file = directory / "test-ca.pem"
-        self.ca.cert_pem.write_to_path(str(self.ca_file))
-
-    def server_context(self, alpn: list[str] | None = None) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.leaf.configure_cert(context)
-        if alpn:
-            context.set_alpn_protocols(alpn)
-        return context
-
-
-# --------------------------------------------------------------------------------------------
-# Fixtures
-
-
-class Net:
-    """Starts servers on demand; `close` stops them all (the ``net`` fixture)."""
-
-    def __init__(self, tls: TLSFiles) -> None:
-        self.tls = tls
-        self.proxies: list[ForwardProxy] = []
-        """Every proxy started, to check that no request went through one unasked."""
-        self._stack = contextlib.ExitStack()
-
-    def app(
-        self, handler: Handler = echo, *, tls: bool = False, alpn: list[str] | None = None
-    ) -> HTTPApp:
-        """A started `HTTPApp` (HTTPS with the test CA's certificate if `tls`)."""
-        context = self.tls.server_context(alpn) if tls else None
-        server = HTTPApp(handler, context)
-        self._stack.callback(server.stop)
-        return server
-
-    def proxy(
-        self, *, credentials: tuple[str, str] | None = None, refuse_connect: bool = False
-    ) -> ForwardProxy:
-        server = ForwardProxy(credentials=credentials, refuse_connect=refuse_connect)
-        self._stack.callback(server.stop)
-        self.proxies.append(server)
-        return server
-
-    def h2(self, body: bytes = b"hello over h2") -> H2Server:
-        server = H2Server(self.tls.server_context(["h2"]), body)
-        self._stack.callback(server.stop)
-        return server
-
-    def close(self) -> None:
-        self._stack.close()
-
-
-@pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    """A throw-away CA (in ``ca_file``) and a certificate for 127.0.0.1 and localhost."""
-    return TLSFiles(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def net(tls_files: TLSFiles) -> Iterator[Net]:
-    """Servers started on demand (``net.app(handler)``, ``net.proxy()``...), all stopped after."""
-    servers = Net(tls_files)
-    try:
-        yield servers
-    finally:
-        servers.close()
-
-
-@pytest.fixture(scope="module")
-def _httpd_for_module() -> Iterator[HTTPServer]:
-    server = HTTPServer(host=LOOPBACK, port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.clear()
-        if server.is_running():
-            server.stop()
-
-
-@pytest.fixture
-def httpd(_httpd_for_module: HTTPServer) -> Iterator[HTTPServer]:
-    """pytest-httpserver on 127.0.0.1 (HTTP/1.0, one connection per request), cleared after."""
-    try:
-        yield _httpd_for_module
-    finally:
-        _httpd_for_module.clear()
+        self.responder(sock, self)
