@@ -19,7 +19,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from servers import LOOPBACK, Lab, closed_port, ok_response, respond
+from support.lab import Lab
+from support.raw import LOOPBACK, closed_port, ok_response, respond
 
 import curlx
 from curlx import _explain, _i18n
