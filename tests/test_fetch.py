@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 import pytest
 from support.farm import HOSTS, RESET_BODY_SENT, Farm
+from support.http import HTTPApp, Reply
 from support.measure import open_fds
 from support.pki import PKI
+from support.raw import closed_port
 
 import curlx
 
@@ -655,3 +657,43 @@ def test_results_pickle(farm: Farm) -> None:
                 result.error.message,
                 result.error.url,
             )
+
+
+# --- a crawl held by a Session: connections kept between crawls ------------------------------
+
+
+def test_a_session_held_crawl_keeps_its_connections_for_the_next_crawl() -> None:
+    with HTTPApp(lambda request, exchange: Reply(200, b"ok")) as app:
+        urls = [app.url(f"/{i}") for i in range(40)]
+        with curlx.Session(timeout=LIMITS) as session:
+            first = list(curlx.fetch_many(urls, concurrency=4, session=session))
+            after_first = app.connections
+            second = list(curlx.fetch_many(urls, concurrency=4, session=session))
+        assert [r.status_code for r in first + second] == [200] * 80
+        assert 1 <= after_first <= 4
+        assert app.connections == after_first  # the second crawl made no new connection
+        standalone = list(curlx.fetch_many(urls, concurrency=4, timeout=LIMITS))
+        assert [r.status_code for r in standalone] == [200] * 40
+        assert app.connections > after_first  # a crawl of its own connects anew
+
+
+def test_a_session_held_crawl_takes_the_sessions_settings_only() -> None:
+    with curlx.Session() as session:
+        with pytest.raises(curlx.InvalidRequest, match="retry="):
+            curlx.fetch_many(["http://127.0.0.1:1/"], session=session, retry=2)
+        with pytest.raises(curlx.InvalidRequest, match="headers="):
+            curlx.fetch_many(["http://127.0.0.1:1/"], session=session, headers={"A": "b"})
+
+
+def test_one_crawl_at_a_time_per_session_and_none_after_close() -> None:
+    refused = f"http://127.0.0.1:{closed_port()}/"
+    session = curlx.Session(timeout=LIMITS)
+    running = curlx.fetch_many([refused, refused], concurrency=1, session=session)
+    assert next(running).error is not None
+    with pytest.raises(curlx.InvalidOperation, match="already runs"):
+        curlx.fetch_many([refused], session=session)
+    running.close()  # leaving the loop early gives the handles back
+    assert [r.error is not None for r in curlx.fetch_many([refused], session=session)] == [True]
+    session.close()
+    with pytest.raises(curlx.InvalidOperation, match="closed Session"):
+        curlx.fetch_many([refused], session=session)

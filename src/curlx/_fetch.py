@@ -23,7 +23,7 @@ from ._models import Request, Response
 from ._retry import Retry
 from ._scheduler import Scheduler
 from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
-from ._transport import MultiTransport, Outcome
+from ._transport import MultiTransport
 from ._urls import host_of, redact_url
 
 __all__ = ["Result", "fetch_many"]
@@ -85,6 +85,7 @@ def fetch_many(
     per_host: int | None = None,
     timeout: TimeoutTypes = DEFAULT_TIMEOUT,
     retry: Retry | int | None = None,
+    session: Session | None = None,
     **options: Any,
 ) -> Generator[Result, None, None]:
     """Fetch every URL (or `Request`), up to `concurrency` at once; yield Results as they end.
@@ -100,6 +101,10 @@ def fetch_many(
     number of retries); other keywords are Session options (`headers`, `verify`, `proxy`,
     `max_size`, `follow_redirects`, `allowed_protocols`...). One URL's failure never stops the
     crawl. Breaking out of the loop (or Ctrl-C) closes every handle and connection.
+
+    With `session=`, the crawl uses that Session's settings and keeps its connections open
+    on the Session for the next crawl (a program that fetches in batches does not reconnect
+    for each); they close with the Session. One crawl at a time per Session.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidSetting(f"concurrency={concurrency!r} must be a whole number >= 1.")
@@ -107,14 +112,31 @@ def fetch_many(
         isinstance(per_host, bool) or not isinstance(per_host, int) or per_host < 1
     ):
         raise InvalidSetting(f"per_host={per_host!r} must be a whole number >= 1, or None.")
+    if session is not None:
+        if options or retry is not None or timeout is not DEFAULT_TIMEOUT:
+            given = sorted([*options, *(["retry"] if retry is not None else [])])
+            given += [] if timeout is DEFAULT_TIMEOUT else ["timeout"]
+            raise InvalidRequest(
+                f"fetch_many(session=...) crawls with the Session's settings, so it takes no "
+                f"{', '.join(given)}=: set them on the Session (Session({given[0]}=...))."
+            )
+        transport = session._crawl_transport(concurrency)
+        return _crawl(session, iter(requests), concurrency, per_host, transport)
     config = Session(timeout=timeout, retry=retry, _cookie_engine=False, **options)
-    return _crawl(config, iter(requests), concurrency, per_host)
+    return _crawl(config, iter(requests), concurrency, per_host, None)
 
 
 def _crawl(
-    config: Session, source: Iterator[str | Request], concurrency: int, per_host: int | None
+    config: Session,
+    source: Iterator[str | Request],
+    concurrency: int,
+    per_host: int | None,
+    kept: MultiTransport[Any] | None,
 ) -> Generator[Result, None, None]:
-    transport: MultiTransport[_Job] = MultiTransport(concurrency)
+    """The crawl loop. With `kept` (a Session's own crawl transport) the connections stay
+    open for the Session's next crawl; without, the crawl's handles close when it ends."""
+    transport: MultiTransport[_Job]
+    transport = MultiTransport(concurrency, Response._pending) if kept is None else kept
     scheduler: Scheduler[_Job] = Scheduler(
         source,
         lambda item: _job(config, item, per_host),
@@ -141,8 +163,12 @@ def _crawl(
                 else:
                     yield result
     finally:
-        transport.close()
-        config.close()
+        if kept is None:
+            transport.close()
+            config.close()
+        else:
+            transport.cancel()  # what still runs (the loop was left early): stopped
+            config._crawl_ended()
 
 
 def _job(config: Session, item: str | Request, per_host: int | None) -> _Job:
@@ -161,32 +187,26 @@ def _start(config: Session, transport: MultiTransport[_Job], job: _Job) -> Resul
     if not job.attempts:
         job.started = time.monotonic()  # elapsed counts from the first attempt, not the queue
     job.attempts += 1
+    failure: CurlError | None
     try:
-        if request is None:
-            plain = config.__dict__.get("_plain_get")
-            if plain is None:
-                prepared = config._prepare("GET", job.target)
-                # A plain GET needs the same options for every URL: only the URL is checked.
-                config.__dict__["_plain_get"] = prepared
-            else:
-                target = config._target(job.target)
-                prepared = plain._replace(url=target, safe_url=redact_url(target))
-        else:
-            prepared = config._prepare(
-                request.method, job.target, request.headers, request.data, request.json
+        plain = config.__dict__.get("_plain_get") if request is None else None
+        if plain is not None:
+            # A plain GET needs the same options for every URL: only the URL is checked.
+            target = config._target(job.target)
+            safe_url = job.url if target is job.target else redact_url(target)
+            failure = transport.start(
+                job, "GET", target, plain.base, plain.extra, plain.watchdog, safe_url
             )
+        else:
+            if request is None:
+                prepared = config.__dict__["_plain_get"] = config._prepare("GET", job.target)
+            else:
+                prepared = config._prepare(
+                    request.method, job.target, request.headers, request.data, request.json
+                )
+            failure = transport.start(job, *prepared)
     except CurlError as error:
-        failure: CurlError | None = error
-    else:
-        failure = transport.start(
-            job,
-            prepared.url,
-            prepared.method,
-            prepared.base,
-            prepared.extra,
-            prepared.watchdog,
-            prepared.safe_url,
-        )
+        failure = error
     if failure is None:
         return None
     if isinstance(failure, InvalidOperation | InvalidRequest):
@@ -194,26 +214,12 @@ def _start(config: Session, transport: MultiTransport[_Job], job: _Job) -> Resul
     return Result(job.url, None, failure, job.attempts, time.monotonic() - job.started)
 
 
-def _finish(job: _Job, outcome: Outcome | CurlError) -> Result | None:
+def _finish(job: _Job, attempt: Response | CurlError) -> Result | None:
     """The Result for a finished attempt, or None when its policy retries it (after
     `job.delay` seconds)."""
-    method = job.method
-    attempt: Response | CurlError
-    if isinstance(outcome, CurlError):
-        attempt = outcome
-    else:
-        content, header_lines, info = outcome
-        attempt = Response(
-            status_code=info.response_code,
-            content=content,
-            header_lines=header_lines,
-            info=info,
-            method=method,
-            request_url=job.url,
-        )
     policy = job.policy
     if policy is not None:
-        step = policy.step(attempt, method, job.url)
+        step = policy.step(attempt, job.method, job.url)
         if step.retry is not None:
             job.policy, job.delay = step.retry, step.delay
             return None

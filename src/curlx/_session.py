@@ -29,6 +29,7 @@ from ._retry import Retry
 from ._translate import error_from_code
 from ._transport import (
     HTTP_VERSIONS,
+    MultiTransport,
     Transport,
     base_options,
     http_version_supported,
@@ -370,6 +371,8 @@ class Session:
         self._bases: dict[Any, list[tuple[int, Any]]] = {}
         self._memo: _Memo | None = None
         self._transport = Transport(Response._pending)
+        self._crawler: MultiTransport[Any] | None = None  # fetch_many(session=...)'s handles
+        self._crawling = False
         # One item while no request runs: taking it (list.pop and append are atomic) is how a
         # request claims the Session, and close() keeps it, so a closed Session stays claimed.
         self._turn = [True]
@@ -392,6 +395,34 @@ class Session:
         except IndexError:
             return  # a request runs: it closes the transport when it ends
         self._transport.close()
+        if self._crawler is not None and not self._crawling:
+            self._crawler.close()
+
+    def _crawl_transport(self, concurrency: int) -> MultiTransport[Any]:
+        """The handles a crawl on this Session runs on, kept between crawls (with their
+        connections); the crawl gives them back with `_crawl_ended`."""
+        if self.state is _CLOSED:
+            raise InvalidOperation(
+                "Cannot crawl with a closed Session. Create a new Session, or call "
+                "curlx.fetch_many() without session=."
+            )
+        if self._crawling:
+            raise InvalidOperation(
+                "A crawl already runs on this Session: finish it (or break out of its loop) "
+                "first, or give the second crawl a Session of its own."
+            )
+        crawler = self._crawler
+        if crawler is None or crawler.size != concurrency:
+            if crawler is not None:
+                crawler.close()
+            crawler = self.__dict__["_crawler"] = MultiTransport(concurrency, Response._pending)
+        self.__dict__["_crawling"] = True
+        return crawler
+
+    def _crawl_ended(self) -> None:
+        self.__dict__["_crawling"] = False
+        if self.state is _CLOSED and self._crawler is not None:
+            self._crawler.close()
 
     def _claim(self, method: object, url: object) -> None:
         """Take the Session for one request; InvalidOperation if closed or in use."""
@@ -699,6 +730,7 @@ class Session:
             self.__dict__.get("_bases", {}).clear()
             self.__dict__["_memo"] = None
             self.__dict__["_header_cache"] = None
+            self.__dict__["_plain_get"] = None  # a crawl's plain GET options
 
     def _base(self, overrides: dict[str, Any] | None, url: str) -> list[tuple[int, Any]]:
         """The handle options for the Session's settings with `overrides` applied.

@@ -10,13 +10,13 @@ from ._options import (
     request_extras,
     supported_protocols,
 )
-from ._slot import Outcome, Slot
+from ._slot import Answer, Slot
 from ._sync import MultiTransport, Transport
 
 __all__ = [
     "HTTP_VERSIONS",
+    "Answer",
     "MultiTransport",
-    "Outcome",
     "Slot",
     "Transport",
     "base_options",

@@ -63,20 +63,21 @@ class MultiEngine(Generic[_T]):
     def start(
         self,
         token: _T,
-        url: str,
         method: str,
+        url: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
         watchdog: float | None = None,
         safe_url: str | None = None,
     ) -> CurlError | None:
-        """Begin a transfer on an idle slot; a typed error if it cannot even start.
+        """Begin a transfer on an idle slot (the arguments of a `Prepared` request, in its
+        order); a typed error if it cannot even start.
 
         A failure of the multi handle itself (a CURLMcode) propagates as a `pycurl.error`.
         """
         slot = self._idle.pop()
         try:
-            slot.prepare(url, method, base, extra, watchdog, False, safe_url)
+            slot.prepare(method, url, base, extra, watchdog, False, safe_url)
         except pycurl.error as exc:
             self._idle.append(slot)
             return slot.failed(exc.args)

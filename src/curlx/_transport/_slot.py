@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, Protocol, TypeVar
 
 import pycurl
 
@@ -14,7 +15,22 @@ from .._exceptions import CurlError, InvalidRequest
 from .._info import TransferInfo
 from .._urls import redact_url
 
-__all__ = ["Outcome", "Slot"]
+__all__ = ["Answer", "Slot"]
+
+
+class Answer(Protocol):
+    """What a slot fills in on the responses made for its transfers (`curlx.Response`)."""
+
+    status_code: int
+    content: bytes
+    _header_lines: list[bytes]
+    _info: TransferInfo | None
+    _source: Callable[[], Any] | None  # a weak reference to the slot, till the info is read
+    method: str
+    request_url: str
+
+
+_A = TypeVar("_A", bound=Answer)
 
 _RESTORABLE: Final = frozenset({pycurl.HTTPHEADER, pycurl.COOKIE})
 
@@ -25,10 +41,6 @@ def _base_value(base: list[tuple[int, Any]], option: int) -> Any:
         if name == option:
             return value
     return None
-
-
-Outcome = tuple[bytes, list[bytes], TransferInfo]
-"""What a finished transfer gives: (body, raw header lines, info)."""
 
 
 class Slot:
@@ -45,6 +57,8 @@ class Slot:
     """
 
     __slots__ = (
+        "__weakref__",
+        "answered",
         "applied",
         "buffer_size",
         "chunks",
@@ -65,6 +79,7 @@ class Slot:
 
     def __init__(self, buffer_size: int | None = None) -> None:
         self.handle = PycurlCurl()
+        self.answered: weakref.ref[Any] | None = None  # the last Response, till it has its info
         self.buffer_size = buffer_size  # libcurl's receive buffer; None: its default (16 KiB)
         self.applied: list[tuple[int, Any]] | None = None
         self.dirty = False  # the last request set options only a reset undoes
@@ -102,8 +117,8 @@ class Slot:
 
     def prepare(
         self,
-        url: str,
         method: str,
+        url: str,
         base: list[tuple[int, Any]],
         extra: list[tuple[int, Any]],
         watchdog: float | None = None,
@@ -115,7 +130,7 @@ class Slot:
         With `callback` the watchdog is libcurl's progress callback; without, the caller (a
         multi loop) looks at the progress between its waits, which costs nothing per chunk.
         """
-        if self.unread is not None:
+        if self.unread is not None or self.answered is not None:
             self.settle()
         handle = self.handle
         setopt = handle.setopt
@@ -186,11 +201,23 @@ class Slot:
         moved = len(self.chunks) + len(self.header_lines)  # grow as body and headers arrive
         return self._stalled(moved + self.handle.getinfo(pycurl.SIZE_UPLOAD_T), now)
 
-    def outcome(self) -> Outcome:
-        return (
-            *self.take(),
-            read_response_info(self.handle, self.method, self.safe_url),
-        )
+    def respond(self, response: _A) -> _A:
+        """Fill `response` (made for this transfer) in: status, body and header lines now,
+        its `info` from this handle on first use, and in any case before the next transfer."""
+        response.status_code = self.handle.getinfo(pycurl.RESPONSE_CODE)
+        response.content, response._header_lines = self.take()
+        response._source = weakref.ref(self)
+        self.answered = weakref.ref(response)
+        return response
+
+    def info_of(self, response: Answer) -> TransferInfo:
+        """The info of this slot's last transfer, for `response` (read once, kept by it)."""
+        info = response._info
+        if info is None:
+            info = read_response_info(self.handle, response.method, response.request_url)
+            response._info = info
+            response._source = None
+        return info
 
     def failed(self, args: tuple[Any, ...]) -> CurlError:
         """The typed error for the failure (the `pycurl.error` args) of this slot's transfer."""
@@ -216,11 +243,16 @@ class Slot:
         return info, url_of(info, self.safe_url)
 
     def settle(self) -> None:
-        """Freeze the last failure's info before the handle moves on, if its error lives."""
+        """Give the last Response or error its info now, before the handle moves on, if it
+        is still alive and has none."""
         unread, self.unread = self.unread, None
         error = unread() if unread is not None else None
         if error is not None:
             error._freeze()
+        answered, self.answered = self.answered, None
+        response = answered() if answered is not None else None
+        if response is not None and response._info is None:
+            self.info_of(response)
 
     def discard(self) -> None:
         """Drop what a failed or cut-short transfer left: its partial data, and its options

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import pycurl
 
 from .._codes import Family
-from .._curl import read_response_info, translate
+from .._curl import translate
 from .._exceptions import CurlError
-from .._info import TransferInfo
 from .._translate import ResolveTimeout
 from ._engine import MultiEngine, wait_sync
-from ._slot import Outcome, Slot
+from ._slot import Answer, Slot
 
 __all__ = ["MultiTransport", "Transport"]
 
@@ -38,17 +36,14 @@ class Transport:
     __slots__ = (
         "__weakref__",
         "_engine",
-        "_info_lock",
         "_lookup_abandoned",
         "_multi",
-        "_ref",
         "_response",
         "_selectable",
         "_slot",
-        "_unread",
     )
 
-    def __init__(self, response: Callable[[str, str], _Attached]) -> None:
+    def __init__(self, response: Callable[[str, str], Answer]) -> None:
         self._slot = Slot(_SESSION_BUFFER)
         # Idle connections kept: as many as an easy handle keeps.
         self._engine: MultiEngine[None] = MultiEngine([self._slot], _SESSION_CONNECTIONS)
@@ -58,13 +53,9 @@ class Transport:
         # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
         self._selectable = True
         self._lookup_abandoned = False  # a transfer ended before its name lookup did
-        self._unread: weakref.ref[_Attached] | None = None
-        self._info_lock = threading.Lock()
-        self._ref = weakref.ref(self)
 
     def close(self) -> None:
         """Close the handle and its connections (the last Response and error keep their info)."""
-        self._settle()
         self._slot.settle()
         self._slot.handle.close()
         self._slot.applied = None
@@ -72,7 +63,6 @@ class Transport:
 
     def __del__(self) -> None:
         try:  # no module-level names here: at interpreter exit they may be gone already
-            self._settle()
             self._slot.settle()
             self._close_multi()
         except Exception:  # noqa: S110 - nothing to report to, and nothing left to do
@@ -108,16 +98,14 @@ class Transport:
         `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
         Failures raise the typed error.
         """
-        if self._unread is not None:
-            self._settle()
         slot = self._slot
         try:
             if self._selectable:  # raises the typed error itself
                 response = self._run(slot, method, url, base, extra, watchdog, safe_url)
             else:
-                slot.prepare(url, method, base, extra, watchdog, True, safe_url)
+                slot.prepare(method, url, base, extra, watchdog, True, safe_url)
                 slot.handle.perform()
-                response = self._attached(method, slot.safe_url)
+                response = self._response(method, slot.safe_url)
         except CurlError:
             raise
         except pycurl.error as exc:
@@ -125,13 +113,10 @@ class Transport:
         except UnicodeEncodeError as exc:
             raise slot.refused(exc) from exc
         except BaseException:
-            self._unread = None
             self._lookup_abandoned = True  # interrupted, maybe while looking up a name
             slot.discard()
             raise
-        response.status_code = slot.handle.getinfo(pycurl.RESPONSE_CODE)
-        response.content, response._header_lines = slot.take()
-        return response
+        return slot.respond(response)
 
     def _failed(self, slot: Slot, args: tuple[Any, ...]) -> CurlError:
         """The typed error of a failed transfer (the `pycurl.error` args)."""
@@ -149,12 +134,12 @@ class Transport:
         extra: list[tuple[int, Any]],
         watchdog: float | None,
         safe_url: str | None,
-    ) -> _Attached:
+    ) -> Answer:
         """Run one transfer on the engine, waiting in select(); the response, filled in by the
         caller. A failed transfer raises its typed error from here, made at once."""
         engine = self._engine
         try:
-            refused = engine.start(None, url, method, base, extra, watchdog, safe_url)
+            refused = engine.start(None, method, url, base, extra, watchdog, safe_url)
             if refused is not None:
                 raise refused
             for step in engine.run():
@@ -173,48 +158,12 @@ class Transport:
         _, _, code, message = done  # type: ignore[misc]
         if code:
             raise self._failed(slot, (code, message))
-        return self._attached(method, slot.safe_url)
-
-    def _attached(self, method: str, safe_url: str) -> _Attached:
-        """An empty response for this transfer, which reads its info from this transport."""
-        response = self._response(method, safe_url)
-        response._source = self._ref
-        self._unread = weakref.ref(response)
-        return response
-
-    def info_of(self, response: _Attached) -> TransferInfo:
-        """The info of the last transfer, for `response` (read once, then kept by it)."""
-        with self._info_lock:
-            info = response._info
-            if info is None:
-                info = read_response_info(self._slot.handle, response.method, response.request_url)
-                response._info = info
-                response._source = None
-            return info
-
-    def _settle(self) -> None:
-        """Give the last Response its info now, if it is still alive and has none."""
-        unread, self._unread = self._unread, None
-        response = unread() if unread is not None else None
-        if response is not None and response._info is None:
-            self.info_of(response)
+        return self._response(method, slot.safe_url)
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
         lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
         return lines
-
-
-class _Attached(Protocol):
-    """What `Transport` fills in on the responses it makes."""
-
-    status_code: int
-    content: bytes
-    _header_lines: list[bytes]
-    _info: TransferInfo | None
-    _source: Callable[[], Any] | None  # a weak reference to the transport
-    method: str
-    request_url: str
 
 
 # A Session's one handle reads up to this much per receive, so a body reaches Python in a few
@@ -229,12 +178,19 @@ class MultiTransport(Generic[_T]):
 
     Connections are pooled by the multi handle, so transfers to the same host reuse them.
     `start()` begins a transfer tagged with a token; `poll()` waits for progress and returns
-    the finished ones as (token, outcome or typed error). Not thread-safe.
+    the finished ones as (token, response or typed error); a response's `info` is read from
+    its slot on first use, or before the slot's next transfer. Not thread-safe.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, response: Callable[[str, str], Answer]) -> None:
+        self.size = size
+        self._response = response  # makes an empty response for (method, URL), filled in here
         self._engine: MultiEngine[_T] = MultiEngine([Slot() for _ in range(size)])
         self.start = self._engine.start
+
+    def cancel(self) -> None:
+        """Stop every running transfer; the handles and their connections stay for reuse."""
+        self._engine.cancel()
 
     @property
     def free(self) -> int:
@@ -246,7 +202,7 @@ class MultiTransport(Generic[_T]):
         """How many transfers are under way."""
         return self._engine.running
 
-    def poll(self, timeout: float) -> list[tuple[_T, Outcome | CurlError]]:
+    def poll(self, timeout: float) -> list[tuple[_T, Any]]:
         """Wait up to `timeout` seconds for activity; return the transfers that finished.
 
         Transfers just started are driven at once (before any waiting), and the wait is cut
@@ -260,8 +216,14 @@ class MultiTransport(Generic[_T]):
             engine.drive()
             done = engine.finished()
         done += engine.stalls(time.monotonic())
+        respond = self._response
         return [
-            (token, slot.failed((code, message)) if code else slot.outcome())
+            (
+                token,
+                slot.failed((code, message))
+                if code
+                else slot.respond(respond(slot.method, slot.safe_url)),
+            )
             for token, slot, code, message in done
         ]
 
