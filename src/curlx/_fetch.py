@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from ._exceptions import (
@@ -138,10 +138,7 @@ def _crawl(
     transport: MultiTransport[_Job]
     transport = MultiTransport(concurrency, Response._pending) if kept is None else kept
     scheduler: Scheduler[_Job] = Scheduler(
-        source,
-        lambda item: _job(config, item, per_host),
-        concurrency,
-        per_host,
+        source, _job_maker(config.retry, per_host is not None), concurrency, per_host
     )
     try:
         while True:
@@ -171,14 +168,20 @@ def _crawl(
             config._crawl_ended()
 
 
-def _job(config: Session, item: str | Request, per_host: int | None) -> _Job:
-    if isinstance(item, Request):
-        request: Request | None = item
-        url = str(item.url)
-    else:
-        request = None
-        url = (item if isinstance(item, str) else str(item)).strip()
-    return _Job(url, request, host_of(url) if per_host is not None else "", config.retry)
+def _job_maker(policy: Retry | None, by_host: bool) -> Callable[[str | Request], _Job]:
+    """What turns one input item (a URL or a `Request`) into a job of this crawl."""
+
+    def job(item: str | Request) -> _Job:
+        if type(item) is str:
+            url = item.strip()
+            return _Job(url, None, host_of(url) if by_host else "", policy)
+        if isinstance(item, Request):
+            url = str(item.url)
+            return _Job(url, item, host_of(url) if by_host else "", policy)
+        url = str(item).strip()
+        return _Job(url, None, host_of(url) if by_host else "", policy)
+
+    return job
 
 
 def _start(config: Session, transport: MultiTransport[_Job], job: _Job) -> Result | None:
