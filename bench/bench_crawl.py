@@ -171,20 +171,35 @@ def raw_curl_multi(urls: Sequence[str], options: Sequence[tuple[int, Any]] = ())
     `options` replace the reference's own handle options (for the breakdown, which runs the
     same loop with the options fetch_many sets).
     """
-    tally = Tally()
     multi = pycurl.CurlMulti()
-    handles = []
+    handles = _raw_handles(options)
+    try:
+        return _raw_loop(multi, handles, urls)
+    finally:
+        for handle in handles:
+            handle.close()
+        multi.close()
+
+
+def _raw_handles(options: Sequence[tuple[int, Any]] = ()) -> list[pycurl.Curl]:
     if not options:
         options = [
             (pycurl.NOSIGNAL, 1),
             (pycurl.CONNECTTIMEOUT_MS, int(TIMEOUT * 1000)),
             (pycurl.TIMEOUT_MS, int(TIMEOUT * 1000)),
         ]
+    handles = []
     for _ in range(CONCURRENCY):
         handle = pycurl.Curl()
         for option, value in options:
             handle.setopt(option, value)
         handles.append(handle)
+    return handles
+
+
+def _raw_loop(multi: pycurl.CurlMulti, handles: list[pycurl.Curl], urls: Sequence[str]) -> Tally:
+    """The raw loop itself: every handle idle at the start and again at the end."""
+    tally = Tally()
     idle = list(handles)
     running: dict[pycurl.Curl, tuple[io.BytesIO, list[bytes]]] = {}
     source = iter(urls)
@@ -228,9 +243,6 @@ def raw_curl_multi(urls: Sequence[str], options: Sequence[tuple[int, Any]] = ())
     finally:
         for handle in running:
             multi.remove_handle(handle)
-        for handle in handles:
-            handle.close()
-        multi.close()
 
 
 class KeptCurlMulti:
@@ -239,54 +251,10 @@ class KeptCurlMulti:
 
     def __init__(self) -> None:
         self.multi = pycurl.CurlMulti()
-        self.handles = [pycurl.Curl() for _ in range(CONCURRENCY)]
-        for handle in self.handles:
-            handle.setopt(pycurl.NOSIGNAL, 1)
-            handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(TIMEOUT * 1000))
-            handle.setopt(pycurl.TIMEOUT_MS, int(TIMEOUT * 1000))
+        self.handles = _raw_handles()
 
     def crawl(self, urls: Sequence[str]) -> Tally:
-        tally = Tally()
-        multi = self.multi
-        idle = list(self.handles)
-        running: dict[pycurl.Curl, tuple[io.BytesIO, list[bytes]]] = {}
-        source = iter(urls)
-        more = True
-        url_option, write, header = pycurl.URL, pycurl.WRITEFUNCTION, pycurl.HEADERFUNCTION
-        code, call_again = pycurl.RESPONSE_CODE, pycurl.E_CALL_MULTI_PERFORM
-        while True:
-            while idle and more:
-                url = next(source, None)
-                if url is None:
-                    more = False
-                    break
-                handle = idle.pop()
-                body = io.BytesIO()
-                lines: list[bytes] = []
-                handle.setopt(url_option, url)
-                handle.setopt(write, body.write)
-                handle.setopt(header, lines.append)
-                multi.add_handle(handle)
-                running[handle] = (body, lines)
-            if not running:
-                return tally
-            multi.select(1.0)
-            while multi.perform()[0] == call_again:
-                pass
-            while True:
-                queued, ok_list, err_list = multi.info_read()
-                for handle in ok_list:
-                    body, lines = running.pop(handle)
-                    multi.remove_handle(handle)
-                    idle.append(handle)
-                    tally.count(handle.getinfo(code), body.getvalue())
-                for handle, _, _ in err_list:
-                    running.pop(handle)
-                    multi.remove_handle(handle)
-                    idle.append(handle)
-                    tally.failed += 1
-                if not queued:
-                    break
+        return _raw_loop(self.multi, self.handles, urls)
 
     def close(self) -> None:
         for handle in self.handles:
