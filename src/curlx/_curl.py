@@ -308,6 +308,22 @@ def translate(
     return error
 
 
+def locate(handle: pycurl.Curl | None, url: str | None) -> tuple[str | None, str | None]:
+    """The URL (redacted; the effective one after a redirect) and, for HTTP(S), the method of
+    the transfer that just ended on `handle`: two or three getinfo calls."""
+    if handle is None:
+        return (redact_url(url) if url is not None else None), None
+    try:
+        if url is None or _getinfo(handle, pycurl.REDIRECT_COUNT):
+            url = text(_getinfo(handle, pycurl.EFFECTIVE_URL) or "") or url
+        method = None
+        if url is not None and url[:5].lower() in ("http:", "https"):
+            method = _getinfo(handle, pycurl.EFFECTIVE_METHOD) or None
+    except (pycurl.error, UnicodeDecodeError):
+        method = None
+    return (redact_url(url) if url is not None else None), method
+
+
 def url_of(info: TransferInfo | None, requested: object) -> str | None:
     if info is not None and info.effective_url:
         return info.effective_url
@@ -473,6 +489,10 @@ class _CurlState:
         handle = self.handle()
         info = read_info(handle, code, self.url) if handle is not None else None
         return info, url_of(info, self.url)
+
+    def where(self) -> tuple[str | None, str | None]:
+        """The URL and method of the failed transfer (`InfoSource`), read from the handle."""
+        return locate(self.handle(), self.url)
 
 
 class _MultiState:

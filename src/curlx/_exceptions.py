@@ -124,6 +124,10 @@ class InfoSource(Protocol):
         """The full info of the transfer that failed with `code`, and its URL (redacted)."""
         ...
 
+    def where(self) -> tuple[str | None, str | None]:
+        """Just the URL (redacted, the effective one) and the HTTP method of that transfer."""
+        ...
+
 
 _E = TypeVar("_E", bound="CurlError")
 _UNSET: Final = object()
@@ -216,6 +220,17 @@ class CurlError(pycurl.error):
             error._method = method
         return error
 
+    def _locate(self) -> None:
+        """Read just the URL and method from the handle (what a message needs): cheaper than
+        the whole `info`, which is still read before the handle moves on."""
+        source = self._source
+        if source is not None:
+            url, method = source.where()
+            if self._url is None:
+                self._url = url
+            if self._method is None:
+                self._method = method
+
     def _freeze(self) -> None:
         """Read the rest of the transfer's facts from the handle now, and let it go."""
         source = self._source
@@ -255,8 +270,8 @@ class CurlError(pycurl.error):
     @property
     def url(self) -> str | None:
         """The URL of the failed transfer (the effective one after redirects), no credentials."""
-        if self._source is not None:
-            self._freeze()
+        if self._url is None and self._source is not None:
+            self._locate()
         return self._url
 
     @url.setter
@@ -266,8 +281,8 @@ class CurlError(pycurl.error):
     @property
     def method(self) -> str | None:
         """The request method for HTTP(S) transfers, None for other protocols."""
-        if self._source is not None:
-            self._freeze()
+        if self._method is None and self._source is not None:
+            self._locate()
         return self._method
 
     @method.setter

@@ -32,6 +32,7 @@ _MAX_WAIT_MS: Final = MAX_WAIT * 1000
 _NO_SOCKET_NAP: Final = 0.001  # seconds to sleep when select() has no socket to wait on
 _STALLED: Final = (pycurl.E_ABORTED_BY_CALLBACK, "")
 _CALL_MULTI_PERFORM: Final = pycurl.E_CALL_MULTI_PERFORM
+_SUCCEEDED: Final = (0, "")
 
 
 class MultiEngine(Generic[_T]):
@@ -116,27 +117,31 @@ class MultiEngine(Generic[_T]):
             if not queued:
                 return done
 
-    def run(self) -> Iterator[float | Finished[_T]]:
-        """Drive the running transfers until the first ends, for a waiter to run.
+    def run_one(self, slot: Slot) -> Iterator[float | tuple[int, str]]:
+        """Run one transfer on `slot` (prepared, not started), for a waiter to drive.
 
-        Yields how long the waiter may sleep (a float; it then sleeps until a socket is
-        ready or that time passed and asks for the next step), and last the `Finished`
-        transfer. The path of every request a Session sends, so it calls libcurl directly.
+        Yields how long the waiter may sleep (a float: it then sleeps until a socket is
+        ready or that time passed, and asks for the next step), and last ``(code, message)``:
+        ``(0, "")`` when the transfer succeeded. The path of every request a Session sends,
+        so the slot bypasses the running set and libcurl is called directly.
         """
         multi = self.multi
         perform = multi.perform
-        _, running = perform()
-        while running:
-            yield self.wait_time(MAX_WAIT)
-            status, running = perform()
-            while status == _CALL_MULTI_PERFORM:
+        multi.add_handle(slot.handle)
+        try:
+            _, running = perform()
+            while running:
+                yield _wait(multi, MAX_WAIT, slot)
                 status, running = perform()
-            if running and self._watched:
-                stalled = self.stalls(time.monotonic(), every=0.0)
-                if stalled:
-                    yield stalled[0]
+                while status == _CALL_MULTI_PERFORM:
+                    status, running = perform()
+                if running and slot.watch_limit and slot.stalled_for(time.monotonic()):
+                    yield _STALLED
                     return
-        yield self.finished()[0]
+            _, _, failed = multi.info_read()
+            yield (failed[0][1], failed[0][2]) if failed else _SUCCEEDED
+        finally:
+            multi.remove_handle(slot.handle)
 
     def wait_time(self, ceiling: float) -> float:
         """How long a waiter may sleep before the engine must look again, at most `ceiling`.
@@ -145,17 +150,12 @@ class MultiEngine(Generic[_T]):
         transfer's exact moment its limit would run out, or, with many, every tenth of a
         second (no progress callback, so the limits cost nothing per chunk).
         """
-        wait_ms = self.multi.timeout()  # -1: no deadline; 0: call drive() now
-        wait = min(ceiling, wait_ms / 1000) if 0 <= wait_ms < _MAX_WAIT_MS else ceiling
         watched = self._watched
         if watched == 1 and len(self._running) == 1:
             for slot, _ in self._running.values():
-                if slot.watch_progress > 0:  # data moved: wake when the limit would run out
-                    left = slot.watch_since + slot.watch_limit - time.monotonic()
-                    wait = max(0.0, min(wait, left))
-        elif watched:
-            wait = min(wait, STALL_CHECK_EVERY)
-        return wait
+                return _wait(self.multi, ceiling, slot)
+        wait = _wait(self.multi, ceiling, None)
+        return min(wait, STALL_CHECK_EVERY) if watched else wait
 
     def stalls(self, now: float, every: float = STALL_CHECK_EVERY) -> list[Finished[_T]]:
         """The transfers whose no-progress limit ran out, ended (at most every `every` s)."""
@@ -196,6 +196,16 @@ class MultiEngine(Generic[_T]):
         self._idle.clear()
         if close_multi:
             self.multi.close()
+
+
+def _wait(multi: pycurl.CurlMulti, ceiling: float, slot: Slot | None) -> float:
+    """libcurl's next deadline, at most `ceiling`; for one watched `slot` whose data moved,
+    the moment its no-progress limit would run out, if sooner."""
+    wait_ms = multi.timeout()  # -1: no deadline; 0: drive now
+    wait = min(ceiling, wait_ms / 1000) if 0 <= wait_ms < _MAX_WAIT_MS else ceiling
+    if slot is not None and slot.watch_progress > 0:
+        wait = max(0.0, min(wait, slot.watch_since + slot.watch_limit - time.monotonic()))
+    return wait
 
 
 def wait_sync(multi: pycurl.CurlMulti, seconds: float) -> bool:

@@ -10,7 +10,14 @@ from typing import Any, Final, Protocol, TypeVar
 
 import pycurl
 
-from .._curl import PycurlCurl, failed_transfer, read_info, read_response_info, url_of
+from .._curl import (
+    PycurlCurl,
+    failed_transfer,
+    locate,
+    read_info,
+    read_response_info,
+    url_of,
+)
 from .._exceptions import CurlError, InvalidRequest
 from .._info import TransferInfo
 from .._urls import redact_url
@@ -130,8 +137,10 @@ class Slot:
         With `callback` the watchdog is libcurl's progress callback; without, the caller (a
         multi loop) looks at the progress between its waits, which costs nothing per chunk.
         """
-        if self.unread is not None or self.answered is not None:
+        unread = self.unread
+        if (unread is not None and unread() is not None) or self.answered is not None:
             self.settle()
+        self.unread = None
         handle = self.handle
         setopt = handle.setopt
         watching = watchdog is not None and callback
@@ -241,6 +250,10 @@ class Slot:
         """The full info of the failed transfer (`InfoSource`), read from the handle now."""
         info = read_info(self.handle, code, self.safe_url)
         return info, url_of(info, self.safe_url)
+
+    def where(self) -> tuple[str | None, str | None]:
+        """The URL and method of the failed transfer (`InfoSource`), read from the handle."""
+        return locate(self.handle, self.safe_url)
 
     def settle(self) -> None:
         """Give the last Response or error its info now, before the handle moves on, if it

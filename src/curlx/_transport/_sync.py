@@ -100,13 +100,14 @@ class Transport:
         """
         slot = self._slot
         try:
-            if self._selectable:  # raises the typed error itself
-                response = self._run(slot, method, url, base, extra, watchdog, safe_url)
+            if self._selectable:
+                slot.prepare(method, url, base, extra, watchdog, False, safe_url)
+                failure = self._run(slot)
             else:
                 slot.prepare(method, url, base, extra, watchdog, True, safe_url)
                 slot.handle.perform()
-                response = self._response(method, slot.safe_url)
-        except CurlError:
+                failure = _SUCCEEDED
+        except CurlError:  # the multi handle's own failure, typed already
             raise
         except pycurl.error as exc:
             raise self._failed(slot, exc.args) from exc  # no local: a traceback keeps the frame
@@ -116,7 +117,9 @@ class Transport:
             self._lookup_abandoned = True  # interrupted, maybe while looking up a name
             slot.discard()
             raise
-        return slot.respond(response)
+        if failure[0]:
+            raise self._failed(slot, failure)  # made at once: no pycurl.error raised on the way
+        return slot.respond(self._response(method, slot.safe_url))
 
     def _failed(self, slot: Slot, args: tuple[Any, ...]) -> CurlError:
         """The typed error of a failed transfer (the `pycurl.error` args)."""
@@ -125,40 +128,20 @@ class Transport:
             self._lookup_abandoned = True
         return error
 
-    def _run(
-        self,
-        slot: Slot,
-        method: str,
-        url: str,
-        base: list[tuple[int, Any]],
-        extra: list[tuple[int, Any]],
-        watchdog: float | None,
-        safe_url: str | None,
-    ) -> Answer:
-        """Run one transfer on the engine, waiting in select(); the response, filled in by the
-        caller. A failed transfer raises its typed error from here, made at once."""
-        engine = self._engine
+    def _run(self, slot: Slot) -> tuple[int, str]:
+        """Drive the prepared transfer on the engine, waiting in select(); libcurl's
+        ``(code, message)`` for it, ``(0, "")`` when it succeeded."""
+        multi = self._multi
         try:
-            refused = engine.start(None, method, url, base, extra, watchdog, safe_url)
-            if refused is not None:
-                raise refused
-            for step in engine.run():
+            for step in self._engine.run_one(slot):
                 if type(step) is float:
-                    if not wait_sync(engine.multi, step):
+                    if not wait_sync(multi, step):
                         self._selectable = False  # no socket select() takes: easy perform next
                 else:
-                    done = step
-        except CurlError:
-            raise
+                    outcome = step
         except pycurl.error as exc:  # the multi handle's own failure (CURLM), not the transfer's
             raise translate(exc, family=Family.MULTI) from exc
-        finally:
-            if engine.running:  # interrupted (Ctrl-C) or failed in the multi handle
-                engine.cancel()
-        _, _, code, message = done  # type: ignore[misc]
-        if code:
-            raise self._failed(slot, (code, message))
-        return self._response(method, slot.safe_url)
+        return outcome  # type: ignore[return-value]
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
@@ -171,6 +154,7 @@ class Transport:
 _SESSION_BUFFER: Final = 256 * 1024
 _SESSION_CONNECTIONS: Final = 5  # libcurl's default for an easy handle (DEFAULT_CONNCACHE_SIZE)
 _T = TypeVar("_T")
+_SUCCEEDED: Final = (0, "")
 
 
 class MultiTransport(Generic[_T]):
