@@ -697,3 +697,9 @@ def test_one_crawl_at_a_time_per_session_and_none_after_close() -> None:
     session.close()
     with pytest.raises(curlx.InvalidOperation, match="closed Session"):
         curlx.fetch_many([refused], session=session)
+
+
+def test_a_crawl_opens_no_handle_it_does_not_use() -> None:
+    session = curlx.Session()
+    assert session._transport._slot is None  # made for the first request only
+    session.close()

@@ -94,6 +94,7 @@ def test_session_keeps_no_reference_to_a_body_it_handed_over(lab: Lab) -> None:
     with Session(timeout=T) as s:
         response = s.get(app.url("/big"))
         slot = s._transport._slot  # what the Session holds between requests
+        assert slot is not None
         assert (slot.chunks, slot.header_lines) == ([], [])
         references = sys.getrefcount(response.content)  # the Response's, and the argument's
         assert response.content == body  # it came in several chunks, joined
@@ -217,6 +218,7 @@ def test_ctrl_c_stops_a_waiting_request_at_once_and_the_session_goes_on(lab: Lab
     # An interrupted transfer may have left a name lookup running: close() does not wait
     # for it, and the multi handle is still closed (by a daemon thread).
     multi = s._transport._multi
+    assert multi is not None
     deadline = time.monotonic() + T
     while not multi.closed and time.monotonic() < deadline:
         time.sleep(0.01)

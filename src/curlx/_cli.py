@@ -21,7 +21,7 @@ from ._crawl_cli import crawl
 from ._exceptions import CLASS_OF_CODE, CurlError
 from ._fetch import CONCURRENCY as _CONCURRENCY
 from ._i18n import Language
-from ._session import DEFAULT_TIMEOUT
+from ._prepare import DEFAULT_TIMEOUT
 from ._translate import REFINED_CLASSES, code_for
 from ._transport import HTTP_VERSIONS
 

@@ -17,9 +17,9 @@ from typing import IO, Any, Protocol
 
 from ._explain import language
 from ._fetch import Result, fetch_many
+from ._prepare import DEFAULT_TIMEOUT
 from ._report import Report
 from ._retry import Retry
-from ._session import DEFAULT_TIMEOUT
 
 __all__ = ["crawl", "result_record"]
 

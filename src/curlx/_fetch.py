@@ -20,9 +20,10 @@ from ._exceptions import (
     InvalidSetting,
 )
 from ._models import Request, Response
+from ._prepare import DEFAULT_TIMEOUT, TimeoutTypes, _located
 from ._retry import Retry
 from ._scheduler import Scheduler
-from ._session import DEFAULT_TIMEOUT, Session, TimeoutTypes, _located
+from ._session import Session
 from ._transport import MultiTransport
 from ._urls import host_of, redact_url
 

@@ -11,20 +11,43 @@ and NUL before anything is sent.
 from __future__ import annotations
 
 import enum
-import functools
 import json as _json
 import os
-import re
-import secrets
-from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any, Final, NamedTuple, TypeAlias
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
-
-import certifi
 
 from ._codes import CurlCode
 from ._exceptions import CurlError, InvalidOperation, InvalidRequest
 from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
+from ._prepare import (
+    _DEFAULT_PROTOCOLS,
+    _FORBIDDEN,
+    _NO_EXTRAS,
+    _PLAIN_METHODS,
+    _SCHEME,
+    _TOKEN,
+    DEFAULT_TIMEOUT,
+    UNSET,
+    AuthTypes,
+    FileTypes,
+    ParamItems,
+    Prepared,
+    TimeoutTypes,
+    _allowed_protocols,
+    _certifi_bundle,
+    _check_text,
+    _cookie_header,
+    _header_lines,
+    _located,
+    _multipart,
+    _name,
+    _names,
+    _secret,
+    _Unset,
+    _url_shown,
+    _with_params,
+)
 from ._retry import Retry
 from ._translate import error_from_code
 from ._transport import (
@@ -34,48 +57,13 @@ from ._transport import (
     base_options,
     http_version_supported,
     request_extras,
-    supported_protocols,
 )
 from ._urls import ascii_url, redact_url
 
 __all__ = ["Session"]
 
-ParamItems: TypeAlias = Mapping[str, Any] | Iterable[tuple[str, Any]]
-AuthTypes: TypeAlias = tuple[str, str] | DigestAuth | None
-TimeoutTypes: TypeAlias = Timeout | float | None
-FileContent: TypeAlias = bytes | str | IO[bytes]
-FileTypes: TypeAlias = (
-    FileContent | tuple[str | None, FileContent] | tuple[str | None, FileContent, str]
-)
-
-
-class _Unset(enum.Enum):
-    UNSET = "UNSET"
-
-
-UNSET: Final = _Unset.UNSET
-DEFAULT_TIMEOUT: Final = Timeout()  # connect 10 s, no progress for 30 s
-
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
-_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
-_DEFAULT_PROTOCOLS: Final = frozenset({"http", "https"})
-_SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
 _CACHED_BASES: Final = 32  # distinct per-request override sets kept
 _UNCACHED: Final = object()
-_PLAIN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_NO_EXTRAS: Final[list[tuple[int, Any]]] = []
-
-
-class Prepared(NamedTuple):
-    """A checked request, as options for a transport (`Transport` or `MultiTransport`)."""
-
-    method: str
-    url: str
-    base: list[tuple[int, Any]]  # the Session's settings: the same list while they hold
-    extra: list[tuple[int, Any]]  # what this request adds (method, body, headers)
-    watchdog: float | None  # the read timeout: abandon the transfer when no byte moved this long
-    safe_url: str  # `url` without credentials, for messages and Response.request_url
 
 
 class _Overrides(NamedTuple):
@@ -118,18 +106,6 @@ def _same_items(given: dict[str, Any], known: dict[str, Any]) -> bool:
     return True
 
 
-def _located(
-    error: InvalidOperation | InvalidRequest, method: object, url: object
-) -> InvalidOperation | InvalidRequest:
-    """`error` with the request it refused (credentials removed), for its message."""
-    if error.url is None and isinstance(url, str) and not _FORBIDDEN.search(url):
-        error.url = redact_url(url)
-        error.method = (
-            method.upper() if isinstance(method, str) and _TOKEN.fullmatch(method) else None
-        )
-    return error
-
-
 class SessionState(enum.Enum):
     """Where a Session is in its life."""
 
@@ -139,175 +115,6 @@ class SessionState(enum.Enum):
 
 _OPEN: Final = SessionState.OPEN  # module constants: an Enum's class attribute is slow to read
 _CLOSED: Final = SessionState.CLOSED
-
-
-def _secret(value: object) -> str:
-    return "'***'"
-
-
-def _url_shown(value: object) -> str:
-    return repr(redact_url(value)) if isinstance(value, str) else _secret(value)
-
-
-def _check_text(field: str, value: object, shown: Callable[[object], str] = repr) -> str:
-    """`value` if it is a str without CR, LF or NUL; else InvalidRequest naming `field`.
-
-    `shown` renders the value in the message: credentials are never echoed (URLs are
-    redacted, passwords and secret headers masked).
-    """
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{field} must be a str, got {shown(value)} ({type(value).__name__})")
-    if not value.isprintable() and _FORBIDDEN.search(value):
-        raise InvalidRequest(
-            f"{field}={shown(value)} contains CR, LF or NUL, which would let it inject extra "
-            "header lines or requests; remove those characters."
-        )
-    return value
-
-
-def _header_lines(items: HeaderItems) -> list[str]:
-    pairs = items.items() if isinstance(items, Mapping) else items
-    lines = []
-    for name, value in pairs:
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
-            raise InvalidRequest(
-                f"header name {name!r} is not a valid HTTP token (letters, digits and "
-                "!#$%&'*+-.^_`|~ only: no spaces, colons, CR, LF or NUL)."
-            )
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        shown = _secret if name.lower() in _SECRET_HEADERS else repr
-        text = _check_text(f"header {name!r} value", str(value) if value is not None else "", shown)
-        if not _latin1(text):
-            raise InvalidRequest(
-                f"header {name!r} value={shown(text)} has characters outside Latin-1, which "
-                "HTTP/1.1 cannot carry as they are; encode the value first (for example "
-                "percent-encoding, or RFC 8187 for parameters) or pass bytes."
-            )
-        # "Name;" tells libcurl to send the header with an empty value: "Name:" (or a value
-        # of only blanks) would make it remove the header instead.
-        lines.append(f"{name}: {text}" if text.strip(" \t") else f"{name};")
-    return lines
-
-
-def _latin1(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-@functools.cache
-def _certifi_bundle() -> str:
-    """certifi's CA bundle path (looked up once)."""
-    return certifi.where()
-
-
-def _cookie_header(jar: Mapping[str, str]) -> str | None:
-    """A Cookie header value ("a=1; b=2"), each name and value checked; None if empty."""
-    if not jar:
-        return None
-    for name, value in jar.items():
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
-            raise InvalidRequest(
-                f"cookie name {name!r} is not a valid HTTP token: use letters, digits and "
-                "!#$%&'*+-.^_`|~ only."
-            )
-        if not isinstance(value, str) or _FORBIDDEN.search(value) or ";" in value:
-            raise InvalidRequest(
-                f"cookie {name!r} value must be a str without CR, LF, NUL or ';'; "
-                "percent-encode it first (urllib.parse.quote)."
-            )
-    return "; ".join(f"{name}={value}" for name, value in jar.items())
-
-
-def _with_params(url: str, params: ParamItems | None) -> str:
-    if not params:
-        return url
-    pairs = params.items() if isinstance(params, Mapping) else params
-    flat: list[tuple[str, str]] = []
-    for key, value in pairs:
-        values = value if isinstance(value, list | tuple) else [value]
-        flat.extend((str(key), "" if v is None else str(v)) for v in values)
-    query = urlencode(flat)
-    base, hash_, fragment = url.partition("#")
-    joiner = "&" if "?" in base else "?"
-    if base.endswith(("?", "&")):
-        joiner = ""
-    return f"{base}{joiner}{query}{hash_}{fragment}"
-
-
-def _read_file(content: FileContent) -> bytes:
-    if isinstance(content, bytes):
-        return content
-    if isinstance(content, str):
-        return content.encode()
-    data = content.read()
-    return data if isinstance(data, bytes) else str(data).encode()
-
-
-def _multipart(data: Any, files: Mapping[str, FileTypes]) -> tuple[bytes, str]:
-    """A multipart/form-data body (RFC 7578) and its Content-Type: text fields, then files.
-
-    Names and filenames are UTF-8, with quotes and line breaks percent-encoded as browsers do.
-    """
-    boundary = "curlx-" + secrets.token_hex(16)
-    parts: list[bytes] = []
-
-    def quoted(text: str) -> str:
-        return text.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
-
-    def part(name: str, content: bytes, filename: str | None, content_type: str | None) -> None:
-        disposition = f'form-data; name="{quoted(name)}"'
-        if filename is not None:
-            disposition += f'; filename="{quoted(filename)}"'
-        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
-        if content_type:
-            head += f"Content-Type: {_check_text('file content type', content_type)}\r\n"
-        parts.append(head.encode() + b"\r\n" + content + b"\r\n")
-
-    if data:
-        pairs = data.items() if isinstance(data, Mapping) else data
-        for key, value in pairs:
-            text = value if isinstance(value, bytes) else str(value).encode()
-            part(str(key), text, None, None)
-    for name, spec in files.items():
-        content_type = "application/octet-stream"
-        if isinstance(spec, tuple):
-            filename, content = spec[0], spec[1]
-            if len(spec) > 2:
-                content_type = spec[2]
-        else:
-            content = spec
-            filename = os.path.basename(str(getattr(spec, "name", "") or name))
-        part(name, _read_file(content), filename or name, content_type)
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def _allowed_protocols(schemes: Iterable[str]) -> frozenset[str]:
-    """`schemes` lower-cased; InvalidRequest naming any a Session cannot allow."""
-    allowed = frozenset(str(scheme).lower() for scheme in schemes)
-    unknown = allowed - supported_protocols()
-    if unknown:
-        raise InvalidRequest(
-            f"allowed_protocols={sorted(allowed)!r} names {sorted(unknown)!r}, which a Session "
-            "cannot allow with this libcurl (not built in, or no CURLPROTO bit to allow it by); "
-            f"choose from {sorted(supported_protocols())!r}."
-        )
-    return allowed
-
-
-def _name(line: str) -> str:
-    """The lower-case name of a header line ("Name: value" or "Name;")."""
-    return line.split(":", 1)[0].split(";", 1)[0].strip().lower()
-
-
-def _names(lines: list[str]) -> set[str]:
-    return {_name(line) for line in lines}
 
 
 class Session:

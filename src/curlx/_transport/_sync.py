@@ -44,27 +44,40 @@ class Transport:
     )
 
     def __init__(self, response: Callable[[str, str], Answer]) -> None:
-        self._slot = Slot(_SESSION_BUFFER)
-        # Idle connections kept: as many as an easy handle keeps.
-        self._engine: MultiEngine[None] = MultiEngine([self._slot], _SESSION_CONNECTIONS)
-        self._multi = self._engine.multi
+        # The handles are made for the first request: a Session used only for its settings
+        # (a crawl's) opens none.
+        self._slot: Slot | None = None
+        self._engine: MultiEngine[None] | None = None
+        self._multi: pycurl.CurlMulti | None = None
         self._response = response  # makes an empty response for (method, URL), filled in here
         # False once libcurl had no socket select() could wait on (a descriptor above
         # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
         self._selectable = True
         self._lookup_abandoned = False  # a transfer ended before its name lookup did
 
+    def _open(self) -> Slot:
+        """Make the handle and the multi handle, for the first request."""
+        slot = Slot(_SESSION_BUFFER)
+        # Idle connections kept: as many as an easy handle keeps.
+        self._engine = MultiEngine([slot], _SESSION_CONNECTIONS)
+        self._multi = self._engine.multi
+        self._slot = slot
+        return slot
+
     def close(self) -> None:
         """Close the handle and its connections (the last Response and error keep their info)."""
-        self._slot.settle()
-        self._slot.handle.close()
-        self._slot.applied = None
-        self._close_multi()
+        slot = self._slot
+        if slot is not None:
+            slot.settle()
+            slot.handle.close()
+            slot.applied = None
+            self._close_multi()
 
     def __del__(self) -> None:
         try:  # no module-level names here: at interpreter exit they may be gone already
-            self._slot.settle()
-            self._close_multi()
+            if self._slot is not None:
+                self._slot.settle()
+                self._close_multi()
         except Exception:  # noqa: S110 - nothing to report to, and nothing left to do
             pass
 
@@ -77,7 +90,7 @@ class Transport:
         then the closing is left to a daemon thread.
         """
         multi = self._multi
-        if multi.closed:
+        if multi is None or multi.closed:
             return
         if self._lookup_abandoned:
             threading.Thread(target=multi.close, name="curlx-multi-close", daemon=True).start()
@@ -98,7 +111,7 @@ class Transport:
         `watchdog`: abandon the transfer (a ReadTimeout) when no byte moved for that long.
         Failures raise the typed error.
         """
-        slot = self._slot
+        slot = self._slot or self._open()
         try:
             if self._selectable:
                 slot.prepare(method, url, base, extra, watchdog, False, safe_url)
@@ -117,8 +130,14 @@ class Transport:
             self._lookup_abandoned = True  # interrupted, maybe while looking up a name
             slot.discard()
             raise
-        if failure[0]:
-            raise self._failed(slot, failure)  # made at once: no pycurl.error raised on the way
+        if failure[0]:  # the typed error, made at once: no pycurl.error raised on the way
+            error = slot.failed(failure)
+            if type(error) is ResolveTimeout:
+                self._lookup_abandoned = True
+            try:
+                raise error
+            finally:  # the traceback keeps this frame: it must not keep the error alive too
+                error = None  # type: ignore[assignment]
         return slot.respond(self._response(method, slot.safe_url))
 
     def _failed(self, slot: Slot, args: tuple[Any, ...]) -> CurlError:
@@ -131,9 +150,10 @@ class Transport:
     def _run(self, slot: Slot) -> tuple[int, str]:
         """Drive the prepared transfer on the engine, waiting in select(); libcurl's
         ``(code, message)`` for it, ``(0, "")`` when it succeeded."""
-        multi = self._multi
+        multi, engine = self._multi, self._engine
+        assert multi is not None and engine is not None  # made with the slot
         try:
-            for step in self._engine.run_one(slot):
+            for step in engine.run_one(slot):
                 if type(step) is float:
                     if not wait_sync(multi, step):
                         self._selectable = False  # no socket select() takes: easy perform next
@@ -145,6 +165,8 @@ class Transport:
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
+        if self._slot is None:
+            return []
         lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
         return lines
 
