@@ -690,7 +690,8 @@ class Curl(pycurl.Curl):
     def perform(self) -> None:
         """Run the transfer; raise the typed error, or the exception a callback raised."""
         state = _STATES[id(self)]
-        if state.unread is not None:
+        unread = state.unread
+        if unread is not None and unread() is not None:  # the last error lives: freeze it
             _settle(state)
         if state.performing:  # called from one of its own callbacks: pycurl refuses
             _perform_refused(self)
