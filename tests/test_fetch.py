@@ -703,3 +703,32 @@ def test_a_crawl_opens_no_handle_it_does_not_use() -> None:
     session = curlx.Session()
     assert session._transport._slot is None  # made for the first request only
     session.close()
+
+
+def test_each_response_keeps_its_own_info_after_its_handle_moved_on() -> None:
+    with HTTPApp(lambda request, exchange: Reply(200, request.path.encode())) as app:
+        urls = [app.url(f"/page/{i}") for i in range(12)]
+        results = list(curlx.fetch_many(urls, concurrency=2, timeout=LIMITS))
+        # Read only now: every handle ran later transfers since (and the crawl closed them).
+        for result in results:
+            assert result.response is not None
+            info = result.response.info
+            assert info.effective_url == result.url
+            assert info.response_code == 200
+            assert result.response.content == result.url.split(str(app.port), 1)[1].encode()
+
+
+def test_a_kept_crawls_responses_keep_their_info_through_the_next_batch() -> None:
+    with HTTPApp(lambda request, exchange: Reply(200, b"ok")) as app:
+        first_urls = [app.url(f"/first/{i}") for i in range(8)]
+        with curlx.Session(timeout=LIMITS) as session:
+            first = list(curlx.fetch_many(first_urls, concurrency=2, session=session))
+            second = list(
+                curlx.fetch_many([app.url("/second")] * 8, concurrency=2, session=session)
+            )
+            # The first batch's responses are read after the same handles ran the second.
+            assert sorted(r.url for r in first) == sorted(first_urls)
+            for result in first:
+                assert result.response is not None
+                assert result.response.info.effective_url == result.url
+        assert all(r.status_code == 200 for r in second)
