@@ -10,8 +10,9 @@ import secrets
 import threading
 
 import pytest
-from support.http import Exchange, Reply, Request
+from support.http import Exchange, HTTPApp, Reply, Request
 from support.lab import Lab
+from support.raw import closed_port
 from support.threads import run_threads
 
 import curlx
@@ -105,3 +106,30 @@ def test_module_level_get_from_eight_threads_at_once(lab: Lab) -> None:
     assert len(app.requests) == THREADS * per_thread
     # Pooled Sessions: never more than one per concurrent caller, each keeping its connection.
     assert app.connections <= THREADS
+
+
+def test_an_errors_info_read_in_another_thread_is_its_own_transfers() -> None:
+    refused = f"http://127.0.0.1:{closed_port()}/refused"
+    with (
+        HTTPApp(lambda request, exchange: Reply(200, b"ok")) as app,
+        curlx.Session(timeout=curlx.Timeout(connect=2, read=2, total=5)) as session,
+    ):
+        for _ in range(30):
+            try:
+                session.get(refused)
+            except curlx.CouldntConnect as error:
+                caught = error
+            seen: list[curlx.TransferInfo | None] = []
+
+            def read(
+                error: curlx.CurlError = caught, into: list[curlx.TransferInfo | None] = seen
+            ) -> None:
+                into.append(error.info)
+
+            reader = threading.Thread(target=read)
+            reader.start()
+            assert session.get(app.url("/ok")).status_code == 200  # the handle moves on
+            reader.join(5)
+            info = caught.info
+            assert seen == [info] and info is not None
+            assert info.effective_url == refused and info.os_errno == 111

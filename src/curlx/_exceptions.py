@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import builtins
 import re
+import threading
 from collections.abc import Container
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
@@ -131,6 +132,7 @@ class InfoSource(Protocol):
 
 _E = TypeVar("_E", bound="CurlError")
 _UNSET: Final = object()
+_READING: Final = threading.RLock()  # reading a failed transfer's facts from its handle
 
 
 class CurlError(pycurl.error):
@@ -223,28 +225,34 @@ class CurlError(pycurl.error):
     def _locate(self) -> None:
         """Read just the URL and method from the handle (what a message needs): cheaper than
         the whole `info`, which is still read before the handle moves on."""
-        source = self._source
-        if source is not None:
-            url, method = source.where()
-            if self._url is None:
-                self._url = url
-            if self._method is None:
-                self._method = method
+        with _READING:
+            source = self._source
+            if source is not None:
+                url, method = source.where()
+                if self._url is None:
+                    self._url = url
+                if self._method is None:
+                    self._method = method
 
     def _freeze(self) -> None:
-        """Read the rest of the transfer's facts from the handle now, and let it go."""
-        source = self._source
-        if source is None:
-            return
-        self._source = None
-        number = self.args[0] if self.args else None
-        info, url = source.snapshot(number if isinstance(number, int) else None)
-        self._info = info
-        if self._url is None:
-            self._url = url
-        if self._method is None and info is not None and url is not None:
-            if url[:5].lower() in ("http:", "https"):
-                self._method = info.effective_method or None
+        """Read the rest of the transfer's facts from the handle now, and let it go.
+
+        Under one lock: a thread reading an error's info while the handle's own thread
+        freezes it before moving on waits for that, and never reads the next transfer.
+        """
+        with _READING:
+            source = self._source
+            if source is None:
+                return
+            number = self.args[0] if self.args else None
+            info, url = source.snapshot(number if isinstance(number, int) else None)
+            self._info = info
+            if self._url is None:
+                self._url = url
+            if self._method is None and info is not None and url is not None:
+                if url[:5].lower() in ("http:", "https"):
+                    self._method = info.effective_method or None
+            self._source = None
 
     # --- what users read --------------------------------------------------------------------
 

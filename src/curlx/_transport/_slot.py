@@ -3,6 +3,7 @@ reading of its response (body, header lines, info) or its typed failure."""
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from .._info import TransferInfo
 from .._urls import redact_url
 
 __all__ = ["Answer", "Slot"]
+
+_READING: Final = threading.Lock()  # reading a response's info from its slot
 
 
 class Answer(Protocol):
@@ -221,12 +224,13 @@ class Slot:
 
     def info_of(self, response: Answer) -> TransferInfo:
         """The info of this slot's last transfer, for `response` (read once, kept by it)."""
-        info = response._info
-        if info is None:
-            info = read_response_info(self.handle, response.method, response.request_url)
-            response._info = info
-            response._source = None
-        return info
+        with _READING:  # another thread may read it while this one settles it
+            info = response._info
+            if info is None:
+                info = read_response_info(self.handle, response.method, response.request_url)
+                response._info = info
+                response._source = None
+            return info
 
     def failed(self, args: tuple[Any, ...]) -> CurlError:
         """The typed error for the failure (the `pycurl.error` args) of this slot's transfer."""
