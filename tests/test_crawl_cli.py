@@ -21,7 +21,21 @@ import curlx
 from curlx._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = {"url", "ok", "status", "category", "code", "name", "message", "attempts", "elapsed"}
+KEYS = {
+    "url",
+    "ok",
+    "status",
+    "class",
+    "category",
+    "code",
+    "name",
+    "retry",
+    "method",
+    "message",
+} | {
+    "attempts",
+    "elapsed",
+}
 PROGRESS = "URLs  "  # the live line reads "7/21 URLs  31/s  failures: ..."
 
 
@@ -84,6 +98,11 @@ def test_crawl_writes_one_json_line_per_url_and_a_summary(
         7,
     )
     assert refused["name"] == "CURLE_COULDNT_CONNECT"
+    assert (refused["class"], refused["retry"], refused["method"]) == (
+        "CouldntConnect",
+        "safe",
+        "GET",
+    )
     assert "Failed to connect" in refused["message"]
     tls = found[farm.tls_url]
     assert (tls["category"], tls["code"], tls["name"]) == (

@@ -50,7 +50,7 @@ from __future__ import annotations
 import builtins
 import re
 import threading
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 import pycurl
@@ -398,6 +398,72 @@ class CurlError(pycurl.error):
         """The second line of `str()`: what to do, whether a retry helps, where to read more."""
         return _explain.hint_line(self)
 
+    # --- records ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe record of this error, for logs, queues and other processes.
+
+        Class, code, family, name, category, retry kind (and Retry-After), method, URL and
+        message (credentials removed), the `.info` facts and the retry history.
+        `CurlError.from_dict` makes the same error back.
+        """
+        code = self.code
+        info = self.info
+        hint = self.retry
+        return {
+            "class": type(self).__name__,
+            "code": int(code) if code is not None else None,
+            "family": self.family.value,
+            "name": self.name,
+            "category": self.category.value,
+            "retry": hint.kind.value,
+            "retry_after": hint.after,
+            "method": self.method,
+            "url": self.url,
+            "message": self.message,
+            "info": None if info is None else {k: _plain(v) for k, v in info._asdict().items()},
+            "history": [event._asdict() for event in self.history],
+        }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> CurlError:
+        """The error a `to_dict()` record describes: the same class, code, hint and facts.
+
+        A class this curlx does not have (a record from a newer one) gives the class of its
+        code, or its family's base class. A record that is not one raises `InvalidRequest`.
+        """
+        try:
+            name, code, message = record["class"], record["code"], record["message"]
+            family = Family(record.get("family", Family.EASY.value))
+            facts = record.get("info")
+            info = None if facts is None else TransferInfo(**facts)
+            history = tuple(RetryEvent(**event) for event in record.get("history", ()))
+            url, method = record.get("url"), record.get("method")
+            if not isinstance(message, str) or not (code is None or type(code) is int):
+                raise TypeError("code must be an int or None, and message a str")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidRequest(
+                f"CurlError.from_dict() needs a record made by CurlError.to_dict() (its class, "
+                f"code and message at least); this one is not: {exc}"
+            ) from None
+        klass = _class_named(name)
+        if klass is None or (code is not None and klass._code is not None and klass._code != code):
+            member = _lookup(family, code) if code is not None else None
+            klass = CLASS_OF_CODE.get((family, int(member))) if isinstance(member, _Code) else None
+            klass = klass or CLASS_OF_FAMILY.get(family, CurlError)
+        if code is None:
+            error: CurlError = klass.__new__(klass)
+            error.args = (message,)
+            error._info = error._facts = info
+            error._url, error._method = url, method
+        else:
+            error = klass._made(code, message, info, None, url, method)
+            if klass._family is not family:
+                error._given_family = family
+        if history:
+            error.history = history
+        return error
+
     def explain(self, lang: str | None = None) -> str:
         """The long form: what happened, the context the handle reported, and what to do.
 
@@ -418,6 +484,24 @@ class CurlError(pycurl.error):
         self._freeze()  # a pickle carries the facts, never the handle
         state = {k: v for k, v in self.__dict__.items() if k != "_source"}
         return (_restore, (type(self), self.args, state))
+
+
+def _plain(value: object) -> object:
+    """A TransferInfo field as JSON has it (an enum member as its number)."""
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _class_named(name: object) -> type[CurlError] | None:
+    """The CurlError subclass with that name, among those defined (curlx's own and any)."""
+    if not isinstance(name, str):
+        return None
+    pending: list[type[CurlError]] = [CurlError]
+    while pending:
+        klass = pending.pop()
+        if klass.__name__ == name:
+            return klass
+        pending.extend(klass.__subclasses__())
+    return None
 
 
 def _lookup(family: Family, number: int) -> _Code | int:
