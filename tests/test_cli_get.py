@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pycurl
 import pytest
 from support.http import Exchange, Reply, Request
 from support.lab import Lab
 from support.raw import closed_port
 
+import curlx
 from curlx._cli import main
 
 TIMEOUT = ["--timeout", "5"]
@@ -56,6 +58,27 @@ def test_output_file(lab: Lab, capsys: pytest.CaptureFixture[str], tmp_path: Pat
     code, out, err = run([app.url("/"), "-o", str(target)], capsys)
     assert (code, out, err) == (0, "", "")
     assert target.read_bytes() == b"hello body"
+
+
+def test_output_into_a_missing_directory_is_one_line_and_exit_23(
+    lab: Lab, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = lab.app(handler)
+    target = tmp_path / "no" / "such" / "dir" / "x"
+    code, out, err = run([app.url("/"), "-o", str(target)], capsys)
+    assert (code, out) == (23, "")  # CURLE_WRITE_ERROR, as curl exits
+    assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+
+
+def test_a_default_user_agent_names_curlx_and_libcurl(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = lab.app(handler)
+    assert run([app.url("/")], capsys)[0] == 0
+    agent = app.requests[-1].header("User-Agent")
+    assert agent == f"curlx/{curlx.__version__} libcurl/{pycurl.version_info()[1]}"
+    assert run([app.url("/"), "-H", "User-Agent: mine/1"], capsys)[0] == 0
+    assert app.requests[-1].header("User-Agent") == "mine/1"
 
 
 def test_include_prints_status_and_headers(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,8 +89,7 @@ from ._translate import ReadTimeout as ReadTimeout
 from ._translate import ResolveTimeout as ResolveTimeout
 from ._translate import code_for as code_for
 from ._translate import error_class as error_class
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 __all__ = [
     "AuthError",

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from . import _explain, _i18n
 from ._api import request
-from ._codes import ALIASES, Family, _Code, all_codes
+from ._codes import ALIASES, CurlCode, Family, _Code, all_codes
 from ._crawl_cli import crawl
 from ._exceptions import CLASS_OF_CODE, CurlError
 from ._fetch import CONCURRENCY as _CONCURRENCY
@@ -211,8 +211,12 @@ def _get(args: argparse.Namespace, t: Language) -> int:
         lines = [status, *(f"{k}: {v}" for k, v in response.headers.multi_items())]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
     if args.output:
-        with open(args.output, "wb") as f:
-            f.write(response.content)
+        try:
+            with open(args.output, "wb") as f:
+                f.write(response.content)
+        except OSError as exc:  # as curl: one line, and the exit status of a write error
+            sys.stderr.write(f"curlx get: cannot write {args.output!r}: {exc.strerror}\n")
+            return int(CurlCode.WRITE_ERROR)
         sys.stdout.buffer.write(head)
     else:
         sys.stdout.buffer.write(head + response.content)

@@ -8,9 +8,11 @@ from typing import Any, Final
 import pycurl
 
 from .._curl import text
+from .._version import __version__
 
 __all__ = [
     "HTTP_VERSIONS",
+    "USER_AGENT",
     "base_options",
     "http_version_supported",
     "protocol_mask",
@@ -47,6 +49,11 @@ _REDIRECT_SAFE: Final = frozenset({"http", "https", "ftp", "ftps"})
 _SUPPRESS_CONNECT_HEADERS: Final = 265
 # CURLOPT_QUICK_EXIT (libcurl 7.87): closing does not wait for a hung system resolver thread.
 _QUICK_EXIT: Final = 322
+
+
+USER_AGENT: Final = f"curlx/{__version__} libcurl/{pycurl.version_info()[1]}"
+"""What a curlx client says it is, unless told otherwise: short, with libcurl's version (not
+pycurl's 200-character list of every library it was built with)."""
 
 
 def supported_protocols() -> frozenset[str]:
@@ -100,6 +107,7 @@ def base_options(
 ) -> list[tuple[int, Any]]:
     """The pycurl options for a Session's settings (values already validated by Session)."""
     options: list[tuple[int, Any]] = [
+        (pycurl.USERAGENT, USER_AGENT),  # a User-Agent header given by the user wins
         (pycurl.NOSIGNAL, 1),
         (pycurl.PROTOCOLS, protocol_mask(protocols)),
         (pycurl.REDIR_PROTOCOLS, protocol_mask(protocols & _REDIRECT_SAFE)),
