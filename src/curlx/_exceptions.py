@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import builtins
 import re
-import threading
 from collections.abc import Container, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
@@ -58,7 +57,7 @@ import pycurl
 from . import _explain
 from ._codes import _FAMILY_OF, Category, CurlCode, Family, ProxyCode, RetryKind, _Code
 from ._hints import RetryEvent, RetryHint
-from ._info import TransferInfo
+from ._info import READING, TransferInfo
 
 if TYPE_CHECKING:
     from ._models import Response
@@ -132,7 +131,6 @@ class InfoSource(Protocol):
 
 _E = TypeVar("_E", bound="CurlError")
 _UNSET: Final = object()
-_READING: Final = threading.RLock()  # reading a failed transfer's facts from its handle
 
 
 class CurlError(pycurl.error):
@@ -225,7 +223,7 @@ class CurlError(pycurl.error):
     def _locate(self) -> None:
         """Read just the URL and method from the handle (what a message needs): cheaper than
         the whole `info`, which is still read before the handle moves on."""
-        with _READING:
+        with READING:
             source = self._source
             if source is not None:
                 url, method = source.where()
@@ -240,7 +238,7 @@ class CurlError(pycurl.error):
         Under one lock: a thread reading an error's info while the handle's own thread
         freezes it before moving on waits for that, and never reads the next transfer.
         """
-        with _READING:
+        with READING:
             source = self._source
             if source is None:
                 return

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import threading
+from typing import Final, NamedTuple
 
 from ._codes import ProxyCode
 
-__all__ = ["TransferInfo"]
+__all__ = ["READING", "TransferInfo"]
+
+READING: Final = threading.RLock()
+"""Held while facts of a finished transfer are read from its handle (an error's or a
+response's, on first use or before the handle moves on): a reader in another thread then
+waits instead of reading the next transfer. Re-entrant, as a `__del__` may settle another."""
 
 
 class TransferInfo(NamedTuple):

@@ -3,7 +3,6 @@ reading of its response (body, header lines, info) or its typed failure."""
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -20,12 +19,10 @@ from .._curl import (
     url_of,
 )
 from .._exceptions import CurlError, InvalidRequest
-from .._info import TransferInfo
+from .._info import READING, TransferInfo
 from .._urls import redact_url
 
 __all__ = ["Answer", "Slot"]
-
-_READING: Final = threading.Lock()  # reading a response's info from its slot
 
 
 class Answer(Protocol):
@@ -224,7 +221,7 @@ class Slot:
 
     def info_of(self, response: Answer) -> TransferInfo:
         """The info of this slot's last transfer, for `response` (read once, kept by it)."""
-        with _READING:  # another thread may read it while this one settles it
+        with READING:  # another thread may read it while this one settles it
             info = response._info
             if info is None:
                 info = read_response_info(self.handle, response.method, response.request_url)
