@@ -790,7 +790,7 @@ def _layered_results(
                     break
                 job = None
                 if layers.objects:
-                    job = fetch._job(config, url, None)
+                    job = fetch._job_maker(config.retry, False)(url)
                     job.started = time.monotonic()
                 if layers.prepare:
                     url = config._prepare("GET", url).url
@@ -827,7 +827,7 @@ def _layered_results(
                         content = body.getvalue()
                     info = None
                     if layers.info:
-                        info = curl._read_response_info(handle, "GET", url)
+                        info = curl.read_response_info(handle, "GET", url)
                         code = info.response_code
                     else:
                         code = handle.getinfo(pycurl.RESPONSE_CODE)
@@ -896,15 +896,15 @@ def ladder(urls: Sequence[str], rounds: int) -> dict[str, Any]:
         ("+ fetch_many's libcurl options", lambda u: raw_curl_multi(u, options)),
         ("+ a generator yielding per URL", layered_crawl(options, Layers())),
         (
-            "+ body and header lists per handle, callbacks set once (as _Slot)",
+            "+ body and header lists per handle, callbacks set once (as Slot)",
             layered_crawl(options, with_lists),
         ),
         (
-            "+ _read_response_info (getinfo calls, TransferInfo)",
+            "+ read_response_info at once (fetch_many now reads it on first use)",
             layered_crawl(options, with_info),
         ),
-        ("+ _job() (_Job, redact_url), Response, Result", layered_crawl(options, with_objects)),
-        ("+ Session._prepare", layered_crawl(options, every)),
+        ("+ a job per URL (_Job, redact_url), Response, Result", layered_crawl(options, with_objects)),
+        ("+ Session._prepare per URL (fetch_many: once, then the URL only)", layered_crawl(options, every)),
         (f"= {FETCH_MANY} (its own loop instead of the raw one)", curlx_fetch_many),
     ]
     scenario = Scenario("ladder", "success URLs", list(urls), Tally(ok=len(urls)))
@@ -987,13 +987,15 @@ class _CountingHandle:
 def breakdown(url: str, n: int) -> dict[str, Any]:
     """What fetch_many does per successful plain-URL GET beyond the raw loop, piece by piece, warm.
 
-    Uses curlx internals (``_job``, ``Session._prepare``, ``_Slot``, ``Response``,
+    Uses curlx internals (``_job_maker``, ``Session._prepare``, ``Slot``, ``Response``,
     ``host_of``), so it may need updating when they change; it never changes them.
     """
-    curl, fetch, models, _ = _internals()
+    _, fetch, models, _ = _internals()
+    transport = importlib.import_module("curlx._transport")
     urls_module = importlib.import_module("curlx._urls")
     config = _crawl_config()
-    slot = curl._Slot()
+    make_job = fetch._job_maker(config.retry, False)
+    slot = transport.Slot()
     real = slot.handle
     raw = pycurl.Curl()
     try:
@@ -1004,26 +1006,18 @@ def breakdown(url: str, n: int) -> dict[str, Any]:
             prepared.extra,
             prepared.watchdog,
         )
-        # As MultiTransport.start prepares a slot: the loop, not a callback, watches progress.
-        slot.prepare(prepared.url, method, base, extra, watchdog, callback=False)
+        # As the engine prepares a slot: the loop, not a callback, watches progress.
+        slot.prepare(method, prepared.url, base, extra, watchdog, callback=False)
         real.perform()  # a real transfer: the slot's lists get a body, getinfo gets values
-        content, lines, info = slot.outcome()
+        content = slot.respond(models.Response._pending("GET", url)).content
         counting = _CountingHandle(real)
         slot.handle = counting
         # A URL the slot has not set yet, as for every URL of a crawl.
-        slot.prepare(f"{url}&n=-1", method, base, extra, watchdog, callback=False)
+        slot.prepare(method, f"{url}&n=-1", base, extra, watchdog, callback=False)
         slot.chunks.append(content)
-        slot.outcome()
+        slot.respond(models.Response._pending("GET", url))
         slot.handle = real
         calls = {"setopt": counting.setopt_calls, "getinfo": counting.getinfo_calls}
-        response = models.Response(
-            status_code=200,
-            content=content,
-            header_lines=lines,
-            info=info,
-            method="GET",
-            request_url=url,
-        )
         raw_body = io.BytesIO(content)
 
         def raw_prepare(u: str) -> None:
@@ -1033,9 +1027,9 @@ def breakdown(url: str, n: int) -> dict[str, Any]:
             raw.setopt(pycurl.WRITEFUNCTION, body.write)
             raw.setopt(pycurl.HEADERFUNCTION, header_lines.append)
 
-        def outcome(_: str) -> object:
+        def respond(u: str) -> object:
             slot.chunks.append(content)  # as the WRITEFUNCTION left it: one chunk
-            return slot.outcome()
+            return slot.respond(models.Response._pending("GET", u))
 
         def raw_outcome(_: str) -> tuple[int, bytes]:
             return real.getinfo(pycurl.RESPONSE_CODE), raw_body.getvalue()
@@ -1043,52 +1037,40 @@ def breakdown(url: str, n: int) -> dict[str, Any]:
         # (name, per-URL calls in fetch_many, per-URL calls in the raw loop, function)
         pieces: list[tuple[str, int, int, Callable[[str], object]]] = [
             (
-                "_job(): strip, _Job (redact_url; no host without per_host)",
+                "_job_maker()'s job(): strip, _Job (redact_url; no host without per_host)",
                 1,
                 0,
-                lambda u: fetch._job(config, u, None),
+                make_job,
             ),
             ("  (of which redact_url(url))", 0, 0, urls_module.redact_url),
             ("host_of(url): only with per_host, not in this crawl", 0, 0, urls_module.host_of),
             (
-                "Session._prepare(): URL checks, scheme, cached options, Prepared, redact_url",
+                "Session._target(): URL checks and scheme (a plain GET's options are prepared "
+                "once per crawl)",
                 1,
                 0,
-                lambda u: config._prepare("GET", u),
+                config._target,
             ),
             (
-                f"_Slot.prepare(): {calls['setopt']} setopt (URL), redact_url",
+                f"Slot.prepare(): {calls['setopt']} setopt (URL), redact_url",
                 1,
                 0,
-                lambda u: slot.prepare(u, method, base, extra, watchdog, callback=False),
+                lambda u: slot.prepare(method, u, base, extra, watchdog, callback=False),
             ),
             ("raw: 3 setopt (URL and the 2 callbacks), BytesIO, list", 0, 1, raw_prepare),
             (
-                f"_Slot.outcome(): a chunk appended, take(), {calls['getinfo']} getinfo, "
-                "TransferInfo",
+                f"Slot.respond(): a chunk appended, take(), {calls['getinfo']} getinfo, "
+                "an empty Response filled in (its info read on first use)",
                 1,
                 0,
-                outcome,
+                respond,
             ),
             ("raw: getvalue, getinfo(RESPONSE_CODE)", 0, 1, raw_outcome),
-            (
-                "Response(...)",
-                1,
-                0,
-                lambda u: models.Response(
-                    status_code=200,
-                    content=content,
-                    header_lines=lines,
-                    info=info,
-                    method="GET",
-                    request_url=u,
-                ),
-            ),
             (
                 "Result(...) (frozen slots dataclass)",
                 1,
                 0,
-                lambda u: curlx.Result(u, response, None, 1, 0.0),
+                lambda u: curlx.Result(u, None, None, 1, 0.0),
             ),
             ("time.monotonic() (3 per URL)", 3, 0, lambda _: time.monotonic()),
         ]
@@ -1120,8 +1102,9 @@ def breakdown_report(result: dict[str, Any], cpu_delta: float) -> str:
             "",
             f"fetch_many's extra pieces add up to {result['extra_us_per_url']:.1f} µs per URL; "
             f"the measured client CPU difference (success, median) is {cpu_delta:.1f} µs per URL. "
-            "The rest is the loop and generator bookkeeping (_crawl's launch, _start and "
-            "_finish; MultiTransport's start, poll, _collect and _release) and these same "
+            "The rest is the loop and generator bookkeeping (_crawl, the scheduler's ready and "
+            "ended, _start and _finish; the engine's start, drive, finished and _release) and "
+            "these same "
             "pieces running with colder caches between two libcurl calls than in a tight loop.",
         ]
     )
