@@ -903,8 +903,14 @@ def ladder(urls: Sequence[str], rounds: int) -> dict[str, Any]:
             "+ read_response_info at once (fetch_many now reads it on first use)",
             layered_crawl(options, with_info),
         ),
-        ("+ a job per URL (_Job, redact_url), Response, Result", layered_crawl(options, with_objects)),
-        ("+ Session._prepare per URL (fetch_many: once, then the URL only)", layered_crawl(options, every)),
+        (
+            "+ a job per URL (_Job, redact_url), Response, Result",
+            layered_crawl(options, with_objects),
+        ),
+        (
+            "+ Session._prepare per URL (fetch_many: once, then the URL only)",
+            layered_crawl(options, every),
+        ),
         (f"= {FETCH_MANY} (its own loop instead of the raw one)", curlx_fetch_many),
     ]
     scenario = Scenario("ladder", "success URLs", list(urls), Tally(ok=len(urls)))
