@@ -68,6 +68,7 @@ def test_output_into_a_missing_directory_is_one_line_and_exit_23(
     code, out, err = run([app.url("/"), "-o", str(target)], capsys)
     assert (code, out) == (23, "")  # CURLE_WRITE_ERROR, as curl exits
     assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+    assert app.url("/") in err and "directory exists" in err
 
 
 def test_a_default_user_agent_names_curlx_and_libcurl(

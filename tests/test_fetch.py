@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import pycurl
 import pytest
 from support.farm import HOSTS, RESET_BODY_SENT, Farm
 from support.http import HTTPApp, Reply
@@ -699,10 +700,20 @@ def test_one_crawl_at_a_time_per_session_and_none_after_close() -> None:
         curlx.fetch_many([refused], session=session)
 
 
+def _easy_handles() -> int:
+    gc.collect()
+    return sum(isinstance(thing, pycurl.Curl) for thing in gc.get_objects())
+
+
 def test_a_crawl_opens_no_handle_it_does_not_use() -> None:
-    session = curlx.Session()
-    assert session._transport._slot is None  # made for the first request only
-    session.close()
+    refused = f"http://127.0.0.1:{closed_port()}/"
+    before = _easy_handles()
+    crawl = curlx.fetch_many([refused] * 3, concurrency=2, timeout=LIMITS)
+    assert next(crawl).error is not None
+    # The crawl's two slots; the Session it keeps its settings in never makes its own.
+    assert _easy_handles() - before == 2
+    crawl.close()
+    assert _easy_handles() == before
 
 
 def test_each_response_keeps_its_own_info_after_its_handle_moved_on() -> None:

@@ -24,6 +24,7 @@ from ._i18n import Language
 from ._prepare import DEFAULT_TIMEOUT
 from ._translate import REFINED_CLASSES, code_for
 from ._transport import HTTP_VERSIONS
+from ._urls import redact_url
 
 __all__ = ["main"]
 
@@ -215,7 +216,11 @@ def _get(args: argparse.Namespace, t: Language) -> int:
             with open(args.output, "wb") as f:
                 f.write(response.content)
         except OSError as exc:  # as curl: one line, and the exit status of a write error
-            sys.stderr.write(f"curlx get: cannot write {args.output!r}: {exc.strerror}\n")
+            sys.stderr.write(
+                f"curlx get: cannot write the body of {redact_url(args.url)} to "
+                f"{args.output!r}: {exc.strerror} (check that the directory exists and can be "
+                "written)\n"
+            )
             return int(CurlCode.WRITE_ERROR)
         sys.stdout.buffer.write(head)
     else:

@@ -24,7 +24,7 @@ from ._codes import Category, CurlCode, Family
 from ._exceptions import CurlError, InfoSource, InvalidOperation
 from ._info import TransferInfo
 from ._translate import class_for, error_from_code, proxy_detail
-from ._urls import HTTP_SCHEMES, redact_text, redact_url
+from ._urls import is_http, redact_text, redact_url
 
 __all__ = [
     "Curl",
@@ -292,7 +292,7 @@ def translate(
     info = read_info(handle, code, requested) if isinstance(handle, PycurlCurl) else None
     url = url_of(info, requested)
     method = None
-    if info is not None and url is not None and url.lower().startswith(HTTP_SCHEMES):
+    if info is not None and url is not None and is_http(url):
         method = info.effective_method or None
     if len(args) == 2 and code is not None:
         message = redact_text(text(args[1]))
@@ -317,7 +317,7 @@ def locate(handle: pycurl.Curl | None, url: str | None) -> tuple[str | None, str
         if url is None or _getinfo(handle, pycurl.REDIRECT_COUNT):
             url = text(_getinfo(handle, pycurl.EFFECTIVE_URL) or "") or url
         method = None
-        if url is not None and url[:5].lower() in ("http:", "https"):
+        if url is not None and is_http(url):
             method = _getinfo(handle, pycurl.EFFECTIVE_METHOD) or None
     except (pycurl.error, UnicodeDecodeError):
         method = None

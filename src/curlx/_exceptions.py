@@ -58,6 +58,7 @@ from . import _explain
 from ._codes import _FAMILY_OF, Category, CurlCode, Family, ProxyCode, RetryKind, _Code
 from ._hints import RetryEvent, RetryHint
 from ._info import READING, TransferInfo
+from ._urls import is_http
 
 if TYPE_CHECKING:
     from ._models import Response
@@ -247,9 +248,8 @@ class CurlError(pycurl.error):
             self._info = info
             if self._url is None:
                 self._url = url
-            if self._method is None and info is not None and url is not None:
-                if url[:5].lower() in ("http:", "https"):
-                    self._method = info.effective_method or None
+            if self._method is None and info is not None and url is not None and is_http(url):
+                self._method = info.effective_method or None
             self._source = None
 
     # --- what users read --------------------------------------------------------------------

@@ -6,10 +6,16 @@ import re
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
-__all__ = ["HTTP_SCHEMES", "ascii_url", "host_of", "redact_text", "redact_url"]
+__all__ = ["HTTP_SCHEMES", "ascii_url", "host_of", "is_http", "redact_text", "redact_url"]
 
 # URL prefixes of the protocols that have a request method (HTTP and WebSocket).
 HTTP_SCHEMES: Final = ("http://", "https://", "ws://", "wss://")
+
+
+def is_http(url: str) -> bool:
+    """True for a URL of a scheme that speaks HTTP (so a request method applies)."""
+    return url[:8].lower().startswith(HTTP_SCHEMES)
+
 
 # The authority runs from "//" to the next "/", "?" or "#"; its userinfo ends at its last "@".
 _USERINFO_AT_START: Final = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*:)?//)?[^/?#\s]*@")

@@ -32,7 +32,8 @@ _MAX_WAIT_MS: Final = MAX_WAIT * 1000
 _NO_SOCKET_NAP: Final = 0.001  # seconds to sleep when select() has no socket to wait on
 _STALLED: Final = (pycurl.E_ABORTED_BY_CALLBACK, "")
 _CALL_MULTI_PERFORM: Final = pycurl.E_CALL_MULTI_PERFORM
-_SUCCEEDED: Final = (0, "")
+SUCCEEDED: Final = (0, "")
+"""The `(code, message)` of a transfer that succeeded."""
 
 
 class MultiEngine(Generic[_T]):
@@ -139,7 +140,7 @@ class MultiEngine(Generic[_T]):
                     yield _STALLED
                     return
             _, _, failed = multi.info_read()
-            yield (failed[0][1], failed[0][2]) if failed else _SUCCEEDED
+            yield (failed[0][1], failed[0][2]) if failed else SUCCEEDED
         finally:
             multi.remove_handle(slot.handle)
 

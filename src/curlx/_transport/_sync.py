@@ -14,7 +14,7 @@ from .._codes import Family
 from .._curl import translate
 from .._exceptions import CurlError
 from .._translate import ResolveTimeout
-from ._engine import MultiEngine, wait_sync
+from ._engine import SUCCEEDED, MultiEngine, wait_sync
 from ._slot import Answer, Slot
 
 __all__ = ["MultiTransport", "Transport"]
@@ -119,7 +119,7 @@ class Transport:
             else:
                 slot.prepare(method, url, base, extra, watchdog, True, safe_url)
                 slot.handle.perform()
-                failure = _SUCCEEDED
+                failure = SUCCEEDED
         except CurlError:  # the multi handle's own failure, typed already
             raise
         except pycurl.error as exc:
@@ -131,9 +131,7 @@ class Transport:
             slot.discard()
             raise
         if failure[0]:  # the typed error, made at once: no pycurl.error raised on the way
-            error = slot.failed(failure)
-            if type(error) is ResolveTimeout:
-                self._lookup_abandoned = True
+            error = self._failed(slot, failure)
             try:
                 raise error
             finally:  # the traceback keeps this frame: it must not keep the error alive too
@@ -176,7 +174,6 @@ class Transport:
 _SESSION_BUFFER: Final = 256 * 1024
 _SESSION_CONNECTIONS: Final = 5  # libcurl's default for an easy handle (DEFAULT_CONNCACHE_SIZE)
 _T = TypeVar("_T")
-_SUCCEEDED: Final = (0, "")
 
 
 class MultiTransport(Generic[_T]):
