@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator
 
@@ -228,3 +229,16 @@ def test_handles_sharing_a_cache_both_work(httpserver: HTTPServer) -> None:
         for c in handles:
             c.close()
         share.close()
+
+
+def test_an_errors_info_outlives_its_handle_dropped_unclosed(closed_url: str) -> None:
+    handle = curlx.Curl()
+    handle.setopt(pycurl.URL, closed_url)
+    handle.setopt(pycurl.TIMEOUT_MS, 2000)
+    with pytest.raises(curlx.CouldntConnect) as caught:
+        handle.perform()
+    error = caught.value
+    del handle, caught  # never closed: its last error is frozen as it goes
+    gc.collect()
+    assert error.info is not None and error.info.os_errno == 111
+    assert error.url == closed_url and error.method == "GET"
