@@ -14,6 +14,7 @@ from ._api import patch as patch
 from ._api import post as post
 from ._api import put as put
 from ._api import request as request
+from ._api import stream as stream
 from ._code_errors import *  # noqa: F403  (one class per libcurl code, listed in its __all__)
 from ._code_errors import __all__ as _code_error_names
 from ._codes import Category as Category
@@ -76,6 +77,7 @@ from ._models import Headers as Headers
 from ._models import RedirectHop as RedirectHop
 from ._models import Request as Request
 from ._models import Response as Response
+from ._models import StreamedResponse as StreamedResponse
 from ._models import Timeout as Timeout
 from ._report import Report as Report
 from ._retry import Retry as Retry
@@ -148,6 +150,7 @@ __all__ = [
     "Session",
     "ShareCode",
     "ShareError",
+    "StreamedResponse",
     "TFTPError",
     "Timeout",
     "TimeoutError",
@@ -171,6 +174,7 @@ __all__ = [
     "request",
     "retry_after",
     "set_language",
+    "stream",
     "translate",
     "translating",
 ]

@@ -7,12 +7,14 @@ calls: each call sends only the cookies it is given.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Final
 
-from ._models import Response
+from ._models import Response, StreamedResponse
 from ._session import Session
 
-__all__ = ["delete", "get", "head", "options", "patch", "post", "put", "request"]
+__all__ = ["delete", "get", "head", "options", "patch", "post", "put", "request", "stream"]
 
 _POOL_LIMIT: Final = 8  # idle Sessions kept; more concurrent callers get fresh ones
 _idle: list[Session] = []
@@ -29,10 +31,35 @@ def request(method: str, url: str, **kwargs: Any) -> Response:
     return _pooled(method, url, kwargs)
 
 
+@contextlib.contextmanager
+def stream(method: str, url: str, **kwargs: Any) -> Iterator[StreamedResponse]:
+    """httpx's `httpx.stream()`: a response whose body is read as it arrives, closed when
+    the block ends; keywords as for `Session.request()`.
+
+    ```python
+    with curlx.stream("GET", url) as r:
+        for chunk in r.iter_bytes():
+            ...
+    ```
+    """
+    response = _pooled(method, url, {**kwargs, "stream": True})
+    try:
+        yield response  # type: ignore[misc]
+    finally:
+        response.close()
+
+
 def _pooled(method: str, url: str, kwargs: dict[str, Any]) -> Response:
     allowed_protocols = kwargs.pop("allowed_protocols", None)
-    if allowed_protocols is not None:
-        with Session(allowed_protocols=allowed_protocols, _cookie_engine=False) as own:
+    if allowed_protocols is not None or kwargs.get("stream"):
+        # A streamed body is read after this call returns: its Session is its own (it goes
+        # when the response is closed), not one another caller could take from the pool.
+        own = Session(
+            allowed_protocols=allowed_protocols or ("http", "https"), _cookie_engine=False
+        )
+        if kwargs.get("stream"):
+            return own.request(method, url, **kwargs)
+        with own:
             return own.request(method, url, **kwargs)
     try:
         session = _idle.pop()  # list.pop and append are atomic: no lock needed

@@ -164,12 +164,11 @@ def _get(args: argparse.Namespace, t: Language) -> int:
             sys.stderr.write(f"curlx get: header {raw!r} is not 'Name: value'\n")
             return 2
         headers.append((name.strip(), value.strip()))
-    data: bytes | None = None
+    data: Any = None
     if args.data is not None:
         if args.data.startswith("@"):
             try:
-                with open(args.data[1:], "rb") as f:
-                    data = f.read()
+                data = open(args.data[1:], "rb")  # noqa: SIM115 - closed below; sent as read
             except OSError as exc:
                 sys.stderr.write(f"curlx get: cannot read {args.data[1:]!r}: {exc.strerror}\n")
                 return 2
@@ -193,10 +192,33 @@ def _get(args: argparse.Namespace, t: Language) -> int:
             data=data,
             verify=not args.insecure,
             follow_redirects=not args.no_follow,
+            stream=bool(args.output),  # to a file: written as it arrives, never held whole
             **options,
         )
-        if args.fail:
-            response.raise_for_status()
+        with response:
+            if args.fail:
+                response.raise_for_status()
+            head = b""
+            if args.include:
+                version = response.http_version or "1.1"
+                status = f"HTTP/{version} {response.status_code} {response.reason}".rstrip()
+                lines = [status, *(f"{k}: {v}" for k, v in response.headers.multi_items())]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+            if args.output:
+                try:
+                    with open(args.output, "wb") as f:
+                        for piece in response.iter_bytes():
+                            f.write(piece)
+                except OSError as exc:  # as curl: one line, and the exit status of a write error
+                    sys.stderr.write(
+                        f"curlx get: cannot write the body of {redact_url(args.url)} to "
+                        f"{args.output!r}: {exc.strerror} (check that the directory exists and "
+                        "can be written)\n"
+                    )
+                    return int(CurlCode.WRITE_ERROR)
+                sys.stdout.buffer.write(head)
+            else:
+                sys.stdout.buffer.write(head + response.content)
     except CurlError as exc:
         text = (
             str(exc)
@@ -205,26 +227,9 @@ def _get(args: argparse.Namespace, t: Language) -> int:
         )
         sys.stderr.write(f"curlx: {text}\n")
         return int(exc.code) if exc.code is not None else 2
-    head = b""
-    if args.include:
-        version = response.http_version or "1.1"
-        status = f"HTTP/{version} {response.status_code} {response.reason}".rstrip()
-        lines = [status, *(f"{k}: {v}" for k, v in response.headers.multi_items())]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-    if args.output:
-        try:
-            with open(args.output, "wb") as f:
-                f.write(response.content)
-        except OSError as exc:  # as curl: one line, and the exit status of a write error
-            sys.stderr.write(
-                f"curlx get: cannot write the body of {redact_url(args.url)} to "
-                f"{args.output!r}: {exc.strerror} (check that the directory exists and can be "
-                "written)\n"
-            )
-            return int(CurlCode.WRITE_ERROR)
-        sys.stdout.buffer.write(head)
-    else:
-        sys.stdout.buffer.write(head + response.content)
+    finally:
+        if hasattr(data, "close"):
+            data.close()
     sys.stdout.flush()
     return 0
 

@@ -18,6 +18,7 @@ __all__ = [
     "KNOWN_METHODS",
     "REDIRECT_STATUSES",
     "RETRYABLE_CLIENT_STATUSES",
+    "SECRET_HEADERS",
     "parse_retry_after",
 ]
 
@@ -26,6 +27,8 @@ KNOWN_METHODS: Final[frozenset[str]] = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
     | {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "QUERY"}
 )
+SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+"""Headers whose values are credentials: never shown in a message, a record or a log line."""
 RETRYABLE_CLIENT_STATUSES: Final = frozenset({408, 425, 429})
 """4xx statuses a repeat can cure: a timeout, too early, too many requests."""
 FINAL_SERVER_STATUSES: Final = frozenset({501, 505})

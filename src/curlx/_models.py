@@ -6,17 +6,28 @@ import codecs
 import dataclasses
 import json as _json
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from email.message import Message
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, Final, NamedTuple, Protocol
 
-from ._exceptions import InvalidSetting
-from ._http import REDIRECT_STATUSES
+from ._exceptions import InvalidOperation, InvalidSetting
+from ._http import REDIRECT_STATUSES, SECRET_HEADERS
 from ._info import TransferInfo
 from ._translate import status_error
 
-__all__ = ["DigestAuth", "Headers", "RedirectHop", "Request", "Response", "Timeout"]
+__all__ = [
+    "BodyStream",
+    "DigestAuth",
+    "Headers",
+    "RedirectHop",
+    "Request",
+    "Response",
+    "StreamedResponse",
+    "Timeout",
+]
 
 HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -135,12 +146,21 @@ class Timeout:
                 )
 
     @classmethod
-    def of(cls, value: Timeout | float | None) -> Timeout:
-        """A Timeout from what users pass: a Timeout, one number for every phase, or None."""
+    def of(cls, value: Timeout | float | tuple[float | None, float | None] | None) -> Timeout:
+        """A Timeout from what users pass: a Timeout, one number for every phase, requests'
+        ``(connect, read)`` pair, or None (no limits)."""
         if isinstance(value, Timeout):
             return value
         if value is None:
             return cls(connect=None, read=None, total=None)
+        if isinstance(value, tuple | list):
+            if len(value) != 2:
+                raise InvalidSetting(
+                    f"timeout={value!r}: a tuple must be (connect, read) in seconds, as in "
+                    "requests; for a limit on the whole request use "
+                    "curlx.Timeout(connect=..., read=..., total=...)."
+                )
+            return cls(connect=value[0], read=value[1], total=None)
         return cls(connect=value, read=value, total=None)
 
 
@@ -196,9 +216,11 @@ class Response:
 
     __slots__ = (
         "__weakref__",
+        "_encoding",
         "_header_lines",
         "_headers",
         "_info",
+        "_sent",
         "_source",
         "content",
         "method",
@@ -222,6 +244,8 @@ class Response:
         self._headers: Headers | None = None
         self._info: TransferInfo | None = info
         self._source: Callable[[], Any] | None = None  # a weak reference to the transport
+        self._sent: _SentHeaders | None = None
+        self._encoding: str | None = None
         self.method = method
         self.request_url = request_url
 
@@ -231,6 +255,7 @@ class Response:
         self = cls.__new__(cls)
         self._headers = None
         self._info = None
+        self._encoding = None
         self.method = method
         self.request_url = url
         return self
@@ -292,7 +317,10 @@ class Response:
 
     @property
     def encoding(self) -> str:
-        """The charset from Content-Type if Python knows it, else utf-8."""
+        """The charset from Content-Type if Python knows it, else utf-8; assign another
+        (``r.encoding = "latin-1"``) to decode `text` and `iter_text()` with it."""
+        if self._encoding is not None:
+            return self._encoding
         message = Message()
         message["content-type"] = self.headers.get("content-type", "")
         charset = message.get_param("charset")
@@ -303,6 +331,18 @@ class Response:
                 pass
         return "utf-8"
 
+    @encoding.setter
+    def encoding(self, value: str | None) -> None:
+        if value is not None:
+            try:
+                value = codecs.lookup(value).name
+            except (LookupError, TypeError):
+                raise InvalidSetting(
+                    f"encoding={value!r} is not a codec Python knows; use a name such as "
+                    "'utf-8', 'latin-1' or 'cp1252' (or None for the Content-Type's charset)."
+                ) from None
+        self._encoding = value
+
     @property
     def text(self) -> str:
         """The body decoded with `encoding` (undecodable bytes replaced)."""
@@ -311,6 +351,105 @@ class Response:
     def json(self, **kwargs: Any) -> Any:
         """The body parsed as JSON (raises json.JSONDecodeError, a ValueError, if it is not)."""
         return _json.loads(self.content, **kwargs)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies this response set (its Set-Cookie headers), by name."""
+        jar: dict[str, str] = {}
+        for value in self.headers.get_list("set-cookie"):
+            cookie = SimpleCookie()
+            try:
+                cookie.load(value)
+            except CookieError:
+                name, sep, rest = value.partition("=")
+                if sep and name.strip():
+                    jar[name.strip()] = rest.split(";", 1)[0].strip()
+                continue
+            jar.update((name, morsel.value) for name, morsel in cookie.items())
+        return jar
+
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The Link header parsed (RFC 8288), keyed by `rel` (or by URL without one), as in
+        requests: ``r.links["next"]["url"]``."""
+        links: dict[str, dict[str, str]] = {}
+        for header in self.headers.get_list("link"):
+            for link in _parse_links(header):
+                links[link.get("rel") or link["url"]] = link
+        return links
+
+    @property
+    def request(self) -> Request:
+        """The request as it was sent: method, URL and the headers curlx gave libcurl, with
+        credentials and cookies shown as ``[redacted]`` (libcurl adds Host, Accept,
+        Accept-Encoding and Content-Length itself)."""
+        sent = self._sent
+        items = sent.items() if sent is not None else []
+        return Request(
+            url=self.request_url,
+            method=self.method,
+            headers=Headers(
+                (name, "[redacted]" if name.lower() in SECRET_HEADERS else value)
+                for name, value in items
+            ),
+        )
+
+    # --- the body in pieces: requests' and httpx's names, one implementation -----------------
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The body as it arrives (here: already read, so in one piece)."""
+        if self.content:
+            yield self.content
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body in pieces: as they arrive (`chunk_size` None), or of `chunk_size` bytes
+        (the last may be shorter). A streamed response reads them from the network."""
+        return _rechunk(self._chunks(), _chunk_size(chunk_size))
+
+    def iter_content(
+        self, chunk_size: int | None = None, decode_unicode: bool = False
+    ) -> Iterator[Any]:
+        """requests' name for `iter_bytes()` (`iter_text()` with ``decode_unicode=True``).
+
+        Unlike requests, `chunk_size` defaults to None (pieces as they arrive), not 1 byte.
+        """
+        if decode_unicode:
+            return self.iter_text(chunk_size)
+        return self.iter_bytes(chunk_size)
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        """The body decoded with `encoding`, piece by piece (a character split between two
+        pieces is decoded whole; undecodable bytes are replaced)."""
+        decoder = codecs.getincrementaldecoder(self.encoding)("replace")
+        for chunk in self.iter_bytes(chunk_size):
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail
+
+    def iter_lines(
+        self, chunk_size: int | None = None, decode_unicode: bool | None = None
+    ) -> Iterator[Any]:
+        """The body line by line, without line endings: str, as httpx gives them (requests
+        gives bytes: pass ``decode_unicode=False`` for those)."""
+        if decode_unicode is False:
+            return _lines(self.iter_bytes(chunk_size), b"")
+        return _lines(self.iter_text(chunk_size), "")
+
+    def read(self) -> bytes:
+        """The whole body (httpx's name; for a streamed response, the rest is read now)."""
+        return self.content
+
+    def close(self) -> None:
+        """Release the transfer (a streamed response's; nothing to do for one fully read)."""
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # --- the transfer -----------------------------------------------------------------------
 
@@ -370,6 +509,198 @@ class Response:
 
 class _InfoSource(Protocol):
     def info_of(self, response: Response, /) -> TransferInfo: ...
+
+
+class _SentHeaders(Protocol):
+    def items(self) -> list[tuple[str, str]]: ...
+
+
+class BodyStream(Protocol):
+    """A streamed body's transfer, as a transport runs it."""
+
+    def read(self) -> list[bytes]:
+        """The next pieces of the body ([] at its end); raises the typed error of a failure."""
+        ...
+
+    def close(self) -> None:
+        """Stop the transfer if it still runs, and give its handle back."""
+        ...
+
+    def info_of(self, response: Response, /) -> TransferInfo: ...
+
+
+_CONTENT: Final = Response.__dict__["content"]  # the slot: a streamed body is kept there once read
+
+
+class StreamedResponse(Response):
+    """A Response whose body is read as it arrives (`stream=True`, `Session.stream()`).
+
+    Status and headers are there at once; the body comes from `iter_bytes()` and friends, or
+    all of it from `content`/`read()`. Close it (or use ``with``) when not reading to the end:
+    its transfer holds a handle until then.
+    """
+
+    __slots__ = ("_consumed", "_stream")
+    _consumed: bool
+    _stream: BodyStream | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("StreamedResponse is made by a Session's stream=True; use Response")
+
+    @classmethod
+    def _open(
+        cls,
+        stream: BodyStream,
+        status_code: int,
+        header_lines: list[bytes],
+        method: str,
+        url: str,
+        sent: _SentHeaders | None,
+    ) -> StreamedResponse:
+        self = cls.__new__(cls)
+        self._headers = None
+        self._info = None
+        self._encoding = None
+        self._sent = sent
+        self._source = lambda: stream
+        self._stream = stream
+        self._consumed = False
+        self.status_code = status_code
+        self._header_lines = header_lines
+        self.method = method
+        self.request_url = url
+        return self
+
+    @property
+    def content(self) -> bytes:
+        """The whole body: what is left of it is read now (all of it, unless iterated)."""
+        try:
+            return _CONTENT.__get__(self)  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        body = b"".join(self._chunks())
+        _CONTENT.__set__(self, body)
+        return body
+
+    @content.setter
+    def content(self, value: bytes) -> None:
+        _CONTENT.__set__(self, value)
+
+    def _chunks(self) -> Iterator[bytes]:
+        try:
+            yield _CONTENT.__get__(self)
+            return
+        except AttributeError:
+            pass
+        if self._consumed:
+            raise InvalidOperation(
+                "The body of this streamed response was already read (by iter_bytes(), "
+                "iter_content(), iter_text() or iter_lines()): a stream can be read once. "
+                "Keep the pieces as you read them, or read `content` instead of iterating."
+            )
+        self._consumed = True
+        stream = self._stream
+        if stream is None:
+            raise InvalidOperation(
+                "This streamed response was closed before its body was read: read it before "
+                "close() (or inside its `with` block)."
+            )
+        try:
+            while True:
+                pieces = stream.read()
+                if not pieces:
+                    return
+                yield from pieces
+        finally:
+            self.close()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the transfer ended or was closed."""
+        return self._stream is None
+
+    @property
+    def is_stream_consumed(self) -> bool:
+        """True once the body has been (or is being) read."""
+        return self._consumed
+
+    def close(self) -> None:
+        """Stop the transfer if the body was not read to the end; the Session stays usable."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        self.content  # noqa: B018 - the body is read whole before pickling
+        return super().__reduce__()
+
+    def __repr__(self) -> str:
+        return f"<StreamedResponse [{self.status_code}] {self.method} {self.request_url}>"
+
+
+def _chunk_size(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidSetting(
+            f"chunk_size={value!r} must be a whole number of bytes >= 1, or None for the "
+            "pieces as they arrive."
+        )
+    return value
+
+
+def _rechunk(pieces: Iterator[bytes], size: int | None) -> Iterator[bytes]:
+    """`pieces` as they come (size None), or cut and joined into `size`-byte chunks."""
+    if size is None:
+        yield from pieces
+        return
+    buffer = bytearray()
+    for piece in pieces:
+        if not buffer and len(piece) == size:
+            yield piece
+            continue
+        buffer += piece
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+_EOL_TEXT: Final = re.compile(r"\r\n|\r|\n")
+_EOL_BYTES: Final = re.compile(rb"\r\n|\r|\n")
+
+
+def _lines(pieces: Iterator[Any], empty: Any) -> Iterator[Any]:
+    """Lines from text or bytes pieces, split on CRLF, LF or CR, the endings dropped."""
+    text = isinstance(empty, str)
+    eol, cr = (_EOL_TEXT, "\r") if text else (_EOL_BYTES, b"\r")
+    pending = empty
+    for piece in pieces:
+        pending += piece
+        held = empty
+        if pending.endswith(cr):  # maybe the first half of a CRLF split between two pieces
+            pending, held = pending[:-1], cr
+        parts = eol.split(pending)
+        pending = parts.pop() + held
+        yield from parts
+    if pending:
+        parts = eol.split(pending)
+        if parts[-1] == empty:
+            parts.pop()
+        yield from parts
+
+
+def _parse_links(header: str) -> Iterator[dict[str, str]]:
+    """The links of one Link header value: url plus each parameter (quotes removed)."""
+    for part in re.split(r",\s*(?=<)", header.strip()):
+        url, _, params = part.partition(";")
+        link = {"url": url.strip().strip("<> '\"")}
+        for param in params.split(";"):
+            key, sep, value = param.partition("=")
+            if sep:
+                link[key.strip().lower()] = value.strip().strip("'\" ")
+        yield link
 
 
 def _restore(fields: dict[str, Any]) -> Response:

@@ -10,16 +10,27 @@ and NUL before anything is sent.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json as _json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
 
 from ._codes import CurlCode
 from ._exceptions import CurlError, InvalidOperation, InvalidRequest
-from ._models import DigestAuth, HeaderItems, Headers, Response, Timeout
+from ._http import SECRET_HEADERS
+from ._models import (
+    BodyStream,
+    DigestAuth,
+    HeaderItems,
+    Headers,
+    Request,
+    Response,
+    StreamedResponse,
+    Timeout,
+)
 from ._prepare import (
     _DEFAULT_PROTOCOLS,
     _FORBIDDEN,
@@ -36,13 +47,19 @@ from ._prepare import (
     TimeoutTypes,
     _allowed_protocols,
     _certifi_bundle,
+    _check_auth,
+    _check_hooks,
     _check_text,
     _cookie_header,
     _header_lines,
+    _join_base,
     _located,
     _multipart,
     _name,
     _names,
+    _proxy_for,
+    _raw_body,
+    _refuse_unknown,
     _secret,
     _Unset,
     _url_shown,
@@ -53,10 +70,13 @@ from ._translate import error_from_code
 from ._transport import (
     HTTP_VERSIONS,
     MultiTransport,
+    SentHeaders,
     Transport,
+    UploadBody,
     base_options,
     http_version_supported,
     request_extras,
+    upload_in,
 )
 from ._urls import ascii_url, redact_url
 
@@ -81,7 +101,42 @@ class _Overrides(NamedTuple):
 
 
 # Session attributes the handle options are built from: assigning one drops the cached options.
-_SETTINGS: Final = frozenset(_Overrides._fields) | {"headers", "allowed_protocols", "_cookies"}
+_SETTINGS: Final = frozenset(_Overrides._fields) | {
+    "headers",
+    "allowed_protocols",
+    "_cookies",
+    "base_url",
+    "_proxies",
+    "_hooks",
+}
+# What Session.request() takes, for the message about a keyword it does not.
+_REQUEST_KEYWORDS: Final = (
+    *_Overrides._fields,
+    "params",
+    "headers",
+    "data",
+    "json",
+    "content",
+    "files",
+    "cookies",
+    "retry",
+    "stream",
+    "allow_redirects",
+    "proxies",
+    "hooks",
+)
+_SESSION_KEYWORDS: Final = (
+    *_Overrides._fields,
+    "headers",
+    "cookies",
+    "params",
+    "allowed_protocols",
+    "retry",
+    "base_url",
+    "proxies",
+    "hooks",
+    "event_hooks",
+)
 
 
 class _Memo(NamedTuple):
@@ -134,7 +189,10 @@ class Session:
     file, or (cert, key)); `proxy` (http, https, socks5 or socks5h URL); `max_size` (largest
     body in bytes); `http_version` ("1.1", "2", "3"); `allowed_protocols` (default http and
     https; add "ftp", "file"... only on purpose); `retry` (a `Retry` policy, or a number of
-    retries; default None: no retries).
+    retries; default None: no retries); `base_url` (relative request URLs are joined to it,
+    as in httpx); `proxies` (requests' {"http": URL, "https": URL} form of `proxy`); `hooks` /
+    `event_hooks` ({"request": [fn], "response": [fn]}: called with each request before it is
+    sent, and with each response).
 
     A Session is for one thread at a time: a second thread using it while a request runs gets
     `InvalidOperation`. Give each thread its own Session.
@@ -157,8 +215,24 @@ class Session:
         http_version: str | None = None,
         allowed_protocols: Iterable[str] = _DEFAULT_PROTOCOLS,
         retry: Retry | int | None = None,
+        base_url: str | None = None,
+        proxies: Mapping[str, str | None] | None = None,
+        hooks: Mapping[str, Any] | None = None,
+        event_hooks: Mapping[str, Any] | None = None,
         _cookie_engine: bool = True,
+        **unknown: Any,
     ) -> None:
+        _refuse_unknown(unknown, "Session()", _SESSION_KEYWORDS)
+        if proxies is not None and proxy is not None:
+            raise InvalidRequest("pass proxy= (one proxy) or proxies= (by scheme), not both.")
+        _proxy_for(proxies, "http://")  # refuse a bad mapping now, not at the first request
+        _check_auth(auth)
+        self._proxies = proxies
+        found = _check_hooks(hooks, "hooks")
+        for event, functions in _check_hooks(event_hooks, "event_hooks").items():
+            found[event] = found.get(event, []) + functions
+        self._hooks = found
+        self.base_url = None if base_url is None else _check_text("base_url", base_url, _url_shown)
         self.headers = Headers(headers)
         self.params = params
         self.auth = auth
@@ -292,9 +366,10 @@ class Session:
         *,
         params: ParamItems | None = None,
         headers: HeaderItems | None = None,
-        data: bytes | str | Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        data: Any = None,
         json: Any = None,
         files: Mapping[str, FileTypes] | None = None,
+        content: Any = None,
         auth: AuthTypes | _Unset = UNSET,
         cookies: Mapping[str, str] | None = None,
         timeout: TimeoutTypes | _Unset = UNSET,
@@ -306,15 +381,44 @@ class Session:
         max_size: int | None | _Unset = UNSET,
         http_version: str | None | _Unset = UNSET,
         retry: Retry | int | None | _Unset = UNSET,
+        stream: bool = False,
+        allow_redirects: bool | _Unset = UNSET,
+        proxies: Mapping[str, str | None] | None | _Unset = UNSET,
+        hooks: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> Response:
         """Send one request and return its Response; failures raise typed curlx errors.
 
         With a Retry policy (the Session's, or `retry=`), failures its rules allow are repeated
         after its backoff; when it gives up, the last typed error is raised with `.history`
         (or, for status retries, the last response is returned unless `raise_on_status`).
+
+        `stream=True` returns as soon as the headers are in: read the body with
+        `iter_bytes()` / `iter_content()` (or `content`), and close the response if you stop
+        early (or use `Session.stream()`). `content=` is httpx's name for a raw body;
+        `data=` also takes a binary file or an iterator of bytes, sent as they are read.
+        `allow_redirects` and `proxies` are requests' names for `follow_redirects` and
+        `proxy`.
         """
         self._claim(method, url)
         try:
+            _refuse_unknown(unknown, "Session.request()", _REQUEST_KEYWORDS)
+            if allow_redirects is not UNSET:
+                if follow_redirects is not UNSET and follow_redirects != allow_redirects:
+                    raise InvalidRequest(
+                        "pass follow_redirects= or requests' allow_redirects=, not both."
+                    )
+                follow_redirects = allow_redirects
+            if proxies is not UNSET:
+                if proxy is not UNSET:
+                    raise InvalidRequest(
+                        "pass proxy= (one proxy) or proxies= (by scheme), not both."
+                    )
+                proxy = _proxy_for(proxies, self._scheme_url(url))
+            elif proxy is UNSET and self._proxies is not None:
+                proxy = _proxy_for(self._proxies, self._scheme_url(url))
+            if auth is not UNSET:
+                _check_auth(auth)
             prepared = self._prepare_request(
                 method,
                 url,
@@ -335,17 +439,65 @@ class Session:
                     max_size,
                     http_version,
                 ),
-                retry is UNSET,
+                retry is UNSET and not stream,
+                content,
             )
             policy = self.retry if retry is UNSET else Retry.of(retry)
+            events = self._hooks
+            if hooks:
+                events = {**events}
+                for event, functions in _check_hooks(hooks, "hooks").items():
+                    events[event] = events.get(event, []) + functions
+            for hook in events.get("request", ()):
+                hook(self._sent_request(prepared))
             if policy is None:
-                return self._send(prepared)
-            return self._send_with_retries(policy, prepared)
+                response = self._send(prepared, stream)
+            else:
+                response = self._send_with_retries(policy, prepared, stream)
+            for hook in events.get("response", ()):
+                replaced = hook(response)
+                if isinstance(replaced, Response):  # requests lets a hook replace it
+                    response = replaced
+            return response
         except (InvalidOperation, InvalidRequest) as error:
             _located(error, method, url)
             raise
         finally:
             self._release()
+
+    @contextlib.contextmanager
+    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[StreamedResponse]:
+        """httpx's shape of `stream=True`: the response, closed when the block ends.
+
+        ```python
+        with session.stream("GET", url) as r:
+            for chunk in r.iter_bytes():
+                ...
+        ```
+        """
+        response = self.request(method, url, stream=True, **kwargs)
+        try:
+            yield response  # type: ignore[misc]
+        finally:
+            response.close()
+
+    def _scheme_url(self, url: object) -> str:
+        """`url` as far as its scheme goes, for choosing a proxy by scheme."""
+        if not isinstance(url, str):
+            return ""
+        return _join_base(self.base_url, url) if self.base_url else url
+
+    def _sent_request(self, prepared: Prepared) -> Request:
+        """The request a hook is shown: method, URL and headers, credentials redacted."""
+        items = SentHeaders(prepared.base, prepared.extra).items()
+        return Request(
+            url=prepared.safe_url,
+            method=prepared.method,
+            headers=Headers(
+                (name, "[redacted]" if name.lower() in SECRET_HEADERS else value)
+                for name, value in items
+            ),
+        )
 
     def _call(self, method: str, url: str, kwargs: dict[str, Any]) -> Response:
         """`request(method, url, **kwargs)`, reusing the options of the last plain request.
@@ -354,7 +506,7 @@ class Session:
         objects as the last one needs the same handle options: only a new URL is checked.
         """
         memo = self._memo
-        if memo is None or self.params:
+        if memo is None or self.params or self._hooks or self._proxies is not None:
             return self.request(method, url, **kwargs)
         known_method, known_url, known_kwargs, prepared = memo
         if known_method != method or not (
@@ -405,6 +557,7 @@ class Session:
         cookies: Mapping[str, str] | None,
         given: _Overrides,
         memoable: bool,
+        content: Any = None,
     ) -> Prepared:
         """`_prepare` with the per-request overrides; remembers a plain request's result."""
         overrides = {
@@ -422,6 +575,7 @@ class Session:
             files=files,
             cookies=cookies,
             overrides=overrides or None,
+            content=content,
         )
         plain = (
             memoable
@@ -430,6 +584,7 @@ class Session:
             and data is None
             and json is None
             and files is None
+            and content is None
             and cookies is None
             and not self.params
         )
@@ -437,16 +592,29 @@ class Session:
         self.__dict__["_memo"] = _Memo(method, url, overrides, prepared) if plain else None
         return prepared
 
-    def _send(self, prepared: Prepared) -> Response:
-        response: Response = self._transport.perform(*prepared)
-        return response
+    def _send(self, prepared: Prepared, stream: bool = False) -> Response:
+        try:
+            if stream:
+                opened = self._transport.open_stream(*prepared)
+                opened._stream = _Claimed(self, opened._stream, prepared)  # type: ignore[arg-type]
+                return opened
+            response: Response = self._transport.perform(*prepared)
+            return response
+        except CurlError as error:
+            body = upload_in(prepared.extra) if prepared.extra else None
+            if body is not None and body.error is not None:  # raised reading the body
+                raise body.error from error
+            raise
 
-    def _send_with_retries(self, policy: Retry, prepared: Prepared) -> Response:
+    def _send_with_retries(
+        self, policy: Retry, prepared: Prepared, stream: bool = False
+    ) -> Response:
         method, safe_url = prepared.method, prepared.safe_url
+        body = upload_in(prepared.extra) if prepared.extra else None
         while True:
             outcome: Response | CurlError
             try:
-                outcome = self._send(prepared)
+                outcome = self._send(prepared, stream)
             except CurlError as error:
                 outcome = error
             step = policy.step(outcome, method, safe_url)
@@ -454,6 +622,10 @@ class Session:
                 if isinstance(step.result, BaseException):
                     raise step.result
                 return step.result  # type: ignore[return-value]
+            if isinstance(outcome, StreamedResponse):
+                outcome.close()
+            if body is not None and not body.rewind():
+                raise _unrewindable(outcome, method, safe_url)
             policy = step.retry
             policy.sleep()
 
@@ -469,6 +641,7 @@ class Session:
         files: Mapping[str, FileTypes] | None = None,
         cookies: Mapping[str, str] | None = None,
         overrides: dict[str, Any] | None = None,
+        content: Any = None,
     ) -> Prepared:
         """Check one request and turn it into what a transport needs to run it."""
         if method not in _PLAIN_METHODS:
@@ -485,7 +658,7 @@ class Session:
         base = self._base(overrides, url)
         overrides = overrides or {}
         follow = overrides.get("follow_redirects", self.follow_redirects)
-        extra = self._extras(method, headers, data, json, files, cookies, bool(follow))
+        extra = self._extras(method, headers, data, json, files, cookies, bool(follow), content)
         timeout = overrides.get("timeout", self.timeout)
         watchdog = Timeout.of(timeout).read
         return Prepared(method, url, base, extra, watchdog, redact_url(url))
@@ -495,6 +668,8 @@ class Session:
         request's params, in ASCII, and of a scheme this Session allows."""
         if type(url) is not str or (not url.isprintable() and _FORBIDDEN.search(url)):
             _check_text("url", url, _url_shown)
+        if self.base_url is not None:
+            url = _join_base(self.base_url, url)
         if self.params:
             url = _with_params(url, self.params)
         if params:
@@ -532,6 +707,8 @@ class Session:
             value = Retry.of(value)
         elif name == "allowed_protocols":
             value = _allowed_protocols(value)
+        elif name == "auth":
+            _check_auth(value)
         object.__setattr__(self, name, value)
         if name in _SETTINGS:  # the cached handle options describe the old settings
             self.__dict__.get("_bases", {}).clear()
@@ -581,6 +758,7 @@ class Session:
     ) -> list[tuple[int, Any]]:
         limits = Timeout.of(timeout)
         auth_spec = None
+        _check_auth(auth)
         if isinstance(auth, DigestAuth):
             auth_spec = ("digest", auth.username, auth.password)
         elif auth is not None:
@@ -658,24 +836,29 @@ class Session:
         files: Mapping[str, FileTypes] | None,
         cookies: Mapping[str, str] | None,
         follow_redirects: bool,
+        content: Any = None,
     ) -> list[tuple[int, Any]]:
         """What this request adds to the Session's options: method, body, headers, cookies."""
         if method == "GET" and headers is None and data is None and json is None:
-            if not files and not cookies:
+            if not files and not cookies and content is None:
                 return _NO_EXTRAS
         default_type = None
-        body: bytes | None = None
-        if json is not None and data is not None:
-            raise InvalidRequest("pass either data= or json=, not both.")
+        body: bytes | UploadBody | None = None
+        if sum(given is not None for given in (None if files else data, json, content)) > 1:
+            raise InvalidRequest("pass either data= or json= (or content=), not two of them.")
         if files:
             body, default_type = _multipart(data, files)
         elif json is not None:
             body = _json.dumps(json, separators=(",", ":")).encode()
             default_type = "application/json"
+        elif content is not None:
+            body = _raw_body(content)
         elif isinstance(data, bytes | bytearray | memoryview):
             body = bytes(data)
         elif isinstance(data, str):
             body = data.encode()
+        elif data is not None and (hasattr(data, "read") or isinstance(data, Iterator)):
+            body = _raw_body(data)  # a file or a generator: sent as it is read
         elif data is not None:
             pairs = data.items() if isinstance(data, Mapping) else data
             body = urlencode(list(pairs), doseq=True).encode()
@@ -683,12 +866,15 @@ class Session:
         if not body and method in ("GET", "HEAD"):
             body, default_type = None, None
         lines = None
-        if headers or default_type:
+        streamed = isinstance(body, UploadBody)
+        if headers or default_type or streamed:
             own = _header_lines(headers) if headers else []
             mine = _names(own)
             lines = [line for name, line in self._header_list() if name not in mine] + own
             if default_type and "content-type" not in _names(lines):
                 lines.append(f"Content-Type: {default_type}")
+            if streamed and "expect" not in _names(lines):
+                lines.append("Expect:")  # no 100-continue round trip (requests sends none)
         cookie = None
         if cookies:
             cookie = _cookie_header({**self._cookies, **cookies})
@@ -730,3 +916,45 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<curlx.Session {self.state.value}>"
+
+
+class _Claimed:
+    """A streamed body read under its Session's turn (one thread at a time, as every call)."""
+
+    __slots__ = ("_prepared", "_session", "_transfer")
+
+    def __init__(self, session: Session, transfer: BodyStream, prepared: Prepared) -> None:
+        self._session = session
+        self._transfer = transfer
+        self._prepared = prepared
+
+    def read(self) -> list[bytes]:
+        session = self._session
+        session._claim(self._prepared.method, self._prepared.safe_url)
+        try:
+            return self._transfer.read()
+        finally:
+            session._release()
+
+    def close(self) -> None:
+        self._transfer.close()
+
+    def info_of(self, response: Response, /) -> Any:
+        return self._transfer.info_of(response)
+
+
+def _unrewindable(outcome: Response | CurlError, method: str, url: str) -> InvalidRequest:
+    """The error for a retry its streamed body cannot have: it was read once already."""
+    what = (
+        f"HTTP {outcome.status_code}"
+        if isinstance(outcome, Response)
+        else f"{type(outcome).__name__}: {outcome.message}"
+    )
+    error = InvalidRequest(
+        f"{method} {url} failed ({what}) and its retry policy would send it again, but its "
+        "body was read from an iterator or an unseekable file, which cannot be read twice. "
+        "Pass bytes or a seekable file (open(path, 'rb')) to allow retries."
+    )
+    if isinstance(outcome, BaseException):
+        error.__cause__ = outcome
+    return error

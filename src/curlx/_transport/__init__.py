@@ -4,24 +4,32 @@ clients; the typed handles users drive themselves live in the boundary below."""
 
 from ._options import (
     HTTP_VERSIONS,
+    SentHeaders,
     base_options,
     http_version_supported,
     protocol_mask,
     request_extras,
     supported_protocols,
+    upload_in,
 )
 from ._slot import Answer, Slot
-from ._sync import MultiTransport, Transport
+from ._sync import BodyTransfer, MultiTransport, Transport
+from ._upload import UploadBody, remaining_size
 
 __all__ = [
     "HTTP_VERSIONS",
     "Answer",
+    "BodyTransfer",
     "MultiTransport",
+    "SentHeaders",
     "Slot",
     "Transport",
+    "UploadBody",
     "base_options",
     "http_version_supported",
     "protocol_mask",
+    "remaining_size",
     "request_extras",
     "supported_protocols",
+    "upload_in",
 ]

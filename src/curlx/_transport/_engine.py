@@ -19,7 +19,7 @@ from .._curl import PycurlMulti
 from .._exceptions import CurlError
 from ._slot import Slot
 
-__all__ = ["Finished", "MultiEngine", "wait_sync"]
+__all__ = ["STALLED", "Finished", "MultiEngine", "next_wait", "wait_sync"]
 
 _T = TypeVar("_T")
 
@@ -30,7 +30,8 @@ STALL_CHECK_EVERY: Final = 0.1  # seconds between looks at many transfers for lo
 MAX_WAIT: Final = 1.0  # seconds a waiter sleeps at most before looking again
 _MAX_WAIT_MS: Final = MAX_WAIT * 1000
 _NO_SOCKET_NAP: Final = 0.001  # seconds to sleep when select() has no socket to wait on
-_STALLED: Final = (pycurl.E_ABORTED_BY_CALLBACK, "")
+STALLED: Final = (pycurl.E_ABORTED_BY_CALLBACK, "")
+"""The outcome of a transfer abandoned for lack of progress (`Slot.failed` makes it a timeout)."""
 _CALL_MULTI_PERFORM: Final = pycurl.E_CALL_MULTI_PERFORM
 SUCCEEDED: Final = (0, "")
 """The `(code, message)` of a transfer that succeeded."""
@@ -132,12 +133,12 @@ class MultiEngine(Generic[_T]):
         try:
             _, running = perform()
             while running:
-                yield _wait(multi, MAX_WAIT, slot)
+                yield next_wait(multi, MAX_WAIT, slot)
                 status, running = perform()
                 while status == _CALL_MULTI_PERFORM:
                     status, running = perform()
                 if running and slot.watch_limit and slot.stalled_for(time.monotonic()):
-                    yield _STALLED
+                    yield STALLED
                     return
             _, _, failed = multi.info_read()
             yield (failed[0][1], failed[0][2]) if failed else SUCCEEDED
@@ -154,8 +155,8 @@ class MultiEngine(Generic[_T]):
         watched = self._watched
         if watched == 1 and len(self._running) == 1:
             for slot, _ in self._running.values():
-                return _wait(self.multi, ceiling, slot)
-        wait = _wait(self.multi, ceiling, None)
+                return next_wait(self.multi, ceiling, slot)
+        wait = next_wait(self.multi, ceiling, None)
         return min(wait, STALL_CHECK_EVERY) if watched else wait
 
     def stalls(self, now: float, every: float = STALL_CHECK_EVERY) -> list[Finished[_T]]:
@@ -171,7 +172,7 @@ class MultiEngine(Generic[_T]):
         done: list[Finished[_T]] = []
         for handle in stalled:
             slot, token = self._release(handle)
-            done.append((token, slot, *_STALLED))
+            done.append((token, slot, *STALLED))
         return done
 
     def _release(self, handle: pycurl.Curl) -> tuple[Slot, _T]:
@@ -199,7 +200,7 @@ class MultiEngine(Generic[_T]):
             self.multi.close()
 
 
-def _wait(multi: pycurl.CurlMulti, ceiling: float, slot: Slot | None) -> float:
+def next_wait(multi: pycurl.CurlMulti, ceiling: float, slot: Slot | None) -> float:
     """libcurl's next deadline, at most `ceiling`; for one watched `slot` whose data moved,
     the moment its no-progress limit would run out, if sooner."""
     wait_ms = multi.timeout()  # -1: no deadline; 0: drive now

@@ -9,15 +9,18 @@ import pycurl
 
 from .._curl import text
 from .._version import __version__
+from ._upload import UploadBody
 
 __all__ = [
     "HTTP_VERSIONS",
     "USER_AGENT",
+    "SentHeaders",
     "base_options",
     "http_version_supported",
     "protocol_mask",
     "request_extras",
     "supported_protocols",
+    "upload_in",
 ]
 
 # CURLPROTO_* bits by scheme (curl.h): pycurl names all but the two newest. Schemes with no bit
@@ -166,7 +169,7 @@ def base_options(
 def request_extras(
     *,
     method: str,
-    body: bytes | None,
+    body: bytes | UploadBody | None,
     headers: list[str] | None,
     cookie: str | None,
     follow_redirects: bool,
@@ -181,7 +184,21 @@ def request_extras(
         add((pycurl.CUSTOMREQUEST, method))
         if follow_redirects:
             add((pycurl.FOLLOWLOCATION, _FOLLOW_CUSTOM))
-    if body is not None:
+    if isinstance(body, UploadBody):
+        # Read as it is sent: Content-Length when the size is known, chunked otherwise.
+        size = -1 if body.size is None else body.size
+        if method == "POST":
+            add((pycurl.POST, 1))
+            add((pycurl.POSTFIELDSIZE_LARGE, size))
+        else:
+            add((pycurl.UPLOAD, 1))
+            if size >= 0:
+                add((pycurl.INFILESIZE_LARGE, size))
+            if method != "PUT" and not custom:
+                add((pycurl.CUSTOMREQUEST, method))
+        add((pycurl.READFUNCTION, body.read))
+        add((pycurl.SEEKFUNCTION, body.seek))
+    elif body is not None:
         # POSTFIELDS, not COPYPOSTFIELDS: pycurl keeps a reference, and NUL bytes survive.
         add((pycurl.POSTFIELDSIZE_LARGE, len(body)))
         add((pycurl.POSTFIELDS, body))
@@ -200,3 +217,43 @@ def request_extras(
 def _header_bytes(lines: list[str]) -> list[bytes]:
     """Header lines as HTTP/1.1 carries them: Latin-1 octets (Session checked they fit)."""
     return [line.encode("latin-1") for line in lines]
+
+
+class SentHeaders:
+    """The header lines a request's options make libcurl send, read back only when asked
+    (`Response.request`); libcurl adds Host, Accept, Accept-Encoding, Content-Length."""
+
+    __slots__ = ("base", "extra")
+
+    def __init__(self, base: list[tuple[int, Any]], extra: list[tuple[int, Any]]) -> None:
+        self.base = base
+        self.extra = extra
+
+    def items(self) -> list[tuple[str, str]]:
+        values = dict(self.base)
+        values.update(self.extra)  # a request's own headers and cookies replace the base's
+        items: list[tuple[str, str]] = []
+        for raw in values.get(pycurl.HTTPHEADER) or ():
+            line = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+            name, sep, value = line.partition(":")
+            if sep and value.strip():
+                items.append((name.strip(), value.strip()))
+            elif not sep and line.endswith(";"):  # "Name;": sent with an empty value
+                items.append((line[:-1].strip(), ""))
+        named = {name.lower() for name, _ in items}
+        if "user-agent" not in named and pycurl.USERAGENT in values:
+            items.insert(0, ("User-Agent", text(values[pycurl.USERAGENT])))
+        if "authorization" not in named and pycurl.HTTPAUTH in values:
+            items.append(("Authorization", "[redacted]"))
+        if "cookie" not in named and values.get(pycurl.COOKIE):
+            items.append(("Cookie", "[redacted]"))
+        return items
+
+
+def upload_in(extra: list[tuple[int, Any]]) -> UploadBody | None:
+    """The streamed body among a request's options, if it has one."""
+    for option, value in extra:
+        if option == pycurl.READFUNCTION:
+            body: UploadBody = value.__self__
+            return body
+    return None

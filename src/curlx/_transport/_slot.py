@@ -21,6 +21,7 @@ from .._curl import (
 from .._exceptions import CurlError, InvalidRequest
 from .._info import READING, TransferInfo
 from .._urls import redact_url
+from ._options import SentHeaders
 
 __all__ = ["Answer", "Slot"]
 
@@ -35,6 +36,7 @@ class Answer(Protocol):
     _source: Callable[[], Any] | None  # a weak reference to the slot, till the info is read
     method: str
     request_url: str
+    _sent: Any  # the SentHeaders of its request
 
 
 _A = TypeVar("_A", bound=Answer)
@@ -74,6 +76,7 @@ class Slot:
         "header_lines",
         "method",
         "safe_url",
+        "sent",
         "stalled",
         "undo",
         "unread",
@@ -97,6 +100,7 @@ class Slot:
         self.chunks: list[bytes] = []
         self.header_lines: list[bytes] = []
         self.method = "GET"
+        self.sent: SentHeaders | None = None  # the headers the last request's options send
         self.safe_url = ""
         self.url = ""
         self.stalled = False
@@ -183,6 +187,9 @@ class Slot:
                 self.dirty = True
         else:
             self.dirty = False
+        sent = self.sent
+        if sent is None or sent.base is not base or sent.extra is not extra:
+            self.sent = SentHeaders(base, extra)
         self.watch_limit = watchdog or 0.0
         self.watch_progress = -1  # nothing seen yet
         # `chunks` and `header_lines` are empty here: take(), failed() and an interrupted
@@ -215,6 +222,7 @@ class Slot:
         its `info` from this handle on first use, and in any case before the next transfer."""
         response.status_code = self.handle.getinfo(pycurl.RESPONSE_CODE)
         response.content, response._header_lines = self.take()
+        response._sent = self.sent
         response._source = weakref.ref(self)
         self.answered = weakref.ref(response)
         return response

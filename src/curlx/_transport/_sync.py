@@ -11,10 +11,12 @@ from typing import Any, Final, Generic, TypeVar
 import pycurl
 
 from .._codes import Family
-from .._curl import translate
-from .._exceptions import CurlError
+from .._curl import read_response_info, translate
+from .._exceptions import CurlError, InvalidOperation
+from .._info import TransferInfo
+from .._models import Response, StreamedResponse
 from .._translate import ResolveTimeout
-from ._engine import SUCCEEDED, MultiEngine, wait_sync
+from ._engine import MAX_WAIT, STALLED, SUCCEEDED, MultiEngine, next_wait, wait_sync
 from ._slot import Answer, Slot
 
 __all__ = ["MultiTransport", "Transport"]
@@ -38,9 +40,12 @@ class Transport:
         "_engine",
         "_lookup_abandoned",
         "_multi",
+        "_mailbox",
         "_response",
         "_selectable",
         "_slot",
+        "_spare",
+        "_streams",
     )
 
     def __init__(self, response: Callable[[str, str], Answer]) -> None:
@@ -54,6 +59,12 @@ class Transport:
         # FD_SETSIZE): from then on transfers run in libcurl's own loop (easy perform).
         self._selectable = True
         self._lookup_abandoned = False  # a transfer ended before its name lookup did
+        # Streamed responses still being read, each on a slot of its own on the same multi
+        # handle (their connections pooled with the rest); while one is open, transfers end
+        # through `_mailbox` (libcurl's done messages, by handle), as any of them may read one.
+        self._streams: set[BodyTransfer] = set()
+        self._spare: list[Slot] = []  # the slots of streams that ended, for the next ones
+        self._mailbox: dict[pycurl.Curl, tuple[int, str]] = {}
 
     def _open(self) -> Slot:
         """Make the handle and the multi handle, for the first request."""
@@ -65,7 +76,14 @@ class Transport:
         return slot
 
     def close(self) -> None:
-        """Close the handle and its connections (the last Response and error keep their info)."""
+        """Close the handle and its connections (the last Response and error keep their info);
+        streamed responses still open are cut off: reading them raises InvalidOperation."""
+        for transfer in list(self._streams):
+            transfer.close()
+        for spare in self._spare:
+            spare.settle()
+            spare.handle.close()
+        self._spare.clear()
         slot = self._slot
         if slot is not None:
             slot.settle()
@@ -113,7 +131,10 @@ class Transport:
         """
         slot = self._slot or self._open()
         try:
-            if self._selectable:
+            if self._streams:  # a streamed response is open on the same multi handle
+                slot.prepare(method, url, base, extra, watchdog, False, safe_url)
+                failure = self._run_shared(slot)
+            elif self._selectable:
                 slot.prepare(method, url, base, extra, watchdog, False, safe_url)
                 failure = self._run(slot)
             else:
@@ -161,12 +182,273 @@ class Transport:
             raise translate(exc, family=Family.MULTI) from exc
         return outcome  # type: ignore[return-value]
 
+    def _pump(self) -> None:
+        """Drive every transfer on the multi handle, and post the ended ones to `_mailbox`."""
+        multi = self._multi
+        assert multi is not None
+        try:
+            multi.perform()
+            mailbox = self._mailbox
+            while True:
+                queued, ok_list, err_list = multi.info_read()
+                for handle in ok_list:
+                    mailbox[handle] = SUCCEEDED
+                for handle, code, message in err_list:
+                    mailbox[handle] = (code, message)
+                if not queued:
+                    return
+        except pycurl.error as exc:  # the multi handle's own failure (CURLM)
+            raise translate(exc, family=Family.MULTI) from exc
+
+    def _run_shared(self, slot: Slot) -> tuple[int, str]:
+        """As `_run`, while streamed responses share the multi handle."""
+        multi = self._multi
+        assert multi is not None
+        handle = slot.handle
+        multi.add_handle(handle)
+        try:
+            while True:
+                self._pump()
+                outcome = self._mailbox.pop(handle, None)
+                if outcome is not None:
+                    return outcome
+                if slot.watch_limit and slot.stalled_for(time.monotonic()):
+                    return STALLED
+                wait_sync(multi, next_wait(multi, MAX_WAIT, slot if slot.watch_limit else None))
+        finally:
+            multi.remove_handle(handle)
+
+    def open_stream(
+        self,
+        method: str,
+        url: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
+        safe_url: str | None = None,
+    ) -> StreamedResponse:
+        """Start a transfer and return its response as soon as its headers are in; the body
+        is read from the response as it arrives. Failures before that raise the typed error."""
+        if self._slot is None:
+            self._open()
+        multi = self._multi
+        assert multi is not None
+        slot = self._spare.pop() if self._spare else Slot(_SESSION_BUFFER)
+        try:
+            slot.prepare(method, url, base, extra, watchdog, False, safe_url)
+        except pycurl.error as exc:
+            self._spare.append(slot)
+            raise slot.failed(exc.args) from exc
+        except UnicodeEncodeError as exc:
+            self._spare.append(slot)
+            raise slot.refused(exc) from exc
+        transfer = BodyTransfer(self, slot)
+        self._streams.add(transfer)
+        try:
+            multi.add_handle(slot.handle)
+            transfer.added = True
+            while not transfer.headers_done and transfer.outcome is None:
+                transfer.step()
+        except BaseException:
+            self._lookup_abandoned = True  # interrupted, maybe while looking up a name
+            transfer.close()
+            raise
+        error = transfer.error
+        if error is not None and not transfer.pieces:
+            transfer.error = None
+            try:
+                raise error
+            finally:
+                error = None
+        response = StreamedResponse._open(
+            transfer,
+            slot.handle.getinfo(pycurl.RESPONSE_CODE) if transfer.info is None else 0,
+            transfer.header_lines.copy(),
+            method,
+            slot.safe_url,
+            slot.sent,
+        )
+        if transfer.info is not None:  # ended already: the whole body is in
+            response.status_code = transfer.info.response_code
+            response._info = transfer.info
+        return response
+
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
         if self._slot is None:
             return []
         lines: list[str] = self._slot.handle.getinfo(pycurl.INFO_COOKIELIST)
         return lines
+
+
+_STREAM_BUFFERED: Final = 1 << 20
+"""Bytes of a streamed body held unread before its transfer is paused (libcurl's
+CURL_WRITEFUNC_PAUSE) until the reader catches up: memory stays bounded, whatever the size."""
+_SPARE_SLOTS: Final = 4  # slots of ended streams kept for the next ones
+
+
+class BodyTransfer:
+    """A streamed response's transfer, on a slot of its own on a Session's multi handle.
+
+    Read piece by piece (`read`); while more than `_STREAM_BUFFERED` bytes wait unread the
+    transfer is paused, which also keeps other requests on the Session from filling memory
+    with it. Closing it early removes the transfer (its connection is not reused).
+    """
+
+    __slots__ = (
+        "added",
+        "buffered",
+        "error",
+        "header_lines",
+        "headers_done",
+        "info",
+        "outcome",
+        "paused",
+        "pieces",
+        "received",
+        "slot",
+        "status",
+        "transport",
+    )
+
+    def __init__(self, transport: Transport, slot: Slot) -> None:
+        self.transport: Transport | None = transport
+        self.slot = slot
+        self.pieces: list[bytes] = []
+        self.header_lines: list[bytes] = []
+        self.buffered = 0
+        self.received = 0
+        self.paused = False
+        self.added = False
+        self.headers_done = False
+        self.status = 0
+        self.outcome: tuple[int, str] | None = None
+        self.error: CurlError | None = None
+        self.info: TransferInfo | None = None  # the final info, once the transfer ended
+        setopt = slot.handle.setopt
+        setopt(pycurl.WRITEFUNCTION, self._write)
+        setopt(pycurl.HEADERFUNCTION, self._header)
+        slot.applied = None  # these callbacks are the stream's: the next use resets the handle
+
+    def _write(self, data: bytes) -> int | None:
+        if self.buffered >= _STREAM_BUFFERED:
+            self.paused = True  # libcurl keeps `data` and hands it over again on resuming
+            return pycurl.WRITEFUNC_PAUSE
+        self.pieces.append(data)
+        self.buffered += len(data)
+        self.received += len(data)
+        self.headers_done = True
+        return None
+
+    def _header(self, line: bytes) -> None:
+        self.header_lines.append(line)
+        if line.startswith(b"HTTP/"):
+            parts = line.split(None, 2)
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        elif line in (b"\r\n", b"\n"):
+            # The end of a response's headers. A final one unless libcurl may go on to
+            # another (a redirect it follows, an authentication it answers): those show
+            # with their first body byte, or the end of the transfer.
+            status = self.status
+            if status >= 200 and not (300 <= status < 400 or status in (401, 407)):
+                self.headers_done = True
+
+    def step(self) -> None:
+        """Drive the multi handle until this transfer has pieces or ended, or a wait passed."""
+        transport = self.transport
+        if transport is None:
+            return
+        slot = self.slot
+        transport._pump()
+        outcome = transport._mailbox.pop(slot.handle, None)
+        if outcome is not None:
+            self._end(outcome)
+            return
+        if self.pieces:
+            return
+        multi = transport._multi
+        assert multi is not None
+        watching = slot.watch_limit and not self.paused
+        if watching:
+            progress = self.received + len(slot.header_lines)
+            if slot._stalled(
+                progress + slot.handle.getinfo(pycurl.SIZE_UPLOAD_T), time.monotonic()
+            ):
+                self._end(STALLED)
+                return
+        wait_sync(multi, next_wait(multi, MAX_WAIT, slot if watching else None))
+
+    def read(self) -> list[bytes]:
+        """The next pieces of the body; [] at its end; the typed error if it failed."""
+        while not self.pieces and self.outcome is None:
+            if self.transport is None:
+                raise InvalidOperation(
+                    "This streamed response's transfer was closed (by close(), or by closing "
+                    "its Session) before its body was read to the end."
+                )
+            self.step()
+        pieces = self.pieces
+        if pieces:
+            self.pieces = []
+            self.buffered = 0
+            if self.paused and self.transport is not None:
+                self.paused = False
+                self.slot.watch_progress = -1  # the pause was the reader's: time it afresh
+                self.slot.handle.pause(pycurl.PAUSE_CONT)
+            return pieces
+        error, self.error = self.error, None
+        if error is not None:
+            try:
+                raise error
+            finally:
+                error = None
+        return []
+
+    def _end(self, outcome: tuple[int, str]) -> None:
+        """The transfer ended: its error or final info made now, its slot free again."""
+        self.outcome = outcome
+        slot = self.slot
+        transport = self.transport
+        if transport is not None and transport._multi is not None and self.added:
+            transport._multi.remove_handle(slot.handle)
+            self.added = False
+        self.info = read_response_info(slot.handle, slot.method, slot.safe_url)
+        if outcome[0]:
+            self.error = slot.failed(outcome)
+        self._release()
+
+    def _release(self) -> None:
+        transport, self.transport = self.transport, None
+        slot = self.slot
+        slot.discard()
+        if transport is None:
+            return
+        transport._streams.discard(self)
+        multi = transport._multi
+        if multi is not None and not multi.closed and len(transport._spare) < _SPARE_SLOTS:
+            transport._spare.append(slot)
+        else:
+            slot.settle()
+            slot.handle.close()
+
+    def info_of(self, response: Response) -> TransferInfo:
+        """The streamed response's info: final once the transfer ended, the facts so far before."""
+        if self.info is not None:
+            response._info = self.info
+            return self.info
+        return read_response_info(self.slot.handle, response.method, response.request_url)
+
+    def close(self) -> None:
+        """Stop the transfer if it still runs (its connection is closed, not reused)."""
+        transport = self.transport
+        if transport is None:
+            return
+        if self.added and transport._multi is not None:
+            transport._multi.remove_handle(self.slot.handle)
+            self.added = False
+        transport._mailbox.pop(self.slot.handle, None)
+        self.pieces = []
+        self._release()
 
 
 # A Session's one handle reads up to this much per receive, so a body reaches Python in a few
