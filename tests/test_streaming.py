@@ -8,6 +8,7 @@ figure is the benchmark's (bench/bench_stream.py).
 
 from __future__ import annotations
 
+import gc
 import io
 import socket
 import threading
@@ -187,6 +188,7 @@ def test_a_stall_mid_body_is_a_read_timeout_from_the_iterator(lab: Lab) -> None:
                 next(pieces)
         info = caught.value.info
         assert info is not None and info.request_sent
+    gate.open.set()  # let the server's handler end
 
 
 def test_max_size_stops_an_endless_stream_with_its_typed_error(lab: Lab) -> None:
@@ -382,3 +384,31 @@ def test_a_307_sends_a_streamed_body_again(lab: Lab) -> None:
     with Session(timeout=T) as s:
         r = s.post(app.url("/old"), data=io.BytesIO(b"z" * 5000))
     assert r.url.endswith("/new") and app.requests[-1].body == b"z" * 5000
+
+
+def test_a_stream_dropped_unclosed_is_closed_by_the_next_request(lab: Lab) -> None:
+    endless = lab.raw(endless_body())
+    app = app_of(lab, {"/": Reply(200, b"ok")})
+    with Session(timeout=T) as s:
+        r = s.get(endless.url(), stream=True)
+        next(r.iter_bytes())
+        transport = s._transport
+        assert len(transport._streams) == 1
+        del r
+        gc.collect()
+        assert s.get(app.url("/")).text == "ok"
+        assert not transport._streams  # the dropped transfer was closed, its slot kept
+        assert len(transport._spare) == 1
+
+
+def test_a_second_iterator_goes_on_where_the_first_stopped(lab: Lab) -> None:
+    app = app_of(lab, {"/big": Reply(200, BODY)})
+    with Session(timeout=T) as s, s.stream("GET", app.url("/big")) as r:
+        got = b""
+        for piece in r.iter_bytes():  # pieces as they arrive: nothing held back when left
+            got += piece
+            break
+        got += b"".join(r.iter_bytes())
+        assert got == BODY and r.is_closed
+        with pytest.raises(curlx.InvalidOperation, match="being or was read"):
+            r.content  # noqa: B018

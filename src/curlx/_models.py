@@ -7,6 +7,7 @@ import dataclasses
 import json as _json
 import math
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from email.message import Message
@@ -540,8 +541,9 @@ class StreamedResponse(Response):
     its transfer holds a handle until then.
     """
 
-    __slots__ = ("_consumed", "_stream")
+    __slots__ = ("_consumed", "_held", "_stream")
     _consumed: bool
+    _held: deque[bytes]  # pieces read from the transfer, not yet handed to an iterator
     _stream: BodyStream | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -564,6 +566,7 @@ class StreamedResponse(Response):
         self._sent = sent
         self._source = lambda: stream
         self._stream = stream
+        self._held = deque()
         self._consumed = False
         self.status_code = status_code
         self._header_lines = header_lines
@@ -573,11 +576,17 @@ class StreamedResponse(Response):
 
     @property
     def content(self) -> bytes:
-        """The whole body: what is left of it is read now (all of it, unless iterated)."""
+        """The whole body, read now if it was not (InvalidOperation once iterating began)."""
         try:
             return _CONTENT.__get__(self)  # type: ignore[no-any-return]
         except AttributeError:
             pass
+        if self._consumed:
+            raise InvalidOperation(
+                "The body of this streamed response is being or was read by iter_bytes(), "
+                "iter_content(), iter_text() or iter_lines(), so `content` cannot have all of "
+                "it: keep the pieces as you iterate, or read `content` without iterating."
+            )
         body = b"".join(self._chunks())
         _CONTENT.__set__(self, body)
         return body
@@ -587,32 +596,38 @@ class StreamedResponse(Response):
         _CONTENT.__set__(self, value)
 
     def _chunks(self) -> Iterator[bytes]:
+        """The body's pieces as they arrive. Another iterator, after one was left early,
+        goes on where that one stopped; the transfer closes at the end of the body, or with
+        `close()` (or the ``with`` block)."""
         try:
             yield _CONTENT.__get__(self)
             return
         except AttributeError:
             pass
-        if self._consumed:
-            raise InvalidOperation(
-                "The body of this streamed response was already read (by iter_bytes(), "
-                "iter_content(), iter_text() or iter_lines()): a stream can be read once. "
-                "Keep the pieces as you read them, or read `content` instead of iterating."
-            )
-        self._consumed = True
         stream = self._stream
         if stream is None:
             raise InvalidOperation(
-                "This streamed response was closed before its body was read: read it before "
-                "close() (or inside its `with` block)."
+                "The body of this streamed response was already read to its end, or the "
+                "response was closed before that: a stream can be read once. Keep the pieces "
+                "as you read them, or read `content` instead of iterating."
+                if self._consumed
+                else "This streamed response was closed before its body was read: read it "
+                "before close() (or inside its `with` block)."
             )
-        try:
-            while True:
+        self._consumed = True
+        held = self._held
+        while True:
+            while held:
+                yield held.popleft()
+            try:
                 pieces = stream.read()
-                if not pieces:
-                    return
-                yield from pieces
-        finally:
-            self.close()
+            except BaseException:
+                self.close()
+                raise
+            if not pieces:
+                self.close()
+                return
+            held.extend(pieces)
 
     @property
     def is_closed(self) -> bool:

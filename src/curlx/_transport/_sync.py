@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
 
@@ -130,6 +131,8 @@ class Transport:
         Failures raise the typed error.
         """
         slot = self._slot or self._open()
+        if self._streams:
+            self._reap()
         try:
             if self._streams:  # a streamed response is open on the same multi handle
                 slot.prepare(method, url, base, extra, watchdog, False, safe_url)
@@ -231,6 +234,8 @@ class Transport:
         is read from the response as it arrives. Failures before that raise the typed error."""
         if self._slot is None:
             self._open()
+        if self._streams:
+            self._reap()
         multi = self._multi
         assert multi is not None
         slot = self._spare.pop() if self._spare else Slot(_SESSION_BUFFER)
@@ -271,7 +276,16 @@ class Transport:
         if transfer.info is not None:  # ended already: the whole body is in
             response.status_code = transfer.info.response_code
             response._info = transfer.info
+        else:
+            # A response dropped unread and unclosed leaves its transfer to be closed by the
+            # next request (in the thread that owns the handles, not the garbage collector's).
+            weakref.finalize(response, transfer.abandon)
         return response
+
+    def _reap(self) -> None:
+        """Close the transfers of streamed responses that were dropped without closing."""
+        for transfer in [t for t in self._streams if t.abandoned]:
+            transfer.close()
 
     def cookies(self) -> list[str]:
         """The cookies libcurl's engine holds, as Netscape cookie-file lines."""
@@ -296,6 +310,7 @@ class BodyTransfer:
     """
 
     __slots__ = (
+        "abandoned",
         "added",
         "buffered",
         "error",
@@ -320,6 +335,7 @@ class BodyTransfer:
         self.received = 0
         self.paused = False
         self.added = False
+        self.abandoned = False
         self.headers_done = False
         self.status = 0
         self.outcome: tuple[int, str] | None = None
@@ -437,6 +453,10 @@ class BodyTransfer:
             response._info = self.info
             return self.info
         return read_response_info(self.slot.handle, response.method, response.request_url)
+
+    def abandon(self) -> None:
+        """Its response was dropped: the transport closes this at its next request."""
+        self.abandoned = True
 
     def close(self) -> None:
         """Stop the transfer if it still runs (its connection is closed, not reused)."""
