@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import io
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ import curlx
 from curlx import Session
 
 T = 5.0
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BODY = bytes(range(256)) * 4096  # 1 MiB, every byte value
 
 
@@ -412,3 +415,41 @@ def test_a_second_iterator_goes_on_where_the_first_stopped(lab: Lab) -> None:
         assert got == BODY and r.is_closed
         with pytest.raises(curlx.InvalidOperation, match="being or was read"):
             r.content  # noqa: B018
+
+
+def test_example_stream_download_round_trip(lab: Lab, tmp_path: Path) -> None:
+    received: list[bytes] = []
+
+    def handler(request: Request, exchange: Exchange) -> Reply:
+        if request.method == "PUT":
+            received.append(request.body)
+            return Reply(201, b"")
+        return Reply(200, BODY * 3)
+
+    app = lab.app(handler)
+    out = tmp_path / "copy.bin"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "stream_download.py"),
+            app.url("/file"),
+            str(out),
+            "--upload-to",
+            app.url("/put"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == BODY * 3 and received == [BODY * 3]
+    assert f"{len(BODY) * 3} bytes sha256=" in done.stdout and "HTTP 201" in done.stdout
+    refused = subprocess.run(
+        [sys.executable, str(EXAMPLES / "stream_download.py"), app.url("/x"), "/no/such/dir/x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1 and "cannot write /no/such/dir/x" in refused.stderr
