@@ -78,6 +78,7 @@ class _Overrides(NamedTuple):
     proxy: Any
     max_size: Any
     http_version: Any
+    debug: Any
 
 
 # Session attributes the handle options are built from: assigning one drops the cached options.
@@ -134,7 +135,8 @@ class Session:
     file, or (cert, key)); `proxy` (http, https, socks5 or socks5h URL); `max_size` (largest
     body in bytes); `http_version` ("1.1", "2", "3"); `allowed_protocols` (default http and
     https; add "ftp", "file"... only on purpose); `retry` (a `Retry` policy, or a number of
-    retries; default None: no retries).
+    retries; default None: no retries); `debug` (True: libcurl's trace, credentials and cookies
+    redacted, to the ``curlx.trace`` logger at DEBUG).
 
     A Session is for one thread at a time: a second thread using it while a request runs gets
     `InvalidOperation`. Give each thread its own Session.
@@ -157,6 +159,7 @@ class Session:
         http_version: str | None = None,
         allowed_protocols: Iterable[str] = _DEFAULT_PROTOCOLS,
         retry: Retry | int | None = None,
+        debug: bool = False,
         _cookie_engine: bool = True,
     ) -> None:
         self.headers = Headers(headers)
@@ -171,6 +174,7 @@ class Session:
         self.max_size = max_size
         self.http_version = http_version
         self.retry = Retry.of(retry)
+        self.debug = debug
         self.allowed_protocols = _allowed_protocols(allowed_protocols)
         self._cookies: dict[str, str] = dict(cookies or {})
         _cookie_header(self._cookies)  # refuse bad cookies now, not at the first request
@@ -306,6 +310,7 @@ class Session:
         max_size: int | None | _Unset = UNSET,
         http_version: str | None | _Unset = UNSET,
         retry: Retry | int | None | _Unset = UNSET,
+        debug: bool | _Unset = UNSET,
     ) -> Response:
         """Send one request and return its Response; failures raise typed curlx errors.
 
@@ -334,6 +339,7 @@ class Session:
                     proxy,
                     max_size,
                     http_version,
+                    debug,
                 ),
                 retry is UNSET,
             )
@@ -578,6 +584,7 @@ class Session:
         proxy: str | None,
         max_size: int | None,
         http_version: str | None,
+        debug: bool,
     ) -> list[tuple[int, Any]]:
         limits = Timeout.of(timeout)
         auth_spec = None
@@ -638,6 +645,7 @@ class Session:
             max_size=max_size,
             http_version=http_version,
             protocols=self.allowed_protocols,
+            debug=bool(debug),
         )
 
     def _header_list(self) -> list[tuple[str, str]]:

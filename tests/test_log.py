@@ -1,0 +1,180 @@
+"""The `curlx` logger: one DEBUG record per transfer (Session, curlx.get, fetch_many), failures
+with their class, and ``debug=True`` / ``curlx get -v`` sending libcurl's trace, redacted, to
+``curlx.trace``. Real loopback servers; pytest's ``caplog`` collects the records.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+from support.http import Exchange, Reply, Request
+from support.lab import Lab
+from support.raw import closed_port
+
+import curlx
+from curlx._cli import main
+from curlx._transport._log import redact_headers
+
+T = 5.0
+
+
+def cookie_jar(request: Request, exchange: Exchange) -> Reply:
+    """200 ``ok``, setting a cookie whose value must never reach a log."""
+    headers = [("Set-Cookie", "token=set-cookie-secret; Path=/; HttpOnly")]
+    return Reply(200, b"ok", headers)
+
+
+def records(caplog: pytest.LogCaptureFixture, name: str = "curlx") -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == name]
+
+
+def trace_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in records(caplog, "curlx.trace")]
+
+
+# --- one record per transfer ---------------------------------------------------------------------
+
+
+def test_a_request_is_one_debug_record_and_the_second_reuses(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = lab.app()
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    url = app.url("/path?q=1", userinfo="bob:pass-word")
+    with curlx.Session(timeout=T) as s:
+        s.get(url)
+        s.get(url)
+    first, second = records(caplog)
+    for record in (first, second):
+        assert record.levelno == logging.DEBUG
+        assert record.method == "GET"  # type: ignore[attr-defined]
+        assert record.url == app.url("/path?q=1")  # type: ignore[attr-defined]
+        assert record.status_code == 200  # type: ignore[attr-defined]
+        assert record.http_version == "HTTP/1.1"  # type: ignore[attr-defined]
+        assert 0 <= record.elapsed < T  # type: ignore[attr-defined]
+        message = record.getMessage()
+        assert f'GET {app.url("/path?q=1")} "HTTP/1.1 200 OK"' in message
+        assert "pass-word" not in message and "bob" not in message
+    assert (first.reused, second.reused) == (False, True)  # type: ignore[attr-defined]
+    assert "(new connection)" in first.getMessage()
+    assert "(reused connection)" in second.getMessage()
+    assert app.connections == 1
+
+
+def test_a_failure_is_logged_with_its_class(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    url = f"http://127.0.0.1:{closed_port()}/x"
+    with curlx.Session(timeout=T) as s, pytest.raises(curlx.ConnectError) as caught:
+        s.get(url)
+    (record,) = records(caplog)
+    assert record.levelno == logging.DEBUG
+    assert record.error is caught.value  # type: ignore[attr-defined]
+    assert record.reused is None  # type: ignore[attr-defined]  # never connected
+    message = record.getMessage()
+    assert message.startswith(f"HTTP Request: GET {url} failed in ")
+    assert "(no connection): CouldntConnect: Failed to connect" in message
+
+
+def test_curlx_get_and_fetch_many_log_each_transfer(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = lab.app()
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    curlx.get(app.url("/one"), timeout=T)
+    urls = [app.url(f"/crawl/{i}") for i in range(3)] + [f"http://127.0.0.1:{closed_port()}/"]
+    results = list(curlx.fetch_many(urls, concurrency=2, timeout=T))
+    assert len(results) == 4
+    logged = {r.url: r for r in records(caplog)}  # type: ignore[attr-defined]
+    assert set(logged) == {app.url("/one"), *urls}
+    (error,) = [r.error for r in results if r.error is not None]
+    assert logged[urls[-1]].error is error  # type: ignore[attr-defined]
+    assert all(logged[u].status_code == 200 for u in urls[:3])  # type: ignore[attr-defined]
+
+
+def test_nothing_is_logged_unless_debug_is_enabled(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = lab.app()
+    caplog.set_level(logging.INFO, logger="curlx")
+    with curlx.Session(timeout=T, debug=True) as s:
+        assert s.get(app.url()).status_code == 200
+    assert records(caplog) == [] and records(caplog, "curlx.trace") == []
+
+
+# --- the trace --------------------------------------------------------------------------------
+
+
+def test_debug_trace_has_the_exchange_with_secrets_redacted(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = lab.app(cookie_jar)
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    url = app.url("/secret", userinfo="carol:url-password")
+    with curlx.Session(timeout=T, debug=True, cookies={"sid": "cookie-secret"}) as s:
+        s.get(url)
+        s.get(app.url("/again"), auth=("bob", "basic-password"))
+    lines = trace_lines(caplog)
+    text = "\n".join(lines)
+    assert "> GET /secret HTTP/1.1" in lines
+    assert "< HTTP/1.1 200 OK" in lines
+    assert "> Cookie: sid=[redacted]" in lines
+    assert "< Set-Cookie: token=[redacted]; Path=/; HttpOnly" in lines
+    assert "> Authorization: Basic [redacted]" in lines
+    assert "{ [2 bytes of data received]" in lines
+    assert any(line.startswith("* ") for line in lines)
+    for secret in ("url-password", "carol", "cookie-secret", "set-cookie-secret", "basic-pass"):
+        assert secret not in text
+    assert base64.b64encode(b"bob:basic-password").decode() not in text
+    assert "ok" not in [line.strip("{} ") for line in lines]  # no body bytes
+
+
+def test_debug_per_request_does_not_stick(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    app = lab.app()
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    with curlx.Session(timeout=T) as s:
+        s.get(app.url("/quiet"))
+        assert trace_lines(caplog) == []
+        s.get(app.url("/loud"), debug=True)
+        assert "> GET /loud HTTP/1.1" in trace_lines(caplog)
+        caplog.clear()
+        s.get(app.url("/quiet-again"))
+        assert trace_lines(caplog) == []
+        assert len(records(caplog)) == 1
+    curlx.get(app.url("/module"), timeout=T, debug=True)
+    assert "> GET /module HTTP/1.1" in trace_lines(caplog)
+
+
+@pytest.mark.parametrize(
+    ("sent", "logged"),
+    [
+        (b"Authorization: Bearer abc.def\r\n", b"Authorization: Bearer [redacted]\r\n"),
+        (b"authorization:token\r\n", b"authorization: [redacted]\r\n"),
+        (b"Proxy-Authorization: Basic eDp5\r\n", b"Proxy-Authorization: Basic [redacted]\r\n"),
+        (b"Cookie: a=1; b=x=y\r\n", b"Cookie: a=[redacted]; b=[redacted]\r\n"),
+        (b"Set-Cookie: k=v; Max-Age=5\r\n", b"Set-Cookie: k=[redacted]; Max-Age=5\r\n"),
+        (b"X-Authorization-Mode: keep\r\n", b"X-Authorization-Mode: keep\r\n"),
+    ],
+)
+def test_redacted_header_values(sent: bytes, logged: bytes) -> None:
+    block = b"GET / HTTP/1.1\r\nHost: h\r\n" + sent + b"Accept: */*\r\n\r\n"
+    expected = b"GET / HTTP/1.1\r\nHost: h\r\n" + logged + b"Accept: */*\r\n\r\n"
+    assert redact_headers(block).replace(b"\r", b"") == expected.replace(b"\r", b"")
+
+
+def test_cli_get_verbose_prints_the_trace_on_stderr(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = lab.app(cookie_jar)
+    logger = logging.getLogger("curlx")
+    handlers, level = list(logger.handlers), logger.level
+    code = main(["get", "-v", "-H", "Cookie: c=cli-secret", app.url("/v"), "--timeout", "5"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (0, "ok")
+    assert "> GET /v HTTP/1.1" in err.splitlines()
+    assert "< HTTP/1.1 200 OK" in err.splitlines()
+    assert "> Cookie: c=[redacted]" in err.splitlines()
+    assert "secret" not in err
+    assert f'HTTP Request: GET {app.url("/v")} "HTTP/1.1 200 OK"' in err
+    assert (logger.handlers, logger.level) == (handlers, level)  # put back as it was
