@@ -527,6 +527,7 @@ class Session:
                 f"{', '.join(sorted(self.allowed_protocols))} "
                 "(widen it with Session(allowed_protocols=...))",
                 url=redact_url(url),
+                client=True,
             )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -622,6 +623,7 @@ class Session:
                 f"http_version={http_version!r} is not available in this libcurl (it has "
                 f"{', '.join(available)}; HTTP/2 and HTTP/3 need a libcurl built with them)",
                 url=redact_url(url),
+                client=True,
             )
         if proxy is not None:
             proxy = ascii_url(_check_text("proxy", proxy, _url_shown))

@@ -242,6 +242,7 @@ class Slot:
             )
         self.stalled = False
         error = failed_transfer(args, self.handle, self, None)
+        error._client = True  # its hint names the client's keywords, not libcurl's options
         self.unread = weakref.ref(error)
         if enabled(DEBUG):
             log_failure(self.handle, self.method, self.safe_url, error)
