@@ -6,7 +6,12 @@ with their class, and ``debug=True`` / ``curlx get -v`` sending libcurl's trace,
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from support.http import Exchange, Reply, Request
@@ -18,6 +23,7 @@ from curlx._cli import main
 from curlx._transport._log import redact_headers
 
 T = 5.0
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def cookie_jar(request: Request, exchange: Exchange) -> Reply:
@@ -178,3 +184,42 @@ def test_cli_get_verbose_prints_the_trace_on_stderr(
     assert "secret" not in err
     assert f'HTTP Request: GET {app.url("/v")} "HTTP/1.1 200 OK"' in err
     assert (logger.handlers, logger.level) == (handlers, level)  # put back as it was
+
+
+# --- the examples ---------------------------------------------------------------------------
+
+
+def run_example(script: str) -> list[dict[str, Any]]:
+    """Run an example on its own (its own loopback server); its JSON lines."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "secret" not in done.stdout  # the URLs had user:secret@ in them
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_example_log_json() -> None:
+    first, second, failure, mine = run_example("log_json.py")
+    assert (first["logger"], first["level"], first["status_code"]) == ("curlx", "DEBUG", 200)
+    assert (first["reused"], second["reused"]) == (False, True)
+    assert failure["logger"] == "curlx" and failure["error"]["class"] == "CouldntConnect"
+    assert mine["logger"] == "example" and mine["level"] == "ERROR"
+    error = curlx.CurlError.from_dict(mine["error"])  # the record makes the error back
+    assert isinstance(error, curlx.ConnectError) and error.url == failure["url"]
+    assert "proxy=" in error.hint  # it came from a Session: the client's words
+
+
+def test_example_structlog_errors() -> None:
+    pytest.importorskip("structlog")
+    status, refused, other = run_example("structlog_errors.py")
+    assert status["event"] == "fetch failed" and "exception" not in status
+    assert status["error"]["class"] == "HTTPServerError"
+    assert (status["error"]["retry"], status["error"]["retry_after"]) == ("idempotent", 30.0)
+    assert refused["error"]["name"] == "CURLE_COULDNT_CONNECT"
+    assert refused["error"]["url"].startswith("http://127.0.0.1:")
+    assert "error" not in other and "ValueError: not a curlx error" in other["exception"]
