@@ -16,7 +16,7 @@ import pycurl
 import pytest
 from support.http import Reply, stall
 from support.lab import Lab
-from support.raw import closed_port
+from support.raw import closed_port, socks5
 
 import curlx
 from curlx import CurlCode
@@ -109,6 +109,30 @@ def test_dead_proxy(lab: Lab) -> None:
     assert_client_words(error, "proxy=")
     raw = raw_error(app.url(), (pycurl.PROXY, proxy))
     assert raw.code is CurlCode.COULDNT_CONNECT and "proxy=" not in raw.hint
+
+
+def test_socks_proxy_detail(lab: Lab) -> None:
+    """The CURLPX detail of a SOCKS failure (no acceptable authentication) in either words."""
+    refusing = lab.raw(socks5(b"\x05\xff"))  # SOCKS5: no acceptable authentication method
+    proxy = f"socks5://127.0.0.1:{refusing.port}"
+    url = f"http://127.0.0.1:{closed_port()}/"
+    error = client_error(lambda: curlx.get(url, proxy=proxy, timeout=T))
+    assert error.code is CurlCode.PROXY and error.proxy_code is curlx.ProxyCode.NO_AUTH
+    assert_client_words(error, 'proxy="socks5://user:password@host:port"')
+    raw = raw_error(url, (pycurl.PROXY, proxy))
+    assert raw.proxy_code is curlx.ProxyCode.NO_AUTH
+    assert "CURLOPT_PROXYUSERPWD" in raw.hint and "proxy=" not in raw.hint
+
+
+def test_client_certificate(lab: Lab) -> None:
+    app = lab.app(tls=True)
+    garbage = str(lab.pki.garbage_file)
+    with curlx.Session(timeout=T, verify=str(lab.pki.ca_file), cert=garbage) as s:
+        error = client_error(lambda: s.get(app.url()))
+    assert error.code is CurlCode.SSL_CERTPROBLEM
+    assert_client_words(error, "cert=")
+    raw = raw_error(app.url(), (pycurl.CAINFO, str(lab.pki.ca_file)), (pycurl.SSLCERT, garbage))
+    assert raw.code is CurlCode.SSL_CERTPROBLEM and "CURLOPT_SSLCERT" in raw.hint
 
 
 def test_too_many_redirects(lab: Lab) -> None:

@@ -2504,6 +2504,11 @@ class ProxyCode(_Code):
             "a SOCKS proxy at all. Check that CURLOPT_PROXYTYPE (or the socks4:// or socks5:// "
             "prefix of the proxy URL) matches the proxy."
         ),
+        ForClients(
+            "The server at the proxy address does not speak the SOCKS version asked for, or is "
+            "not a SOCKS proxy at all. Check that the scheme of proxy= (socks4://, socks5://, "
+            "socks5h:// or http://) matches the proxy."
+        ),
     )
 
     CLOSED = (
@@ -2577,6 +2582,11 @@ class ProxyCode(_Code):
             "The user that identd reported for this connection does not match the one libcurl "
             "sent. Make the user in the request (CURLOPT_PROXYUSERNAME) match the local account."
         ),
+        ForClients(
+            "The user that identd reported for this connection does not match the one libcurl "
+            'sent. Make the user in the proxy URL (proxy="socks4://user@host:port") match the '
+            "local account."
+        ),
     )
 
     LONG_HOSTNAME = (
@@ -2623,6 +2633,11 @@ class ProxyCode(_Code):
             "credentials were set. Provide CURLOPT_PROXYUSERPWD or adjust CURLOPT_SOCKS5_AUTH."
         ),
         (Category.AUTH,),
+        ForClients(
+            "The proxy requires a method that was not offered, typically user/password when no "
+            "credentials were set. Put them in the proxy URL: "
+            'proxy="socks5://user:password@host:port".'
+        ),
     )
 
     # --- receiving from the proxy ---
@@ -2886,6 +2901,10 @@ class ProxyCode(_Code):
             "account may use the proxy."
         ),
         (Category.AUTH,),
+        ForClients(
+            "Check the credentials in the proxy URL (proxy=) and that the account may use the "
+            "proxy."
+        ),
     )
 
 

@@ -110,7 +110,7 @@ def _what_to_do(error: CurlError) -> str:
         return _UNKNOWN_HINT
     detail = error.proxy_code
     if isinstance(detail, ProxyCode):
-        return f"{detail.libcurl_name}: {detail.explanation}"
+        return f"{detail.libcurl_name}: {detail.what_to_do(error._client)}"
     situation, text = error.situation, code.what_to_do(error._client)
     return f"{situation} {text}" if situation else text
 
@@ -136,7 +136,8 @@ def _what_to_do_in(error: CurlError, t: Language) -> str:
     detail = error.proxy_code
     if isinstance(detail, ProxyCode):
         text = t.gettext("{name}: {explanation}")
-        return text.format(name=detail.libcurl_name, explanation=t.explanation(detail))
+        explanation = t.explanation(detail, error._client)
+        return text.format(name=detail.libcurl_name, explanation=explanation)
     situation, explanation = error.situation, t.explanation(code, error._client)
     if not situation:
         return explanation
