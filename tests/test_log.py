@@ -99,6 +99,16 @@ def test_curlx_get_and_fetch_many_log_each_transfer(
     assert all(logged[u].status_code == 200 for u in urls[:3])  # type: ignore[attr-defined]
 
 
+def test_each_attempt_of_a_retry_is_one_record(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    answers = iter([503, 503, 200])
+    app = lab.app(lambda request, exchange: Reply(next(answers), b"x"))
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    policy = curlx.Retry(total=2, backoff_factor=0)
+    assert curlx.get(app.url(), timeout=T, retry=policy).status_code == 200
+    assert [r.status_code for r in records(caplog)] == [503, 503, 200]  # type: ignore[attr-defined]
+    assert '"HTTP/1.1 503 Service Unavailable"' in records(caplog)[0].getMessage()
+
+
 def test_nothing_is_logged_unless_debug_is_enabled(
     lab: Lab, caplog: pytest.LogCaptureFixture
 ) -> None:
