@@ -162,6 +162,22 @@ def test_debug_per_request_does_not_stick(lab: Lab, caplog: pytest.LogCaptureFix
     assert "> GET /module HTTP/1.1" in trace_lines(caplog)
 
 
+def test_debug_is_a_setting_like_the_others(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    """Assigning it drops the cached handle options, as assigning verify= or proxy= does."""
+    app = lab.app()
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    with curlx.Session(timeout=T) as s:
+        s.get(app.url("/before"))
+        s.debug = True
+        s.get(app.url("/on"))
+        s.debug = False
+        s.get(app.url("/off"))
+    lines = trace_lines(caplog)
+    assert "> GET /on HTTP/1.1" in lines
+    assert not any("/before" in line or "/off" in line for line in lines)
+    assert [r.reused for r in records(caplog)] == [False, True, True]  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("sent", "logged"),
     [

@@ -6,10 +6,10 @@ handler. Off, the cost is one `Logger.isEnabledFor` call per transfer; nothing e
 the handle.
 
 - ``curlx``: each transfer that ended, at DEBUG: method, URL (credentials removed), status and
-  HTTP version, elapsed seconds and whether the connection was reused; a failure with its class
-  and libcurl's message. The facts are also on the record as attributes (`method`, `url`,
-  `status_code`, `http_version`, `elapsed`, `reused`, and `error`, the typed error, on a
-  failure) for structured handlers.
+  HTTP version, elapsed seconds and whether the connection was new, reused or never made; a
+  failure with its class and libcurl's message. The facts are also on the record as
+  attributes (`method`, `url`, `status_code`, `http_version`, `elapsed`, `reused`: True, False
+  or None, and `error`, the typed error, on a failure) for structured handlers.
 - ``curlx.trace``: with ``debug=True``, libcurl's own trace (CURLOPT_VERBOSE and
   CURLOPT_DEBUGFUNCTION) in curl -v's form: ``*`` for libcurl's notes, ``>`` for headers sent,
   ``<`` for headers received, ``{``/``}`` for the size of the data moved (never the bytes).
