@@ -20,7 +20,7 @@ from support.raw import closed_port
 
 import curlx
 from curlx._cli import main
-from curlx._transport._log import redact_headers
+from curlx._transport._log import redact_headers, redact_note
 
 T = 5.0
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -195,6 +195,27 @@ def test_redacted_header_values(sent: bytes, logged: bytes) -> None:
     assert redact_headers(block).replace(b"\r", b"") == expected.replace(b"\r", b"")
 
 
+@pytest.mark.parametrize(
+    ("note", "logged"),
+    [
+        (
+            "[HTTP/2] [1] [authorization: Basic Ym9i]",
+            "[HTTP/2] [1] [authorization: Basic [redacted]]",
+        ),
+        ("[HTTP/3] [0] [cookie: a=1; b=2]", "[HTTP/3] [0] [cookie: a=[redacted]; b=[redacted]]"),
+        ("[HTTP/2] [1] [:path: /x?q=1]", "[HTTP/2] [1] [:path: /x?q=1]"),
+        ("Server auth using Basic with user 'bob'", "Server auth using Basic with user [redacted]"),
+        ('Added cookie sid="v" for domain h', 'Added cookie sid="[redacted]" for domain h'),
+        (
+            "Issue another request to this URL: 'http://u:p@h/x'",
+            "Issue another request to this URL: 'http://h/x'",
+        ),
+    ],
+)
+def test_redacted_notes(note: str, logged: str) -> None:
+    assert redact_note(note) == logged
+
+
 def test_cli_get_verbose_prints_the_trace_on_stderr(
     lab: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -249,3 +270,24 @@ def test_example_structlog_errors() -> None:
     assert refused["error"]["name"] == "CURLE_COULDNT_CONNECT"
     assert refused["error"]["url"].startswith("http://127.0.0.1:")
     assert "error" not in other and "ValueError: not a curlx error" in other["exception"]
+
+
+def test_http2_trace_redacts_the_headers_libcurl_notes(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over HTTP/2 libcurl also lists the request headers in its notes (``* [HTTP/2] [1]
+    [authorization: Basic ...]``): those values are redacted too."""
+    server = lab.h2()
+    caplog.set_level(logging.DEBUG, logger="curlx")
+    with curlx.Session(timeout=T, verify=str(lab.pki.ca_file), debug=True) as s:
+        response = s.get(
+            server.url("/h2", scheme="https"),
+            auth=("bob", "h2-password"),
+            cookies={"sid": "h2-cookie"},
+            http_version="2",
+        )
+    assert response.http_version == "2"
+    text = "\n".join(trace_lines(caplog))
+    assert "[HTTP/2]" in text
+    assert "h2-password" not in text and "h2-cookie" not in text
+    assert base64.b64encode(b"bob:h2-password").decode() not in text

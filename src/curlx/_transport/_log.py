@@ -31,7 +31,16 @@ if TYPE_CHECKING:
     from .._exceptions import CurlError
     from ._slot import Answer
 
-__all__ = ["LOGGER", "TRACE", "enabled", "log_failure", "log_response", "redact_headers", "trace"]
+__all__ = [
+    "LOGGER",
+    "TRACE",
+    "enabled",
+    "log_failure",
+    "log_response",
+    "redact_headers",
+    "redact_note",
+    "trace",
+]
 
 LOGGER: Final = logging.getLogger("curlx")
 """The records of every transfer a curlx client (Session, curlx.get, fetch_many) makes."""
@@ -134,6 +143,11 @@ _COOKIE_HEADER: Final = re.compile(rb"^(cookie|set-cookie):(.*)$", re.IGNORECASE
 _PAIR: Final = re.compile(r"([^=;\s]+)\s*=[^;]*")
 # libcurl's notes that name a secret: "Server auth using Basic with user 'bob'", "Added cookie
 # sid="v" for domain ..." (and Replaced, Skipped...).
+# Over HTTP/2 and HTTP/3 libcurl also lists the request headers in its notes:
+# "[HTTP/2] [1] [authorization: Basic ...]".
+_NOTED_HEADER: Final = re.compile(
+    r"\[((?:proxy-)?authorization|(?:set-)?cookie): ([^\]]*)\]", re.IGNORECASE
+)
 _NOTED: Final = re.compile(r"(with user )'[^']*'|(\bcookie [^\s=]+=)\"[^\"]*\"", re.IGNORECASE)
 
 _TEXT: Final = pycurl.INFOTYPE_TEXT
@@ -162,6 +176,17 @@ def _noted(match: re.Match[str]) -> str:
     return f"{user}{REDACTED}" if user else f'{cookie}"{REDACTED}"'
 
 
+def _noted_header(match: re.Match[str]) -> str:
+    line = f"{match.group(1)}: {match.group(2)}".encode()
+    return f"[{redact_headers(line).decode()}]"
+
+
+def redact_note(text: str) -> str:
+    """One of libcurl's notes with the credentials, cookies and URL userinfo in it redacted."""
+    text = _NOTED.sub(_noted, redact_text(text))
+    return _NOTED_HEADER.sub(_noted_header, text) if "[" in text else text
+
+
 def redact_headers(block: bytes) -> bytes:
     """Header lines with credentials and cookie values replaced by ``[redacted]``."""
     if b":" not in block:
@@ -182,8 +207,7 @@ def trace(kind: int, data: bytes) -> None:
     if not TRACE.isEnabledFor(_DEBUG):
         return
     if kind == _TEXT:
-        text = redact_text(data.decode("utf-8", "replace"))
-        _lines("*", _NOTED.sub(_noted, text))
+        _lines("*", redact_note(data.decode("utf-8", "replace")))
     elif kind == _HEADER_OUT:
         _lines(">", redact_headers(data).decode("latin-1"))
     elif kind == _HEADER_IN:
