@@ -210,6 +210,10 @@ def test_redacted_header_values(sent: bytes, logged: bytes) -> None:
             "Issue another request to this URL: 'http://u:p@h/x'",
             "Issue another request to this URL: 'http://h/x'",
         ),
+        (
+            "Uses proxy env variable http_proxy == 'u:p@proxy:3128'",
+            "Uses proxy env variable http_proxy == 'proxy:3128'",
+        ),
     ],
 )
 def test_redacted_notes(note: str, logged: str) -> None:

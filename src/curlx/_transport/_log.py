@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 import pycurl
 
-from .._urls import redact_text
+from .._urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from .._exceptions import CurlError
@@ -148,7 +148,10 @@ _PAIR: Final = re.compile(r"([^=;\s]+)\s*=[^;]*")
 _NOTED_HEADER: Final = re.compile(
     r"\[((?:proxy-)?authorization|(?:set-)?cookie): ([^\]]*)\]", re.IGNORECASE
 )
-_NOTED: Final = re.compile(r"(with user )'[^']*'|(\bcookie [^\s=]+=)\"[^\"]*\"", re.IGNORECASE)
+_NOTED: Final = re.compile(
+    r"(with user )'[^']*'|(\bcookie [^\s=]+=)\"[^\"]*\"|(proxy env variable \S+ == ')([^']*)'",
+    re.IGNORECASE,
+)
 
 _TEXT: Final = pycurl.INFOTYPE_TEXT
 _HEADER_IN: Final = pycurl.INFOTYPE_HEADER_IN
@@ -172,8 +175,12 @@ def _cookies(match: re.Match[bytes]) -> bytes:
 
 
 def _noted(match: re.Match[str]) -> str:
-    user, cookie = match.groups()
-    return f"{user}{REDACTED}" if user else f'{cookie}"{REDACTED}"'
+    user, cookie, variable, proxy = match.groups()
+    if user:
+        return f"{user}{REDACTED}"
+    if cookie:
+        return f'{cookie}"{REDACTED}"'
+    return f"{variable}{redact_url(proxy)}'"  # a proxy URL may come without a scheme
 
 
 def _noted_header(match: re.Match[str]) -> str:
