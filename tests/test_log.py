@@ -27,7 +27,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def cookie_jar(request: Request, exchange: Exchange) -> Reply:
-    """200 ``ok``, setting a cookie whose value must never reach a log."""
+    """200 ``ok``, setting a cookie whose value must never reach a log; /secret redirects to
+    /landed with credentials in the Location."""
+    if request.path == "/secret":
+        location = f"http://dave:location-password@{request.header('Host')}/landed"
+        return Reply(302, b"", [("Location", location)])
     headers = [("Set-Cookie", "token=set-cookie-secret; Path=/; HttpOnly")]
     return Reply(200, b"ok", headers)
 
@@ -140,7 +144,10 @@ def test_debug_trace_has_the_exchange_with_secrets_redacted(
     assert "> Authorization: Basic [redacted]" in lines
     assert "{ [2 bytes of data received]" in lines
     assert any(line.startswith("* ") for line in lines)
-    for secret in ("url-password", "carol", "cookie-secret", "set-cookie-secret", "basic-pass"):
+    assert "> GET /landed HTTP/1.1" in lines  # the redirect was followed, and logged
+    assert any(line.startswith("< Location: http://127.0.0.1:") for line in lines)
+    secrets = ["url-password", "carol", "cookie-secret", "set-cookie-secret", "basic-pass"]
+    for secret in [*secrets, "dave", "location-password"]:
         assert secret not in text
     assert base64.b64encode(b"bob:basic-password").decode() not in text
     assert "ok" not in [line.strip("{} ") for line in lines]  # no body bytes

@@ -216,9 +216,9 @@ def trace(kind: int, data: bytes) -> None:
     if kind == _TEXT:
         _lines("*", redact_note(data.decode("utf-8", "replace")))
     elif kind == _HEADER_OUT:
-        _lines(">", redact_headers(data).decode("latin-1"))
+        _lines(">", redact_text(redact_headers(data).decode("latin-1")))
     elif kind == _HEADER_IN:
-        _lines("<", redact_headers(data).decode("latin-1"))
+        _lines("<", redact_text(redact_headers(data).decode("latin-1")))  # Location: too
     elif kind == _DATA_IN:
         TRACE.debug("{ [%d bytes of data received]", len(data))
     elif kind == _DATA_OUT:
