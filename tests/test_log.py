@@ -10,11 +10,15 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from support.http import Exchange, Reply, Request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.http import Exchange, HTTPApp, Reply, Request, echo
 from support.lab import Lab
 from support.raw import closed_port
 
@@ -151,6 +155,74 @@ def test_debug_trace_has_the_exchange_with_secrets_redacted(
         assert secret not in text
     assert base64.b64encode(b"bob:basic-password").decode() not in text
     assert "ok" not in [line.strip("{} ") for line in lines]  # no body bytes
+
+
+class Collect(logging.Handler):
+    """Keeps every record of the `curlx` loggers, formatted, as a handler would write it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="module")
+def echo_app() -> Iterator[HTTPApp]:
+    with HTTPApp(echo) as server:
+        yield server
+
+
+@pytest.fixture
+def collected() -> Iterator[Collect]:
+    logger, handler = logging.getLogger("curlx"), Collect()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+# Marked credentials, as tests/test_properties.py makes them: if no marker shows, nothing did.
+credential = st.text(
+    alphabet=st.one_of(st.sampled_from(list(":@/?#%&=+ ;,'\"")), st.characters(codec="utf-8")),
+    max_size=10,
+)
+
+
+@settings(
+    deadline=None,
+    database=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    user=credential.map(lambda t: f"uSr7{t}7rSu"), password=credential.map(lambda t: f"pWd9{t}9dWp")
+)
+def test_no_credential_reaches_the_log(
+    user: str, password: str, echo_app: HTTPApp, collected: Collect
+) -> None:
+    """With the trace on, credentials in the URL and in auth= never show in any record."""
+    collected.lines.clear()
+    userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    with curlx.Session(timeout=T, debug=True) as s:
+        for url, options in [
+            (echo_app.url("/u", userinfo=userinfo), {}),
+            (echo_app.url("/a"), {"auth": (user, password)}),
+        ]:
+            try:
+                s.get(url, **options)
+            except (curlx.CurlError, ValueError):
+                pass  # refused (control characters): its record must be clean too
+    text = "\n".join(collected.lines)
+    assert "HTTP Request: GET" in text
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    for word in ("uSr7", "7rSu", "pWd9", "9dWp", basic, quote(password, safe="")):
+        assert word not in text
 
 
 def test_debug_per_request_does_not_stick(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
