@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.http import Exchange, HTTPApp, Reply, Request, echo
 from support.lab import Lab
@@ -203,6 +203,8 @@ credential = st.text(
 @given(
     user=credential.map(lambda t: f"uSr7{t}7rSu"), password=credential.map(lambda t: f"pWd9{t}9dWp")
 )
+@example(user="uSr7'7rSu", password="pWd99dWp")  # a quote inside libcurl's 'user' note
+@example(user="uSr7\n7rSu", password="pWd99dWp")  # a newline inside it
 def test_no_credential_reaches_the_log(
     user: str, password: str, echo_app: HTTPApp, collected: Collect
 ) -> None:
@@ -284,6 +286,11 @@ def test_redacted_header_values(sent: bytes, logged: bytes) -> None:
         ("[HTTP/3] [0] [cookie: a=1; b=2]", "[HTTP/3] [0] [cookie: a=[redacted]; b=[redacted]]"),
         ("[HTTP/2] [1] [:path: /x?q=1]", "[HTTP/2] [1] [:path: /x?q=1]"),
         ("Server auth using Basic with user 'bob'", "Server auth using Basic with user [redacted]"),
+        (
+            "Server auth using Basic with user 'o'brien'",
+            "Server auth using Basic with user [redacted]",
+        ),
+        ('Added cookie a="x" y" for domain h', 'Added cookie a="[redacted]" for domain h'),
         ('Added cookie sid="v" for domain h', 'Added cookie sid="[redacted]" for domain h'),
         (
             "Issue another request to this URL: 'http://u:p@h/x'",

@@ -149,8 +149,10 @@ _NOTED_HEADER: Final = re.compile(
     r"\[((?:proxy-)?authorization|(?:set-)?cookie): ([^\]]*)\]", re.IGNORECASE
 )
 _NOTED: Final = re.compile(
-    r"(with user )'[^']*'|(\bcookie [^\s=]+=)\"[^\"]*\"|(proxy env variable \S+ == ')([^']*)'",
-    re.IGNORECASE,
+    # greedy to the note's last quote: a user name or value may hold quotes, even newlines
+    r"(with user )'.*'|(\bcookie [^\s=]+=)\".*\"(?= for domain)|"
+    r"(proxy env variable \S+ == ')(.*)'",
+    re.IGNORECASE | re.DOTALL,
 )
 
 _TEXT: Final = pycurl.INFOTYPE_TEXT
