@@ -267,6 +267,8 @@ def test_debug_is_a_setting_like_the_others(lab: Lab, caplog: pytest.LogCaptureF
         (b"Proxy-Authorization: Basic eDp5\r\n", b"Proxy-Authorization: Basic [redacted]\r\n"),
         (b"Cookie: a=1; b=x=y\r\n", b"Cookie: a=[redacted]; b=[redacted]\r\n"),
         (b"Set-Cookie: k=v; Max-Age=5\r\n", b"Set-Cookie: k=[redacted]; Max-Age=5\r\n"),
+        (b"Set-Cookie: nameless\r\n", b"Set-Cookie: [redacted]\r\n"),
+        (b"Cookie: a=1; lone; b=\r\n", b"Cookie: a=[redacted]; [redacted]; b=[redacted]\r\n"),
         (b"X-Authorization-Mode: keep\r\n", b"X-Authorization-Mode: keep\r\n"),
     ],
 )

@@ -140,7 +140,6 @@ _SECRET_HEADERS: Final = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _COOKIE_HEADER: Final = re.compile(rb"^(cookie|set-cookie):(.*)$", re.IGNORECASE | re.MULTILINE)
-_PAIR: Final = re.compile(r"([^=;\s]+)\s*=[^;]*")
 # libcurl's notes that name a secret: "Server auth using Basic with user 'bob'", "Added cookie
 # sid="v" for domain ..." (and Replaced, Skipped...).
 # Over HTTP/2 and HTTP/3 libcurl also lists the request headers in its notes:
@@ -169,11 +168,15 @@ def _secret(match: re.Match[bytes]) -> bytes:
 
 def _cookies(match: re.Match[bytes]) -> bytes:
     """A Cookie line with every value redacted, a Set-Cookie line with the cookie's value
-    redacted (its attributes kept: they say where and how long it applies)."""
+    redacted (its attributes kept: they say where and how long it applies). A part without
+    "=" is a value without a name: redacted whole."""
     name, value = match.group(1), match.group(2).decode("latin-1")
-    count = 1 if name.lower() == b"set-cookie" else 0
-    value = _PAIR.sub(lambda m: f"{m.group(1)}={REDACTED}", value, count=count)
-    return name + b":" + value.encode("latin-1")
+    parts = value.split(";")
+    secret = 1 if name.lower() == b"set-cookie" else len(parts)
+    for i in range(secret):
+        cookie, equals, _ = parts[i].partition("=")
+        parts[i] = f"{cookie.rstrip()}={REDACTED}" if equals else f" {REDACTED}"
+    return name + b":" + ";".join(parts).encode("latin-1")
 
 
 def _noted(match: re.Match[str]) -> str:
