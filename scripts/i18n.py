@@ -129,6 +129,9 @@ def entries() -> list[Entry]:
         name = f"{code.libcurl_name} ({int(code)})"
         out.append(Entry(code.summary, None, [f"{name}: what happened"], codes_py))
         out.append(Entry(code.explanation, None, [f"{name}: what to do"], codes_py))
+        if code.for_clients:
+            comment = f"{name}: what to do, in the words of curlx's clients (their keywords)"
+            out.append(Entry(code.for_clients, None, [comment], codes_py))
     for kind in _codes.RetryKind:
         out.append(Entry(kind.advice, None, [f"advice for retry {kind.value}"], codes_py))
         out.append(Entry(kind.value, "retry", ["name of a retry hint"], codes_py))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import pty
@@ -19,6 +20,7 @@ from support.farm import HOSTS, Farm
 
 import curlx
 from curlx._cli import main
+from curlx._crawl_cli import _Status
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {
@@ -331,3 +333,34 @@ def test_example_crawl_report_writes_a_shard_report(farm: Farm, tmp_path: Path) 
     assert f"FAIL connect      CURLE_COULDNT_CONNECT {farm.refused_url}" in done.stderr
     # A second shard adds up with it.
     assert (report + report).total == 30
+
+
+def test_the_progress_line_moves_while_nothing_finishes(farm: Farm) -> None:
+    """Drawn at two times with no result in between (a stall), the line shows the same
+    counts, a later elapsed time and a lower rate; no terminal needed."""
+    from rich.console import Console
+
+    now = [100.0]
+    status = _Status(total=50, clock=lambda: now[0])
+    urls = status.track(iter([farm.healthy[0].url(f"/p/{i}") for i in range(12)]))
+    report = curlx.Report()
+    results = curlx.fetch_many(urls, concurrency=3, timeout=5)
+    for result in itertools.islice(results, 4):
+        now[0] += 0.5
+        report.add(result)
+        status.update(report)
+    results.close()  # the crawl stops: 12 - 4 taken from the input at most, a few in flight
+    assert status.pulled >= 4
+    flying = status.pulled - 4
+    first = status.line()
+    assert first.startswith(f"4/50 URLs  {flying} in flight  0:00:02  ")
+    early = status.rate(now[0])
+    assert 1.0 < early < 4.0  # 4 URLs in 2 s, recent ones weighing most
+    now[0] += 58.0
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(status)  # what rich's timer draws: the same line, computed now
+    drawn = console.file.getvalue().strip()  # type: ignore[attr-defined]
+    assert drawn == status.line()
+    assert drawn.startswith(f"4/50 URLs  {flying} in flight  0:01:00  ")
+    assert status.rate(now[0]) < early / 100  # decayed while nothing finished
+    assert drawn.endswith("failures: none")

@@ -387,7 +387,9 @@ def test_get_explains_a_refused_port_in_chinese(
     assert main(["get", url, "--timeout", str(TIMEOUT), "--lang", "zh"]) == 7
     headline, hint = capsys.readouterr().err.rstrip("\n").split("\n")
     assert headline.startswith(f"curlx: COULDNT_CONNECT (curl error 7) for GET {url}: ")
-    assert hint.startswith("提示：" + zh.explanation(CurlCode.COULDNT_CONNECT))
+    # curlx get is a curlx client: its hint names the client's keywords (proxy=)
+    assert hint.startswith("提示：" + zh.explanation(CurlCode.COULDNT_CONNECT, client=True))
+    assert "proxy=" in hint
     assert hint.endswith("详见：curlx explain 7")
 
 
@@ -430,7 +432,8 @@ def test_explain_in_chinese_for_a_real_tls_failure(lab: Lab, zh: curlx.Language)
     assert first.startswith(f"PEER_FAILED_VERIFICATION (curl error 60) for GET {url}")
     assert blank == ""
     assert rest[0] == "发生了什么： " + zh.summary(CurlCode.PEER_FAILED_VERIFICATION)
-    assert "处理办法：   " + zh.explanation(CurlCode.PEER_FAILED_VERIFICATION) in rest
+    # curlx.get is a curlx client: the advice names verify=, in Chinese too
+    assert "处理办法：   " + zh.explanation(CurlCode.PEER_FAILED_VERIFICATION, client=True) in rest
     assert "类别：       证书（certificate），用 curlx.PeerFailedVerification 捕获" in rest
     assert any(line.startswith("传输：       对端 127.0.0.1 端口 ") for line in rest)
     assert rest[-1] == "详见：       curlx explain 60"

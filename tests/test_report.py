@@ -258,3 +258,26 @@ def test_the_empty_report_is_neutral(a: list[curlx.Result]) -> None:
     assert report + curlx.Report() == report
     assert report.to_dict() == before  # adding changes neither operand
     assert curlx.Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+
+
+def test_render_lists_hosts_without_failures_too() -> None:
+    """Healthy hosts are listed after the failing ones (busiest first), each group up to
+    `hosts`; what is left out is summed up in one line, never dropped silently."""
+    results = [failed(f"http://bad{i}.test/", 7) for i in range(3)]
+    results += [answered("http://busy.test/1", 200), answered("http://busy.test/2", 200)]
+    results += [answered("http://quiet.test/", 200), answered("http://quiet2.test/", 200)]
+    text = curlx.Report().extend(results).render(hosts=2)
+    hosts = text.split("\nhost ")[-1].splitlines()[1:]
+    assert [line.split()[0] for line in hosts[:4]] == [
+        "bad0.test",
+        "bad1.test",
+        "busy.test",
+        "quiet.test",
+    ]
+    assert hosts[2].split() == ["busy.test", "2", "0"]
+    assert hosts[4:] == ["... 2 more hosts: 2 URLs, 1 failed"]
+    everything = curlx.Report().extend(results).render()
+    assert "quiet2.test" in everything and "more hosts" not in everything
+    assert "……另有 2 个主机：2 个 URL，1 个失败" in curlx.Report().extend(results).render(
+        hosts=2, lang="zh"
+    )

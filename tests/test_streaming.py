@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import io
+import logging
 import socket
 import subprocess
 import sys
@@ -453,3 +454,16 @@ def test_example_stream_download_round_trip(lab: Lab, tmp_path: Path) -> None:
         check=False,
     )
     assert refused.returncode == 1 and "cannot write /no/such/dir/x" in refused.stderr
+
+
+def test_a_stream_is_logged_when_its_headers_are_in(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate(lab, b"head-", b"tail")
+    with caplog.at_level(logging.DEBUG, logger="curlx"):
+        with Session(timeout=T) as s, s.stream("GET", gate.server.url("/s")) as r:
+            records = [rec for rec in caplog.records if rec.name == "curlx"]
+            assert len(records) == 1  # before the body is all there
+            assert records[0].status_code == 200 and records[0].url == gate.server.url("/s")  # type: ignore[attr-defined]
+            gate.open.set()
+            assert r.read() == b"head-tail"

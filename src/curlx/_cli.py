@@ -9,9 +9,11 @@ LC_ALL, LC_MESSAGES, LANG); English when curlx has no catalog for it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from . import _explain, _i18n
@@ -83,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--proxy", help="proxy URL (http, https, socks5, socks5h)")
     get.add_argument("--http-version", help=f"one of {', '.join(HTTP_VERSIONS)}")
     get.add_argument("--no-follow", action="store_true", help="do not follow redirects")
+    get.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print libcurl's trace to stderr, as curl -v does (credentials and cookies redacted)",
+    )
 
     crawl = commands.add_parser(
         "crawl",
@@ -184,6 +192,39 @@ def _get(args: argparse.Namespace, t: Language) -> int:
         options["proxy"] = args.proxy
     if args.http_version is not None:
         options["http_version"] = args.http_version
+    if args.verbose:
+        options["debug"] = True
+    with _verbose(args.verbose):
+        return _fetch(args, t, method, headers, data, options)
+
+
+@contextlib.contextmanager
+def _verbose(on: bool) -> Iterator[None]:
+    """With `on`, the `curlx` logger's records (the trace included) go to stderr meanwhile."""
+    if not on:
+        yield
+        return
+    logger = logging.getLogger("curlx")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _fetch(
+    args: argparse.Namespace,
+    t: Language,
+    method: str,
+    headers: list[tuple[str, str]],
+    data: Any,  # bytes, an open file (sent as it is read), or None
+    options: dict[str, Any],
+) -> int:
     try:
         response = request(
             method,

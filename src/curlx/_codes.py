@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 
 __all__ = [
     "Category",
+    "ForClients",
     "CurlCode",
     "Family",
     "HeaderCode",
@@ -135,8 +136,18 @@ NEVER: Final = RetryKind.NEVER
 _C = TypeVar("_C", bound="_Code")
 
 
+class ForClients(str):
+    """A row's "what to do" in the words of curlx's clients (Session, curlx.get, fetch_many):
+    the keyword to change (``verify=``, ``max_size=``...) where the explanation names a
+    CURLOPT. Only rows whose advice differs there have one; errors from a client show it,
+    errors of raw handles (`curlx.Curl`, `translate`) keep libcurl's words."""
+
+    __slots__ = ()
+
+
 class _Code(enum.IntEnum):
-    """Shared row layout: number, version added, category, retry hint, summary, explanation."""
+    """Shared row layout: number, version added, category, retry hint, summary, explanation,
+    then optionally the other categories (a tuple) and the advice for clients (`ForClients`)."""
 
     _value_: int
     since: str
@@ -145,6 +156,8 @@ class _Code(enum.IntEnum):
     retry: RetryKind
     summary: str
     explanation: str
+    for_clients: str
+    """The explanation in curlx's clients' words, or "" where it is the same (see ForClients)."""
 
     def __new__(
         cls,
@@ -154,17 +167,27 @@ class _Code(enum.IntEnum):
         retry: RetryKind,
         summary: str,
         explanation: str,
-        also: tuple[Category, ...] = (),
+        *more: tuple[Category, ...] | ForClients,
     ) -> _Code:
         member = int.__new__(cls, value)
         member._value_ = value
         member.since = since
         member.category = category
-        member.also = also
+        member.also = ()
         member.retry = retry
         member.summary = summary
         member.explanation = explanation
+        member.for_clients = ""
+        for extra in more:
+            if isinstance(extra, ForClients):
+                member.for_clients = str(extra)
+            else:
+                member.also = extra
         return member
+
+    def what_to_do(self, client: bool = False) -> str:
+        """The explanation; for an error of a curlx client, in its words if the row has them."""
+        return self.for_clients if client and self.for_clients else self.explanation
 
     @classmethod
     def lookup(cls: type[_C], number: int) -> _C | None:
@@ -228,6 +251,11 @@ class CurlCode(_Code):
             "CURLOPT_PROTOCOLS_STR or CURLOPT_REDIR_PROTOCOLS_STR may also be excluding it, "
             "including on a redirect."
         ),
+        ForClients(
+            "Check the scheme for typos (such as 'htp://'). A curlx client allows http and https "
+            "only, on redirects too: widen that on purpose with Session(allowed_protocols=...). "
+            "pycurl.version_info() lists what this libcurl supports."
+        ),
     )
 
     FAILED_INIT = (
@@ -254,6 +282,11 @@ class CurlCode(_Code):
             "bad port, or an invalid host name. Encode the URL properly before setting "
             "CURLOPT_URL."
         ),
+        ForClients(
+            "Look for a missing scheme, spaces or other characters that need percent-encoding, a "
+            'bad port, or an invalid host name; HTTP/3 alone (http_version="3-only") needs an '
+            "https:// URL. Pass query values with params=, which encodes them."
+        ),
     )
 
     NOT_BUILT_IN = (
@@ -266,6 +299,12 @@ class CurlCode(_Code):
             "A protocol, option or feature the request relies on was disabled at build time; "
             "pycurl.version_info() shows what this build has. Use a libcurl (and a pycurl linked "
             "against it) that includes the feature, or stop using that option."
+        ),
+        ForClients(
+            "The request asks for something this libcurl was built without, such as "
+            'http_version="3" without HTTP/3; pycurl.version_info() shows what this build has. '
+            'Ask for a version it has (http_version="2" or "1.1"), or use a pycurl linked '
+            "against a libcurl that includes the feature."
         ),
     )
 
@@ -282,6 +321,11 @@ class CurlCode(_Code):
             "environment variables."
         ),
         (Category.PROXY,),
+        ForClients(
+            "Check the proxy host name for typos and that DNS works from this machine. The proxy "
+            "comes from proxy= or, without it, from the http_proxy, https_proxy or all_proxy "
+            "environment variables."
+        ),
     )
 
     COULDNT_RESOLVE_HOST = (
@@ -294,6 +338,10 @@ class CurlCode(_Code):
             "Check the host name in the URL for typos and that DNS works from this machine "
             "(resolver settings, VPN, /etc/hosts); a passing DNS outage also shows up this way. "
             "CURLOPT_RESOLVE can pin a name to a known address."
+        ),
+        ForClients(
+            "Check the host name in the URL for typos and that DNS works from this machine "
+            "(resolver settings, VPN, /etc/hosts); a passing DNS outage also shows up this way."
         ),
     )
 
@@ -308,6 +356,12 @@ class CurlCode(_Code):
             "rejects the connection; recent libcurl also reports a proxy that refuses an HTTP "
             "CONNECT tunnel this way. Check the address and port, and whether a proxy is in use."
         ),
+        ForClients(
+            "The host or proxy is down, nothing listens on that port, or a firewall drops or "
+            "rejects the connection. Check the address and port, and whether a proxy is in use: "
+            "proxy= or, without it, the http_proxy, https_proxy and all_proxy environment "
+            "variables."
+        ),
     )
 
     # --- server replies, FTP and HTTP/2 ---
@@ -321,6 +375,12 @@ class CurlCode(_Code):
             "The reply broke the protocol, which usually means the wrong protocol for that port "
             "(for example plain HTTP to a TLS port), a broken server, or a middlebox mangling "
             "traffic. Check the scheme and port, and look at the exchange with CURLOPT_VERBOSE."
+        ),
+        ForClients(
+            "The reply broke the protocol, which usually means the wrong protocol for that port "
+            "(for example plain HTTP to a TLS port), a broken server, or a middlebox mangling "
+            "traffic. Check the scheme and port, and look at the exchange with debug=True (or "
+            "curlx get -v)."
         ),
     )
 
@@ -431,6 +491,11 @@ class CurlCode(_Code):
             "server or proxy has a faulty HTTP/2 implementation. Read the message, and force "
             "HTTP/1.1 with CURLOPT_HTTP_VERSION to confirm."
         ),
+        ForClients(
+            "The HTTP/2 session failed in a way only the error text describes, often because a "
+            "server or proxy has a faulty HTTP/2 implementation. Read the message, and force "
+            'HTTP/1.1 with http_version="1.1" to confirm.'
+        ),
     )
 
     FTP_COULDNT_SET_TYPE = (
@@ -457,6 +522,12 @@ class CurlCode(_Code):
             "connection dropped mid-transfer or the server sent a wrong Content-Length. Check for "
             "an unstable network or a misbehaving server or proxy; CURLOPT_RESUME_FROM can "
             "continue a large download."
+        ),
+        ForClients(
+            "The body was cut short or ran past its stated length, typically because the "
+            "connection dropped mid-transfer or the server sent a wrong Content-Length. Check "
+            "for an unstable network or a misbehaving server or proxy; a Range header (headers=) "
+            "can continue a large download where it stopped."
         ),
     )
 
@@ -511,6 +582,12 @@ class CurlCode(_Code):
             "credentials, bad input); a 5xx status means the server failed, and 429 or 503 "
             "may say when to come back (Retry-After). libcurl reports this only with "
             "CURLOPT_FAILONERROR on; Response.raise_for_status() raises the same code."
+        ),
+        ForClients(
+            "A 4xx status means the request must change (wrong URL, missing or refused "
+            "credentials, bad input); a 5xx status means the server failed, and 429 or 503 may "
+            "say when to come back (Retry-After). Response.raise_for_status() raised it; the "
+            "response is the error's .response."
         ),
     )
 
@@ -590,6 +667,12 @@ class CurlCode(_Code):
             "CURLOPT_CONNECTTIMEOUT for connecting, or the low-speed limit "
             "(CURLOPT_LOW_SPEED_LIMIT with CURLOPT_LOW_SPEED_TIME); the error text names the "
             "phase. Raise the limit that fired, or find out why the server or network is slow."
+        ),
+        ForClients(
+            "A limit of timeout= ran out: connect (connecting, TLS included), read (no byte "
+            "moved for that long) or total (the whole request); the error text names the phase. "
+            "Raise the one that fired, such as timeout=curlx.Timeout(connect=5, read=60), or "
+            "find out why the server or network is slow."
         ),
     )
 
@@ -679,6 +762,13 @@ class CurlCode(_Code):
             "version or cipher, the handshake was cut off, or a TLS-intercepting middlebox "
             "interfered; certificate verification failures have their own codes. Read the error "
             "text, and check CURLOPT_SSLVERSION and the server's TLS configuration."
+        ),
+        ForClients(
+            "Client and server could not set up TLS, typically because they share no protocol "
+            "version or cipher, the handshake was cut off, or a TLS-intercepting middlebox "
+            "interfered; certificate verification failures have their own codes. Read the error "
+            "text, check the server's TLS configuration, and watch the handshake with "
+            "debug=True."
         ),
     )
 
@@ -832,6 +922,13 @@ class CurlCode(_Code):
             "the chain with CURLOPT_VERBOSE; turning on the cookie engine (CURLOPT_COOKIEFILE set "
             "to '') ends many loops."
         ),
+        ForClients(
+            "The server kept redirecting beyond max_redirects= (30 by default), which usually "
+            "means a redirect loop, often caused by cookies that are not kept or a scheme or "
+            "host mismatch. Follow the chain with debug=True, or take the first answer with "
+            "follow_redirects=False; a Session keeps cookies between requests (curlx.get() keeps "
+            "none), which ends many loops."
+        ),
     )
 
     UNKNOWN_OPTION = (
@@ -936,6 +1033,13 @@ class CurlCode(_Code):
             "closed it or the network went down. Check the network path and any proxy, and whether "
             "the server closes connections early (for example on an oversized upload)."
         ),
+        ForClients(
+            "The connection broke while data was going out, usually because the peer reset or "
+            "closed it or the network went down. Check the network path and any proxy, and whether "
+            "the server closes connections early (for example on an oversized upload). With "
+            'http_version="3-only" it also means nothing answered on the server\'s UDP port: '
+            'http_version="3" lets the request fall back to TCP.'
+        ),
     )
 
     RECV_ERROR = (
@@ -974,6 +1078,11 @@ class CurlCode(_Code):
             "the wrong format, or needs a passphrase that was not given. Check the paths, "
             "CURLOPT_SSLCERTTYPE and CURLOPT_KEYPASSWD."
         ),
+        ForClients(
+            "The client certificate given with cert= (a file, or a (certificate, key) pair) is "
+            "missing, unreadable or in the wrong format, or its key needs a passphrase. Check "
+            "the paths and that both are PEM files, with a key that needs no passphrase."
+        ),
     )
 
     SSL_CIPHER = (
@@ -1002,6 +1111,12 @@ class CurlCode(_Code):
             "CA that signed it or fix the server's certificate chain; turn verification off only "
             "for testing."
         ),
+        ForClients(
+            "The certificate did not verify against the trusted CA bundle (certifi's, unless "
+            "verify= names another): it may be self-signed, expired, issued for another host "
+            'name, or signed by a private CA. Pass that CA with verify="ca.pem" or fix the '
+            "server's certificate chain; verify=False turns verification off, for testing only."
+        ),
     )
 
     BAD_CONTENT_ENCODING = (
@@ -1014,6 +1129,11 @@ class CurlCode(_Code):
             "The server used an encoding this libcurl cannot handle, or sent compressed data that "
             "is corrupt. Check CURLOPT_ACCEPT_ENCODING (an empty string offers only what this "
             "build can decode) and the server's compression settings."
+        ),
+        ForClients(
+            "The server used an encoding this libcurl cannot handle, or sent compressed data "
+            "that is corrupt. Ask for the body as it is by sending Accept-Encoding: identity "
+            "(headers=), and check the server's compression settings."
         ),
     )
 
@@ -1038,6 +1158,10 @@ class CurlCode(_Code):
         (
             "The file is bigger than CURLOPT_MAXFILESIZE (or CURLOPT_MAXFILESIZE_LARGE) permits. "
             "Raise or remove the limit if such a size is expected."
+        ),
+        ForClients(
+            "The body is bigger than max_size= allows. Raise the limit, or pass max_size=None, "
+            "if such a size is expected."
         ),
     )
 
@@ -1092,6 +1216,10 @@ class CurlCode(_Code):
             "The user name or password is wrong, the account is locked, or the server wants "
             "another authentication method. Check CURLOPT_USERPWD (or the credentials in the URL) "
             "and CURLOPT_LOGIN_OPTIONS."
+        ),
+        ForClients(
+            "The user name or password is wrong, the account is locked, or the server wants "
+            "another authentication method. Check auth= (or the credentials in the URL)."
         ),
     )
 
@@ -1222,6 +1350,10 @@ class CurlCode(_Code):
             "The file in CAINFO or the directory in CAPATH is missing, unreadable, or not in PEM "
             "format. Check the path and format; often the CA bundle package (such as "
             "ca-certificates or certifi) is missing or lives elsewhere."
+        ),
+        ForClients(
+            "The CA file or directory given with verify= is missing, unreadable, or not in PEM "
+            "format. Check the path and format; verify=True uses certifi's bundle."
         ),
     )
 
@@ -1461,6 +1593,11 @@ class CurlCode(_Code):
             "incomplete server implementation or UDP trouble on the path. Read the message, and "
             "try HTTP/2 or HTTP/1.1 through CURLOPT_HTTP_VERSION to confirm."
         ),
+        ForClients(
+            "The HTTP/3 session failed in a way only the error text describes, often because of "
+            "an incomplete server implementation or UDP trouble on the path. Read the message, "
+            'and try http_version="2" or "1.1" to confirm.'
+        ),
     )
 
     QUIC_CONNECT_ERROR = (
@@ -1474,6 +1611,12 @@ class CurlCode(_Code):
             "really offer HTTP/3, or the TLS library could not complete the QUIC handshake. Check "
             "that UDP port 443 is reachable, or allow fallback by asking for CURL_HTTP_VERSION_3 "
             "rather than CURL_HTTP_VERSION_3ONLY."
+        ),
+        ForClients(
+            "Setting up QUIC for HTTP/3 failed, often because UDP is blocked, the server does "
+            "not really offer HTTP/3, or the TLS library could not complete the QUIC handshake. "
+            'Check that UDP port 443 is reachable, or allow fallback with http_version="3" '
+            'rather than "3-only".'
         ),
     )
 
@@ -1489,6 +1632,11 @@ class CurlCode(_Code):
             "(CURLOPT_PROXYTYPE or a socks5h:// style proxy URL) and the credentials in "
             "CURLOPT_PROXYUSERPWD."
         ),
+        ForClients(
+            "The SOCKS proxy refused or broke off the connection setup. Check the proxy address, "
+            "its type in the scheme of proxy= (socks5h:// lets the proxy resolve host names) and "
+            "the credentials in it (socks5://user:password@host:port)."
+        ),
     )
 
     SSL_CLIENTCERT = (
@@ -1500,6 +1648,10 @@ class CurlCode(_Code):
         (
             "The server requires mutual TLS. Supply a certificate and key it trusts with "
             "CURLOPT_SSLCERT and CURLOPT_SSLKEY, and check that the certificate has not expired."
+        ),
+        ForClients(
+            "The server requires mutual TLS. Supply a certificate and key it trusts with "
+            'cert=("client.pem", "client.key"), and check that the certificate has not expired.'
         ),
     )
 
@@ -2352,6 +2504,11 @@ class ProxyCode(_Code):
             "a SOCKS proxy at all. Check that CURLOPT_PROXYTYPE (or the socks4:// or socks5:// "
             "prefix of the proxy URL) matches the proxy."
         ),
+        ForClients(
+            "The server at the proxy address does not speak the SOCKS version asked for, or is "
+            "not a SOCKS proxy at all. Check that the scheme of proxy= (socks4://, socks5://, "
+            "socks5h:// or http://) matches the proxy."
+        ),
     )
 
     CLOSED = (
@@ -2425,6 +2582,11 @@ class ProxyCode(_Code):
             "The user that identd reported for this connection does not match the one libcurl "
             "sent. Make the user in the request (CURLOPT_PROXYUSERNAME) match the local account."
         ),
+        ForClients(
+            "The user that identd reported for this connection does not match the one libcurl "
+            'sent. Make the user in the proxy URL (proxy="socks4://user@host:port") match the '
+            "local account."
+        ),
     )
 
     LONG_HOSTNAME = (
@@ -2471,6 +2633,11 @@ class ProxyCode(_Code):
             "credentials were set. Provide CURLOPT_PROXYUSERPWD or adjust CURLOPT_SOCKS5_AUTH."
         ),
         (Category.AUTH,),
+        ForClients(
+            "The proxy requires a method that was not offered, typically user/password when no "
+            "credentials were set. Put them in the proxy URL: "
+            'proxy="socks5://user:password@host:port".'
+        ),
     )
 
     # --- receiving from the proxy ---
@@ -2734,6 +2901,10 @@ class ProxyCode(_Code):
             "account may use the proxy."
         ),
         (Category.AUTH,),
+        ForClients(
+            "Check the credentials in the proxy URL (proxy=) and that the account may use the "
+            "proxy."
+        ),
     )
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import IO, Any, Protocol
 
@@ -51,11 +51,15 @@ def _urls(stream: IO[str]) -> Iterator[str]:
 
 
 class _Progress(Protocol):
+    def track(self, urls: Iterator[str]) -> Iterator[str]: ...
     def update(self, report: Report) -> None: ...
     def close(self) -> None: ...
 
 
 class _NoProgress:
+    def track(self, urls: Iterator[str]) -> Iterator[str]:
+        return urls
+
     def update(self, report: Report) -> None:
         pass
 
@@ -63,27 +67,74 @@ class _NoProgress:
         pass
 
 
+RATE_WINDOW = 5.0
+"""Seconds over which the progress line's rate is averaged (an exponential decay)."""
+
+
+class _Status:
+    """The progress line, computed when it is drawn: done/total, in flight, elapsed, a rate
+    that decays while nothing finishes, failures by category. So a timer redrawing it keeps
+    it moving while transfers stall (fetch_many yields only finished ones)."""
+
+    def __init__(self, total: int | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.clock = clock
+        self.start = self._last = clock()
+        self.pulled = 0  # URLs the crawl took from the input
+        self.done = 0
+        self.failures = "none"
+        self._weight = 0.0  # finished URLs, each decayed by its age (e^-age/RATE_WINDOW)
+
+    def track(self, urls: Iterator[str]) -> Iterator[str]:
+        """`urls`, counting those the crawl takes: taken and not finished is in flight."""
+        for url in urls:
+            self.pulled += 1
+            yield url
+
+    def update(self, report: Report) -> None:
+        now = self.clock()
+        finished = report.total - self.done
+        self._weight = self._weight * math.exp((self._last - now) / RATE_WINDOW) + finished
+        self._last, self.done = now, report.total
+        ranked = sorted(report.by_category.items(), key=lambda item: -item[1].count)[:4]
+        self.failures = ", ".join(f"{name} {bucket.count}" for name, bucket in ranked) or "none"
+
+    def rate(self, now: float) -> float:
+        """URLs finished per second, recent ones weighing most; falls while none finish."""
+        window = RATE_WINDOW * -math.expm1(-max(now - self.start, 1e-9) / RATE_WINDOW)
+        return self._weight * math.exp((self._last - now) / RATE_WINDOW) / window
+
+    def line(self, now: float | None = None) -> str:
+        now = self.clock() if now is None else now
+        elapsed = int(now - self.start)
+        clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        of = f"/{self.total}" if self.total is not None else ""
+        flying = max(self.pulled - self.done, 0)
+        return (
+            f"{self.done}{of} URLs  {flying} in flight  {clock}  {self.rate(now):,.1f}/s  "
+            f"failures: {self.failures}"
+        )
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text(self.line())
+
+
 class _RichProgress:
-    """done/total, rate and failures by category, redrawn a few times a second."""
+    """The `_Status` line, redrawn four times a second by rich's own timer."""
 
     def __init__(self, total: int | None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self._total = total
-        self._start = time.monotonic()
-        self._live = Live(console=Console(stderr=True), refresh_per_second=4, transient=True)
+        self._status = _Status(total)
+        self.track = self._status.track
+        self.update = self._status.update
+        self._live = Live(
+            self._status, console=Console(stderr=True), refresh_per_second=4, transient=True
+        )
         self._live.start()
-
-    def update(self, report: Report) -> None:
-        from rich.text import Text
-
-        done = report.total
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        of = f"/{self._total}" if self._total is not None else ""
-        ranked = sorted(report.by_category.items(), key=lambda item: -item[1].count)[:4]
-        failed = ", ".join(f"{name} {bucket.count}" for name, bucket in ranked) or "none"
-        self._live.update(Text(f"{done}{of} URLs  {done / elapsed:,.0f}/s  failures: {failed}"))
 
     def close(self) -> None:
         self._live.stop()
@@ -137,7 +188,7 @@ def crawl(args: argparse.Namespace) -> int:
         progress = _progress(total)
         report = Report()
         results = fetch_many(
-            _urls(source),
+            progress.track(_urls(source)),
             concurrency=args.concurrency,
             per_host=args.per_host,
             timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,

@@ -160,6 +160,9 @@ class CurlError(pycurl.error):
     _url: str | None = None
     _method: str | None = None
     _given_family: Family | None = None  # a family with no class of its own (CURLHcode)
+    _client = False
+    """True when a curlx client (Session, curlx.get, fetch_many) made it: its hint then names
+    the client's keywords (``verify=``, ``max_size=``) where libcurl's would name a CURLOPT."""
     history: tuple[RetryEvent, ...] = ()
     """The attempts a Retry policy made before giving up with this error (oldest first)."""
 
@@ -402,7 +405,8 @@ class CurlError(pycurl.error):
         """A JSON-safe record of this error, for logs, queues and other processes.
 
         Class, code, family, name, category, retry kind (and Retry-After), method, URL and
-        message (credentials removed), the `.info` facts and the retry history.
+        message (credentials removed), the `.info` facts, the retry history, and whether a
+        curlx client made it (`client`: its hint then names the client's keywords).
         `CurlError.from_dict` makes the same error back.
         """
         code = self.code
@@ -421,6 +425,7 @@ class CurlError(pycurl.error):
             "message": self.message,
             "info": None if info is None else {k: _plain(v) for k, v in info._asdict().items()},
             "history": [event._asdict() for event in self.history],
+            "client": self._client,
         }
 
     @classmethod
@@ -460,6 +465,8 @@ class CurlError(pycurl.error):
                 error._given_family = family
         if history:
             error.history = history
+        if record.get("client") is True:
+            error._client = True
         return error
 
     def explain(self, lang: str | None = None) -> str:

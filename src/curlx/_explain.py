@@ -110,9 +110,9 @@ def _what_to_do(error: CurlError) -> str:
         return _UNKNOWN_HINT
     detail = error.proxy_code
     if isinstance(detail, ProxyCode):
-        return f"{detail.libcurl_name}: {detail.explanation}"
-    situation = error.situation
-    return f"{situation} {code.explanation}" if situation else code.explanation
+        return f"{detail.libcurl_name}: {detail.what_to_do(error._client)}"
+    situation, text = error.situation, code.what_to_do(error._client)
+    return f"{situation} {text}" if situation else text
 
 
 def _retry_sentence_in(error: CurlError, t: Language) -> str:
@@ -136,12 +136,13 @@ def _what_to_do_in(error: CurlError, t: Language) -> str:
     detail = error.proxy_code
     if isinstance(detail, ProxyCode):
         text = t.gettext("{name}: {explanation}")
-        return text.format(name=detail.libcurl_name, explanation=t.explanation(detail))
-    situation = error.situation
+        explanation = t.explanation(detail, error._client)
+        return text.format(name=detail.libcurl_name, explanation=explanation)
+    situation, explanation = error.situation, t.explanation(code, error._client)
     if not situation:
-        return t.explanation(code)
+        return explanation
     text = t.gettext("{situation} {explanation}")
-    return text.format(situation=t.gettext(situation), explanation=t.explanation(code))
+    return text.format(situation=t.gettext(situation), explanation=explanation)
 
 
 def hint_line(error: CurlError, lang: str | None = None) -> str:
@@ -317,7 +318,7 @@ def render_code(
     """The entry of `curlx explain`: everything the table knows about one code, and the
     classes its errors are refined into (with their own category and hint)."""
     t = _language(lang)
-    what, retry, category, raised, old, _ = _labels(
+    what, retry, category, raised, old, indent = _labels(
         t.gettext("What to do:"),
         t.gettext("Retry:"),
         t.gettext("Category:"),
@@ -336,6 +337,11 @@ def render_code(
         "  " + t.summary(code),
         "",
         what + t.explanation(code),
+        *(
+            [indent + t.gettext("In curlx clients: {explanation}").format(explanation=own)]
+            if (own := t.explanation(code, client=True)) != t.explanation(code)
+            else []
+        ),
         retry
         + t.gettext("{kind}. {advice}").format(
             kind=_named(t, t.retry(kind), kind.value), advice=t.advice(kind)

@@ -81,9 +81,10 @@ class Language:
         """The code's one-line summary."""
         return self.gettext(code.summary)
 
-    def explanation(self, code: _Code) -> str:
-        """The code's "what to do" text."""
-        return self.gettext(code.explanation)
+    def explanation(self, code: _Code, client: bool = False) -> str:
+        """The code's "what to do" text; with `client`, in the words of curlx's clients
+        where the table has them (`ForClients`)."""
+        return self.gettext(code.what_to_do(client))
 
     def advice(self, kind: RetryKind) -> str:
         """The sentence saying whether a retry can help."""

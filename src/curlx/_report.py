@@ -173,7 +173,10 @@ class Report:
     # --- for people -------------------------------------------------------------------------
 
     def render(self, hosts: int = 10, lang: str | None = None) -> str:
-        """A plain-text summary table: totals, failures by category and code, top hosts.
+        """A plain-text summary table: totals, failures by category and code, and hosts.
+
+        Hosts: up to `hosts` with the most failures, then up to `hosts` without failures
+        (the busiest first), and one line summing up those left out.
 
         `lang` picks the language of the headings (``"zh"``); by default the one
         `curlx.set_language()` chose, English unless it was called.
@@ -210,7 +213,19 @@ class Report:
                 rjust(t.pgettext("report column", "failed"), 8),
             )
             lines.append(" ".join(heads))
-            ranked = sorted(self.by_host.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-            for host, (total, failed) in ranked[:hosts]:
+            # The hosts with most failures, then the busiest ones without any (a crawl's
+            # healthy hosts are worth seeing too), each up to `hosts`; the rest summed up.
+            failing = [item for item in self.by_host.items() if item[1][1]]
+            healthy = [item for item in self.by_host.items() if not item[1][1]]
+            failing.sort(key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+            healthy.sort(key=lambda kv: (-kv[1][0], kv[0]))
+            shown = failing[:hosts] + healthy[:hosts]
+            for host, (total, failed) in shown:
                 lines.append(f"{host:<32} {total:>8} {failed:>8}")
+            left = failing[hosts:] + healthy[hosts:]
+            if left:
+                more = t.gettext("... {count} more hosts: {total} URLs, {failed} failed")
+                total = sum(counts[0] for _, counts in left)
+                failed = sum(counts[1] for _, counts in left)
+                lines.append(more.format(count=len(left), total=total, failed=failed))
         return "\n".join(lines)

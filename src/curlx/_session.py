@@ -98,6 +98,7 @@ class _Overrides(NamedTuple):
     proxy: Any
     max_size: Any
     http_version: Any
+    debug: Any
 
 
 # Session attributes the handle options are built from: assigning one drops the cached options.
@@ -192,7 +193,8 @@ class Session:
     retries; default None: no retries); `base_url` (relative request URLs are joined to it,
     as in httpx); `proxies` (requests' {"http": URL, "https": URL} form of `proxy`); `hooks` /
     `event_hooks` ({"request": [fn], "response": [fn]}: called with each request before it is
-    sent, and with each response).
+    sent, and with each response); `debug` (True: libcurl's trace, credentials and cookies
+    redacted, to the ``curlx.trace`` logger at DEBUG).
 
     A Session is for one thread at a time: a second thread using it while a request runs gets
     `InvalidOperation`. Give each thread its own Session.
@@ -219,6 +221,7 @@ class Session:
         proxies: Mapping[str, str | None] | None = None,
         hooks: Mapping[str, Any] | None = None,
         event_hooks: Mapping[str, Any] | None = None,
+        debug: bool = False,
         _cookie_engine: bool = True,
         **unknown: Any,
     ) -> None:
@@ -245,6 +248,7 @@ class Session:
         self.max_size = max_size
         self.http_version = http_version
         self.retry = Retry.of(retry)
+        self.debug = debug
         self.allowed_protocols = _allowed_protocols(allowed_protocols)
         self._cookies: dict[str, str] = dict(cookies or {})
         _cookie_header(self._cookies)  # refuse bad cookies now, not at the first request
@@ -381,6 +385,7 @@ class Session:
         max_size: int | None | _Unset = UNSET,
         http_version: str | None | _Unset = UNSET,
         retry: Retry | int | None | _Unset = UNSET,
+        debug: bool | _Unset = UNSET,
         stream: bool = False,
         allow_redirects: bool | _Unset = UNSET,
         proxies: Mapping[str, str | None] | None | _Unset = UNSET,
@@ -438,6 +443,7 @@ class Session:
                     proxy,
                     max_size,
                     http_version,
+                    debug,
                 ),
                 retry is UNSET and not stream,
                 content,
@@ -696,6 +702,7 @@ class Session:
                 f"{', '.join(sorted(self.allowed_protocols))} "
                 "(widen it with Session(allowed_protocols=...))",
                 url=redact_url(url),
+                client=True,
             )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -755,6 +762,7 @@ class Session:
         proxy: str | None,
         max_size: int | None,
         http_version: str | None,
+        debug: bool,
     ) -> list[tuple[int, Any]]:
         limits = Timeout.of(timeout)
         auth_spec = None
@@ -793,6 +801,7 @@ class Session:
                 f"http_version={http_version!r} is not available in this libcurl (it has "
                 f"{', '.join(available)}; HTTP/2 and HTTP/3 need a libcurl built with them)",
                 url=redact_url(url),
+                client=True,
             )
         if proxy is not None:
             proxy = ascii_url(_check_text("proxy", proxy, _url_shown))
@@ -816,6 +825,7 @@ class Session:
             max_size=max_size,
             http_version=http_version,
             protocols=self.allowed_protocols,
+            debug=bool(debug),
         )
 
     def _header_list(self) -> list[tuple[str, str]]:

@@ -240,16 +240,19 @@ def error_from_code(
     url: str | None = None,
     method: str | None = None,
     info: TransferInfo | None = None,
+    client: bool = False,
 ) -> CurlError:
     """The typed error for `number` of `family`, refined from `info` where the code needs it.
 
     An unknown number (a libcurl newer than this table) gives the family's base class, which
-    keeps the number.
+    keeps the number. `client`: made by a curlx client (its hint names the client's keywords).
     """
     cls = class_for(number, message, info, family)
     error = cls._made(number, message, info, None, url, method)
     if cls._family is not family:
         error._given_family = family
+    if client:
+        error._client = True
     return error
 
 
@@ -340,6 +343,7 @@ def status_error(response: Response) -> CurlError:
         url=response.url,
         method=response.method,
         info=info,
+        client=True,
     )
     if isinstance(error, HTTPStatusError):
         error.response = response

@@ -9,6 +9,7 @@ import pycurl
 
 from .._curl import text
 from .._version import __version__
+from ._log import trace
 from ._upload import UploadBody
 
 __all__ = [
@@ -107,8 +108,12 @@ def base_options(
     max_size: int | None,
     http_version: str | None,
     protocols: frozenset[str],
+    debug: bool = False,
 ) -> list[tuple[int, Any]]:
-    """The pycurl options for a Session's settings (values already validated by Session)."""
+    """The pycurl options for a Session's settings (values already validated by Session).
+
+    `debug`: libcurl's trace, redacted, to the ``curlx.trace`` logger (see `_log`).
+    """
     options: list[tuple[int, Any]] = [
         (pycurl.USERAGENT, USER_AGENT),  # a User-Agent header given by the user wins
         (pycurl.NOSIGNAL, 1),
@@ -163,6 +168,9 @@ def base_options(
         add((pycurl.MAXFILESIZE_LARGE, max_size))
     if http_version is not None:
         add((pycurl.HTTP_VERSION, _HTTP_VERSION_OPTIONS[http_version]))
+    if debug:
+        add((pycurl.VERBOSE, 1))
+        add((pycurl.DEBUGFUNCTION, trace))
     return options
 
 

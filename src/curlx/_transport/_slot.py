@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable
+from logging import DEBUG
 from typing import Any, Final, Protocol, TypeVar
 
 import pycurl
@@ -21,6 +22,7 @@ from .._curl import (
 from .._exceptions import CurlError, InvalidRequest
 from .._info import READING, TransferInfo
 from .._urls import redact_url
+from ._log import enabled, log_failure, log_response
 from ._options import SentHeaders
 
 __all__ = ["Answer", "Slot"]
@@ -225,6 +227,8 @@ class Slot:
         response._sent = self.sent
         response._source = weakref.ref(self)
         self.answered = weakref.ref(response)
+        if enabled(DEBUG):
+            log_response(self.handle, self.method, self.safe_url, response)
         return response
 
     def info_of(self, response: Answer) -> TransferInfo:
@@ -246,7 +250,10 @@ class Slot:
             )
         self.stalled = False
         error = failed_transfer(args, self.handle, self, None)
+        error._client = True  # its hint names the client's keywords, not libcurl's options
         self.unread = weakref.ref(error)
+        if enabled(DEBUG):
+            log_failure(self.handle, self.method, self.safe_url, error)
         # The partial data goes; the options stay (a failure changes none of them), so the
         # next request on this handle costs no reset and no setting of options again.
         if self.chunks:

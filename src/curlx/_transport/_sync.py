@@ -7,6 +7,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from logging import DEBUG
 from typing import Any, Final, Generic, TypeVar
 
 import pycurl
@@ -18,6 +19,7 @@ from .._info import TransferInfo
 from .._models import Response, StreamedResponse
 from .._translate import ResolveTimeout
 from ._engine import MAX_WAIT, STALLED, SUCCEEDED, MultiEngine, next_wait, wait_sync
+from ._log import enabled, log_response
 from ._slot import Answer, Slot
 
 __all__ = ["MultiTransport", "Transport"]
@@ -273,6 +275,8 @@ class Transport:
             slot.safe_url,
             slot.sent,
         )
+        if enabled(DEBUG):  # as httpx, when the headers are in
+            log_response(slot.handle, method, slot.safe_url, response)
         if transfer.info is not None:  # ended already: the whole body is in
             response.status_code = transfer.info.response_code
             response._info = transfer.info
