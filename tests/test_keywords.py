@@ -185,7 +185,7 @@ def test_response_cookies_request_links_and_encoding(lab: Lab) -> None:
     ("keyword", "says"),
     [
         ("http2", 'http_version="2"'),
-        ("trust_env", "never takes proxies"),
+        ("trust_env", 'proxy=""'),
         ("max_retries", "retry="),
         ("ssl_context", "verify="),
         ("no_such_option", "It takes:"),

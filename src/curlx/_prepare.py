@@ -284,8 +284,8 @@ _INSTEAD: Final = {
     "retries": "retry=N or retry=curlx.Retry(...)",
     "backoff_factor": "retry=curlx.Retry(backoff_factor=...)",
     "trust_env": (
-        "nothing: curlx never takes proxies or credentials from the environment; pass proxy= "
-        "or proxies= explicitly"
+        'proxy="" to ignore the proxy environment variables (libcurl reads http_proxy, '
+        "https_proxy, all_proxy and no_proxy, as requests does; never .netrc)"
     ),
     "limits": "curlx.fetch_many(urls, concurrency=..., per_host=...) for many at once",
     "mounts": "a Session per proxy or per set of settings",
