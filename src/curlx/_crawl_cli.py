@@ -7,47 +7,20 @@ piped or redirected output gets no progress display, and without rich there is n
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from ._explain import language
-from ._fetch import Result, fetch_many
+from ._fetch import fetch_many
 from ._prepare import DEFAULT_TIMEOUT
+from ._records import record_line, url_lines
 from ._report import Report
 from ._retry import Retry
 
-__all__ = ["crawl", "result_record"]
-
-
-def result_record(result: Result) -> dict[str, Any]:
-    """One JSON line of `curlx crawl --jsonl`."""
-    error = result.error
-    return {
-        "url": result.url,
-        "ok": result.ok,
-        "status": result.status_code,
-        "class": type(error).__name__ if error is not None else None,
-        "category": error.category.value if error is not None else None,
-        "code": int(error.code) if error is not None and error.code is not None else None,
-        "name": error.name if error is not None else None,
-        "retry": error.retry.kind.value if error is not None else None,
-        "method": error.method if error is not None else None,
-        "message": error.message if error is not None else None,
-        "attempts": result.attempts,
-        "elapsed": round(result.elapsed, 6),
-    }
-
-
-def _urls(stream: IO[str]) -> Iterator[str]:
-    for line in stream:
-        url = line.strip()
-        if url and not url.startswith("#"):
-            yield url
+__all__ = ["crawl"]
 
 
 class _Progress(Protocol):
@@ -101,7 +74,7 @@ def _progress(total: int | None) -> _Progress:
 def _count_lines(path: str) -> int | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            return sum(1 for _ in _urls(f))
+            return sum(1 for _ in url_lines(f))
     except OSError:
         return None
 
@@ -137,7 +110,7 @@ def crawl(args: argparse.Namespace) -> int:
         progress = _progress(total)
         report = Report()
         results = fetch_many(
-            _urls(source),
+            url_lines(source),
             concurrency=args.concurrency,
             per_host=args.per_host,
             timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
@@ -149,7 +122,7 @@ def crawl(args: argparse.Namespace) -> int:
             for result in results:
                 report.add(result)
                 if out is not None:
-                    out.write(json.dumps(result_record(result)) + "\n")
+                    out.write(record_line(result))
                 progress.update(report)
         except KeyboardInterrupt:
             interrupted = True
