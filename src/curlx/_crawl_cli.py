@@ -7,12 +7,15 @@ piped or redirected output gets no progress display, and without rich there is n
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
+import os
 import sys
 import time
 from contextlib import ExitStack
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
+from ._exceptions import InvalidSetting
 from ._explain import language
 from ._fetch import fetch_many
 from ._prepare import DEFAULT_TIMEOUT
@@ -24,12 +27,12 @@ __all__ = ["crawl"]
 
 
 class _Progress(Protocol):
-    def update(self, report: Report) -> None: ...
+    def update(self, report: Report, shards: str = "") -> None: ...
     def close(self) -> None: ...
 
 
 class _NoProgress:
-    def update(self, report: Report) -> None:
+    def update(self, report: Report, shards: str = "") -> None:
         pass
 
     def close(self) -> None:
@@ -48,7 +51,7 @@ class _RichProgress:
         self._live = Live(console=Console(stderr=True), refresh_per_second=4, transient=True)
         self._live.start()
 
-    def update(self, report: Report) -> None:
+    def update(self, report: Report, shards: str = "") -> None:
         from rich.text import Text
 
         done = report.total
@@ -56,7 +59,8 @@ class _RichProgress:
         of = f"/{self._total}" if self._total is not None else ""
         ranked = sorted(report.by_category.items(), key=lambda item: -item[1].count)[:4]
         failed = ", ".join(f"{name} {bucket.count}" for name, bucket in ranked) or "none"
-        self._live.update(Text(f"{done}{of} URLs  {done / elapsed:,.0f}/s  failures: {failed}"))
+        line = f"{done}{of} URLs  {done / elapsed:,.0f}/s  failures: {failed}"
+        self._live.update(Text(f"{shards}  {line}" if shards else line))
 
     def close(self) -> None:
         self._live.stop()
@@ -87,6 +91,15 @@ def crawl(args: argparse.Namespace) -> int:
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         sys.stderr.write(f"curlx crawl: --timeout {args.timeout} must be more than 0\n")
         return 2
+    if args.scheduler is not None or args.workers is not None:
+        return _crawl_distributed(args)
+    for option, value in (("--shards", args.shards), ("--out", args.out)):
+        if value is not None:
+            sys.stderr.write(
+                f"curlx crawl: {option} is for a distributed crawl: add --scheduler ADDRESS "
+                "(a running Dask scheduler) or --workers N (a cluster on this machine)\n"
+            )
+            return 2
     with ExitStack() as stack:
         if args.file == "-":
             source: IO[str] = sys.stdin
@@ -129,10 +142,89 @@ def crawl(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         summary = sys.stderr if out is sys.stdout else sys.stdout
-        t = getattr(args, "language", None) or language()
-        summary.write(report.render(lang=t.name) + "\n")
-        if interrupted:
-            note = t.gettext("interrupted: the report covers the URLs finished so far")
-            summary.write(note + "\n")
-            return 130
+        return _summary(args, report, interrupted, summary)
+
+
+def _summary(args: argparse.Namespace, report: Report, interrupted: bool, summary: IO[str]) -> int:
+    """Write the summary table; the exit status (130 if the crawl was interrupted, else 0)."""
+    t = getattr(args, "language", None) or language()
+    summary.write(report.render(lang=t.name) + "\n")
+    if interrupted:
+        note = t.gettext("interrupted: the report covers the URLs finished so far")
+        summary.write(note + "\n")
+        return 130
     return 0
+
+
+NEEDS_DASK = (
+    "curlx crawl: --scheduler and --workers run the crawl on Dask distributed, which is not "
+    "installed: pip install 'pycurlx[dask]'\n"
+)
+
+
+def _crawl_distributed(args: argparse.Namespace) -> int:
+    """`curlx crawl FILE --scheduler ADDRESS | --workers N --out DIR`: the crawl on Dask,
+    one JSON lines file per shard in DIR, the same summary and exit statuses."""
+    problem = None
+    if args.scheduler is not None and args.workers is not None:
+        problem = "give --scheduler (a running cluster) or --workers (a new one here), not both"
+    elif args.out is None:
+        problem = "a distributed crawl writes one JSON lines file per shard: add --out DIR"
+    elif args.jsonl is not None:
+        problem = "--jsonl is for a crawl in this process; a distributed one writes to --out DIR"
+    elif args.file == "-":
+        problem = "a distributed crawl reads FILE on the workers: give a file, not - (stdin)"
+    elif not os.path.isfile(args.file):
+        problem = f"cannot read {args.file!r}: no such file"
+    if problem is not None:
+        sys.stderr.write(f"curlx crawl: {problem}\n")
+        return 2
+    try:  # Dask is an optional extra, imported only for these options
+        distributed: Any = importlib.import_module("curlx.distributed")
+    except ImportError as exc:
+        if exc.name not in ("distributed", "dask", "curlx.distributed"):
+            raise
+        sys.stderr.write(NEEDS_DASK)
+        return 2
+    with ExitStack() as stack:
+        try:
+            if args.workers is not None:
+                client = distributed._local_cluster(args.workers)
+            else:
+                client = distributed.Client(args.scheduler, timeout=args.connect_timeout)
+        except OSError as exc:  # also the builtin TimeoutError of an unreachable scheduler
+            sys.stderr.write(
+                f"curlx crawl: cannot reach the Dask scheduler at {args.scheduler}: {exc} "
+                "(is dask-scheduler running there, and is the port open?)\n"
+            )
+            return 2
+        stack.callback(client.close)
+        shards = args.shards or 4 * max(1, sum(client.nthreads().values()))
+        progress = _progress(_count_lines(args.file))
+        report = Report()
+        done = 0
+        interrupted = False
+        try:
+            for shard in distributed.crawl_shards(
+                distributed.files(args.file),
+                client=client,
+                shards=shards,
+                out=args.out,
+                per_host=args.per_host,
+                concurrency=args.concurrency,
+                timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+                retry=Retry(total=args.retries) if args.retries else None,
+                partition=args.partition,
+                verify=not args.insecure,
+            ):
+                report = report + shard.report
+                done += 1
+                progress.update(report, f"{done}/{shards} shards")
+        except KeyboardInterrupt:
+            interrupted = True
+        except InvalidSetting as exc:
+            sys.stderr.write(f"curlx crawl: {exc}\n")
+            return 2
+        finally:
+            progress.close()
+        return _summary(args, report, interrupted, sys.stdout)
