@@ -200,7 +200,8 @@ def _crawl_distributed(args: argparse.Namespace) -> int:
             return 2
         stack.callback(client.close)
         shards = args.shards or 4 * max(1, sum(client.nthreads().values()))
-        progress = _progress(_count_lines(args.file))
+        # The total is counted (a read of FILE here) only for a progress line on a terminal.
+        progress = _progress(_count_lines(args.file) if sys.stderr.isatty() else None)
         report = Report()
         done = 0
         interrupted = False

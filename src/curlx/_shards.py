@@ -26,7 +26,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from fsspec.utils import read_block
@@ -82,7 +82,12 @@ def _suffix_list() -> Any:
 def _domain_of(url: str) -> str:
     """The registrable domain of `url`'s host (``a.b.example.co.uk`` -> ``example.co.uk``);
     the host itself for an IP address, a public suffix or a single label (``localhost``)."""
-    host = host_of(url)
+    return _registrable(host_of(url))
+
+
+@lru_cache(maxsize=1 << 16)
+def _registrable(host: str) -> str:
+    """`_domain_of` for a host name (a list's URLs repeat their hosts: looked up once)."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
