@@ -226,10 +226,11 @@ def split_speed(count: int) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer URLs and rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
     args = parser.parse_args(argv)
     drop_proxy_variables()
     binary = ensure_nginx()
-    count, rounds = (4000, 1) if args.quick else (20000, 3)
+    count, rounds = (4000, 1) if args.quick else (20000, args.rounds)
     load_before = load_average()
     with MultiHostNginx(binary, {"f1k": BODY}, workers=2, worker_connections=4096) as server:
         speed = throughput(server, count, rounds)

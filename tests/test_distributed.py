@@ -11,6 +11,8 @@ import glob
 import json
 import os
 import pickle
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -327,6 +329,43 @@ def test_cli_partition_by_domain(
     assert main([*argv, "--partition", "domain", "--out", str(tmp_path / "out")]) == 0
     assert capsys.readouterr().out.startswith("9 URLs: 9 ok")
     assert Counter(r["url"] for r in records(tmp_path / "out")) == Counter(urls)
+
+
+def test_cli_progress_counts_shards_and_urls_on_a_terminal(
+    client: Client, farm: Farm, tmp_path: Path
+) -> None:
+    urls = [farm.healthy[i % 3].url(f"/tty/{i}") for i in range(20)] + [farm.refused_url]
+    argv = ["crawl", str(url_file(tmp_path, urls)), "--scheduler", scheduler(client)]
+    argv += ["--shards", "3", "--out", str(tmp_path / "out"), "--timeout", "2"]
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    env.pop("NO_COLOR", None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "curlx", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        cwd=ROOT,
+        env=env,
+    ) as process:
+        os.close(terminal)
+        shown = b""
+        try:
+            while select.select([controller], [], [], 60)[0]:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(controller)
+        assert process.stdout is not None
+        summary = process.stdout.read().decode()
+        assert process.wait(timeout=60) == 0
+    assert "3/3 shards  21/21 URLs" in shown.decode("utf-8", "replace")
+    assert summary.startswith("21 URLs: 20 ok, 0 HTTP errors, 1 failed transfers")
 
 
 @pytest.mark.parametrize(
