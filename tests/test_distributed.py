@@ -162,12 +162,13 @@ def test_a_piece_reads_whole_lines_only(tmp_path: Path) -> None:
 
 
 def test_per_host_holds_across_the_cluster(client: Client, farm: Farm, tmp_path: Path) -> None:
-    urls = [farm.healthy[i % 3].url(f"/slow?ms=25&peak={i}") for i in range(60)]
+    # 30 URLs per host, 2 at a time, 50 ms each: each host's shard runs for 0.75 s.
+    urls = [farm.healthy[i % 3].url(f"/slow?ms=50&peak={i}") for i in range(90)]
     farm.reset_peaks()
     report = curlx.distributed.crawl(
         urls, client=client, shards=6, per_host=2, concurrency=8, out=tmp_path, timeout=T
     )
-    assert (report.total, report.ok) == (60, 60)
+    assert (report.total, report.ok) == (90, 90)
     assert {h: farm.host_max_active[h] for h in HOSTS} == {h: 2 for h in HOSTS}
     assert farm.max_active > 2  # the hosts' shards ran side by side, on both workers
     assert Counter(r["url"] for r in records(tmp_path)) == Counter(urls)
@@ -217,7 +218,8 @@ def test_a_file_source_travels_as_paths_and_byte_ranges(
 def test_a_worker_killed_mid_crawl_leaves_every_url_exactly_once(
     client: Client, farm: Farm, tmp_path: Path
 ) -> None:
-    urls = [farm.healthy[i % 3].url(f"/slow?ms=40&kill={i}") for i in range(90)]
+    # Each host's shard runs for 1.5 s (30 URLs, 2 at a time, 100 ms each).
+    urls = [farm.healthy[i % 3].url(f"/slow?ms=100&kill={i}") for i in range(90)]
     before = sum(s.stats.requests for s in farm.healthy)
     outcome: list[curlx.Report | BaseException] = []
 
