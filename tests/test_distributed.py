@@ -287,6 +287,10 @@ def test_bad_settings_are_refused_before_any_task(client: Client, tmp_path: Path
         curlx.distributed.crawl([], client=client, shards=1, out=tmp_path, concurrency=0)
     with pytest.raises(curlx.InvalidRequest, match="one string"):
         curlx.distributed.crawl("http://a/", client=client, shards=1, out=tmp_path)
+    with pytest.raises(curlx.InvalidSetting, match="shards=-1 must be"):
+        curlx.distributed.crawl_shards([], client=client, shards=-1, out=tmp_path)  # at the call
+    with pytest.raises(curlx.InvalidRequest, match=r"source holds b'http://a/' \(bytes\)"):
+        curlx.distributed.crawl([b"http://a/"], client=client, shards=1, out=tmp_path)  # type: ignore[list-item]
     with pytest.raises(curlx.InvalidSetting, match="piece_size=0"):
         curlx.distributed.files("urls.txt", piece_size=0)
     (tmp_path / "shard-00000.jsonl").write_text("")

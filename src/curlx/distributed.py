@@ -143,31 +143,44 @@ def crawl_shards(
     to ``concurrency x worker threads`` transfers at once. `partition` is ``"host"`` or
     ``"domain"`` (every host of one registrable domain in the same shard).
 
-    Leaving the loop early (or an error in a shard) cancels the shards not finished yet;
-    the shard files already in `out` stay.
+    Bad settings are refused at the call, before any task runs; the tasks start when the
+    loop does. Leaving the loop early (or an error in a shard) cancels the shards not
+    finished yet; the shard files already in `out` stay.
     """
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise InvalidSetting(f"shards={shards!r} must be a whole number >= 1.")
-    key = partition_key(partition)
+    if isinstance(source, str | bytes):
+        raise InvalidRequest(
+            "source is one string: pass a list of URLs, or files(path) for a file of URLs."
+        )
+    partition_key(partition)
     settings = CrawlSettings(concurrency, per_host, timeout, retry, dict(options))
     for _ in fetch_many([], **_fetch_keywords(settings)):  # bad settings: refused here
         pass  # pragma: no cover
     folder = _prepare_out(os.path.abspath(os.fspath(out)))
+    return _crawl(source, client, shards, folder, partition, settings)
+
+
+def _crawl(
+    source: Iterable[str] | Files,
+    client: Client,
+    shards: int,
+    folder: str,
+    partition: str,
+    settings: CrawlSettings,
+) -> Generator[Shard, None, None]:
     run = uuid.uuid4().hex[:12]
     spool = os.path.join(folder, f".spool-{run}")
-    futures: list[Future[Shard]] = []
+    pending: set[Future[Shard]] = set()
     try:
         if isinstance(source, Files):
             os.mkdir(spool)
             ranges = _split(client, run, source, spool, shards, partition)
             for index in range(shards):
                 mine = [(path, offsets[index], offsets[index + 1]) for path, offsets in ranges]
-                futures.append(_submit(client, run, index, None, mine, folder, settings))
-        elif isinstance(source, str | bytes):
-            raise InvalidRequest(
-                "source is one string: pass a list of URLs, or files(path) for a file of URLs."
-            )
+                pending.add(_submit(client, run, index, None, mine, folder, settings))
         else:
+            key = partition_key(partition)
             groups: list[list[str]] = [[] for _ in range(shards)]
             for url in source:
                 if not isinstance(url, str):
@@ -177,12 +190,15 @@ def crawl_shards(
                     )
                 groups[shard_of(key(url), shards)].append(url)
             for index, group in enumerate(groups):
-                futures.append(_submit(client, run, index, group, [], folder, settings))
-        for future in as_completed(futures, loop=client.loop):
-            yield future.result()
+                pending.add(_submit(client, run, index, group, [], folder, settings))
+        for future in as_completed(list(pending), loop=client.loop):
+            shard = future.result()
+            pending.discard(future)
+            future.release()  # the cluster need not keep the shard's Report any longer
+            yield shard
         _clean(folder)
     finally:
-        client.cancel([f for f in futures if not f.done()])
+        client.cancel(list(pending))
         shutil.rmtree(spool, ignore_errors=True)
 
 
