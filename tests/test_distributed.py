@@ -393,6 +393,22 @@ def test_cli_usage_errors(
     assert len(captured.err.splitlines()) == 1
 
 
+def test_cli_refuses_an_out_dir_with_shard_files(
+    client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "shard-00003.jsonl").write_text("")
+    argv = ["crawl", str(url_file(tmp_path, ["http://127.0.0.1:9/"])), "--out", str(out)]
+    assert main([*argv, "--scheduler", scheduler(client)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"curlx crawl: --out '{out}' already holds 1 shard file(s) (shard-00003.jsonl...) of "
+        "another crawl: choose an empty directory, or move those files away.\n"
+    )
+    assert captured.out == ""
+
+
 def test_cli_unreachable_scheduler(
     farm: Farm, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

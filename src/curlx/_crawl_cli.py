@@ -223,8 +223,9 @@ def _crawl_distributed(args: argparse.Namespace) -> int:
                 progress.update(report, f"{done}/{shards} shards")
         except KeyboardInterrupt:
             interrupted = True
-        except InvalidSetting as exc:
-            sys.stderr.write(f"curlx crawl: {exc}\n")
+        except InvalidSetting as exc:  # the options' names for the keywords' in its message
+            text = exc.message.replace("out=", "--out ").replace("partition=", "--partition ")
+            sys.stderr.write(f"curlx crawl: {text}\n")
             return 2
         finally:
             progress.close()
