@@ -215,6 +215,24 @@ def test_a_file_source_travels_as_paths_and_byte_ranges(
     assert sorted(os.listdir(out)) == [f"shard-{i:05d}.jsonl" for i in range(4)]  # no spool
 
 
+def test_several_files_with_crlf_and_an_empty_one(
+    client: Client, farm: Farm, tmp_path: Path
+) -> None:
+    first = [farm.healthy[i % 3].url(f"/first/{i}") for i in range(10)]
+    second = [farm.healthy[i % 3].url(f"/second/{i}") for i in range(7)]
+    (tmp_path / "a.txt").write_bytes("\r\n".join(first).encode())  # no newline at the end
+    (tmp_path / "b.txt").write_text("\n".join(second) + "\n", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    source = curlx.distributed.files(
+        tmp_path / "a.txt", tmp_path / "empty.txt", tmp_path / "b.txt", piece_size=64
+    )
+    report = curlx.distributed.crawl(
+        source, client=client, shards=3, out=tmp_path / "out", timeout=T
+    )
+    assert (report.total, report.ok) == (17, 17)
+    assert Counter(r["url"] for r in records(tmp_path / "out")) == Counter(first + second)
+
+
 def test_a_worker_killed_mid_crawl_leaves_every_url_exactly_once(
     client: Client, farm: Farm, tmp_path: Path
 ) -> None:
