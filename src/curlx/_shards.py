@@ -19,15 +19,16 @@ adding to it: each URL ends up in exactly one shard file, exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import os
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from fsspec.utils import read_block
 
@@ -131,15 +132,16 @@ def pieces(paths: Iterable[str], size: int) -> list[Piece]:
     return out
 
 
-def _write_atomically(path: str, chunks: Iterable[bytes]) -> None:
-    """Write `path` under a temporary name, flush it to disk, then rename it into place: a
-    reader sees the old file or the whole new one, and a task run twice leaves one file."""
+@contextlib.contextmanager
+def _replacing(path: str) -> Iterator[BinaryIO]:
+    """A file to write that becomes `path` when the block ends: written under a temporary
+    name, flushed to disk, then renamed into place, so a reader sees the old file or the
+    whole new one and a task run twice leaves one file. Removed if the block fails."""
     folder, name = os.path.split(path)
     temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(temporary, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -159,7 +161,8 @@ def split_piece(piece: Piece, spool: str, shards: int, partition: str) -> list[i
     for url in url_lines(block.decode("utf-8", "replace").splitlines()):
         groups[shard_of(key(url), shards)].append(url)
     chunks = [("\n".join(group) + "\n").encode() if group else b"" for group in groups]
-    _write_atomically(spool, chunks)
+    with _replacing(spool) as f:
+        f.writelines(chunks)
     offsets = [0]
     for chunk in chunks:
         offsets.append(offsets[-1] + len(chunk))
@@ -193,15 +196,15 @@ class CrawlSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Shard:
     """One finished shard: `index`, `path` (its JSON lines), `report`, and the seconds it
-    spent reading its URLs (`read`), crawling them (`crawl`) and putting its file in place
-    (`write`)."""
+    spent reading its URLs (`read`), crawling them and writing their lines (`crawl`), and
+    flushing its file to disk and renaming it into place (`write`)."""
 
     index: int
     path: str
     report: Report
     read: float  # reading the shard's URLs
     crawl: float  # crawling them and writing the records
-    write: float  # flushing and renaming the file into place
+    write: float  # flushing the file to disk and renaming it into place
 
 
 def shard_name(index: int) -> str:
@@ -222,18 +225,17 @@ def crawl_shard(
     todo = list(urls) if urls is not None else _read_ranges(ranges)
     read = time.perf_counter()
     report = Report()
-    lines: list[bytes] = []
-    for result in fetch_many(
-        todo,
-        concurrency=settings.concurrency,
-        per_host=settings.per_host,
-        timeout=settings.timeout,
-        retry=settings.retry,
-        **settings.options,
-    ):
-        report.add(result)
-        lines.append(record_line(result).encode())
-    crawled = time.perf_counter()
     path = os.path.join(out, shard_name(index))
-    _write_atomically(path, lines)
+    with _replacing(path) as f:  # each line written as its URL ends, not held in memory
+        for result in fetch_many(
+            todo,
+            concurrency=settings.concurrency,
+            per_host=settings.per_host,
+            timeout=settings.timeout,
+            retry=settings.retry,
+            **settings.options,
+        ):
+            report.add(result)
+            f.write(record_line(result).encode())
+        crawled = time.perf_counter()
     return Shard(index, path, report, read - began, crawled - read, time.perf_counter() - crawled)
