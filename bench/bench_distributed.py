@@ -19,9 +19,10 @@ One nginx (2 workers, a 1 KiB static file) listens on 16 loopback addresses (127
    region (their start is reported on its own); every output goes to a temp dir.
 2. **per-shard overhead**, on a 1-worker cluster: (a) 40 empty shards one after another:
    a task's round trip (submit, schedule, run, write and rename an empty file, return an
-   empty Report), (b) a 10,000-URL shard: its crawl time on the worker against the
-   client's wall time for it, the difference being the shard's overhead, (c) pickling a
-   shard's Report (16 hosts) and merging two Reports.
+   empty Report), (b) a 10,000-URL shard, 5 times with its URLs sent in the task (a list
+   source) and 5 times read by the worker from a byte range of a spool file (a files()
+   source): its time on the worker against the client's wall time for it, the difference
+   being the shard's overhead, (c) pickling a shard's Report (16 hosts) and merging two.
 
 On two cores nginx, the workers and this process share the CPUs: the figures show the
 overhead of the distributed path, not scaling. A Markdown report goes to stdout and the
@@ -163,15 +164,25 @@ def overhead(server: Nginx, shard_urls: int, empties: int) -> dict[str, Any]:
                 client.submit(crawl_shard, index, [], [], out, settings, pure=False).result()
             empty = (time.perf_counter() - began) / empties
             todo = urls(server, shard_urls)
-            walls, crawls = [], []
-            for index in range(3):
-                began = time.perf_counter()
-                shard = client.submit(
-                    crawl_shard, 100 + index, todo, [], out, settings, pure=False
-                ).result()
-                walls.append(time.perf_counter() - began)
-                crawls.append(shard.read + shard.crawl + shard.write)
-                assert shard.report.ok == shard_urls
+            spool = os.path.join(out, "spool.txt")
+            with open(spool, "wb") as f:
+                f.write(("\n".join(todo) + "\n").encode())
+            ranges = [(spool, 0, os.path.getsize(spool))]
+            # A 10,000-URL shard, 5 times each way, interleaved: its URLs sent with the task
+            # (a list source) or read by the worker from a byte range (a files() source).
+            walls: dict[str, list[float]] = {"list": [], "range": []}
+            crawls: dict[str, list[float]] = {"list": [], "range": []}
+            for index in range(5):
+                for way in ("list", "range"):
+                    given = (todo, []) if way == "list" else (None, ranges)
+                    began = time.perf_counter()
+                    shard = client.submit(
+                        crawl_shard, 100 + index, *given, out, settings, pure=False
+                    ).result()
+                    walls[way].append(time.perf_counter() - began)
+                    crawls[way].append(shard.read + shard.crawl + shard.write)
+                    assert shard.report.ok == shard_urls
+                    os.unlink(shard.path)
         report = shard.report
         data = pickle.dumps(report)
         began = time.perf_counter()
@@ -185,15 +196,19 @@ def overhead(server: Nginx, shard_urls: int, empties: int) -> dict[str, Any]:
     finally:
         client.close()
         local.close()
-    wall, crawl = statistics.median(walls), statistics.median(crawls)
-    return {
+    found: dict[str, Any] = {
         "empty_shard_round_trip_ms": round(empty * 1000, 2),
         "shard_urls": shard_urls,
-        "shard_wall_s": round(wall, 3),
-        "shard_on_worker_s": round(crawl, 3),
-        "shard_overhead_ms": round((wall - crawl) * 1000, 2),
-        "overhead_share": round((wall - crawl) / crawl, 4),
-        "empty_round_trip_share": round(empty / crawl, 4),
+    }
+    for way in ("list", "range"):
+        wall, crawl = statistics.median(walls[way]), statistics.median(crawls[way])
+        extra = [w - c for w, c in zip(walls[way], crawls[way], strict=True)]
+        found[f"{way}: shard_wall_s"] = round(wall, 3)
+        found[f"{way}: shard_on_worker_s"] = round(crawl, 3)
+        found[f"{way}: shard_overhead_ms"] = round(statistics.median(extra) * 1000, 2)
+        found[f"{way}: overhead_share"] = round(statistics.median(extra) / crawl, 4)
+    found["empty_round_trip_share"] = round(empty / statistics.median(crawls["range"]), 4)
+    return found | {
         "report_pickle_bytes": len(data),
         "report_pickle_roundtrip_us": round(pickling * 1e6, 1),
         "report_merge_us": round(merge * 1e6, 1),
