@@ -11,8 +11,12 @@ import enum
 import inspect
 import re
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 import curlx
+import curlx.distributed
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.txt"
 
@@ -57,22 +61,30 @@ def _members(cls: type) -> list[str]:
 
 
 def describe() -> list[str]:
-    """One line per public name (kind and signature), then a line per public member."""
+    """One line per public name (kind and signature), then a line per public member; then
+    the same for `curlx.distributed` (the dask extra), its names prefixed with the module's."""
     lines = [f"__version__ {type(curlx.__version__).__name__}"]
-    for name in sorted(curlx.__all__):
-        obj = getattr(curlx, name)
+    lines += _describe(curlx, "")
+    lines += _describe(curlx.distributed, "distributed.")
+    return lines
+
+
+def _describe(module: ModuleType, prefix: str) -> list[str]:
+    lines = []
+    for name in sorted(module.__all__):
+        obj = getattr(module, name)
         if inspect.isclass(obj):
             bases = ", ".join(b.__name__ for b in obj.__bases__)
             if issubclass(obj, enum.Enum):
-                lines.append(f"{name} enum({bases}) {len(obj.__members__)} members")
+                lines.append(f"{prefix}{name} enum({bases}) {len(obj.__members__)} members")
                 continue
-            lines.append(f"{name} class({bases}){_signature(obj)}")
+            lines.append(f"{prefix}{name} class({bases}){_signature(obj)}")
             if not issubclass(obj, BaseException) or obj.__module__ == "curlx":
                 lines += _members(obj)
         elif callable(obj):
-            lines.append(f"{name} function{_signature(obj)}")
+            lines.append(f"{prefix}{name} function{_signature(obj)}")
         else:
-            lines.append(f"{name} {type(obj).__name__}")
+            lines.append(f"{prefix}{name} {type(obj).__name__}")
     return lines
 
 
@@ -80,10 +92,11 @@ def test_the_public_api_is_the_pinned_one() -> None:
     assert describe() == SNAPSHOT.read_text().splitlines()
 
 
-def test_every_exported_name_exists_once() -> None:
-    assert len(set(curlx.__all__)) == len(curlx.__all__)
-    for name in curlx.__all__:
-        assert hasattr(curlx, name), name
+@pytest.mark.parametrize("module", [curlx, curlx.distributed])
+def test_every_exported_name_exists_once(module: ModuleType) -> None:
+    assert len(set(module.__all__)) == len(module.__all__)
+    for name in module.__all__:
+        assert hasattr(module, name), name
 
 
 if __name__ == "__main__":

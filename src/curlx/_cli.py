@@ -114,6 +114,30 @@ def _parser() -> argparse.ArgumentParser:
     crawl.add_argument("--retries", type=int, default=0, help="retries per URL (default 0)")
     crawl.add_argument("--jsonl", help="write one JSON line per URL to this file (- = stdout)")
     crawl.add_argument("-k", "--insecure", action="store_true", help="do not verify TLS")
+    dask = crawl.add_argument_group(
+        "distributed crawl",
+        "Run the crawl on a Dask cluster (the dask extra: pip install 'pycurlx[dask]'), "
+        "sharded by host, one JSON lines file per shard in --out DIR.",
+    )
+    dask.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler: tcp://HOST:8786")
+    dask.add_argument(
+        "--workers", type=_positive, metavar="N", help="start a cluster of N processes here"
+    )
+    dask.add_argument("--shards", type=_positive, metavar="N", help="default: 4 per worker thread")
+    dask.add_argument("--out", metavar="DIR", help="where the shards' JSON lines go")
+    dask.add_argument(
+        "--partition",
+        choices=("host", "domain"),
+        default="host",
+        help="keep URLs together by host (default) or by registrable domain",
+    )
+    dask.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to try reaching --scheduler (default 10)",
+    )
     return parser
 
 

@@ -7,52 +7,29 @@ piped or redirected output gets no progress display, and without rich there is n
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import IO, Any, Protocol
 
+from ._exceptions import InvalidSetting
 from ._explain import language
-from ._fetch import Result, fetch_many
+from ._fetch import fetch_many
 from ._prepare import DEFAULT_TIMEOUT
+from ._records import record_line, url_lines
 from ._report import Report
 from ._retry import Retry
 
-__all__ = ["crawl", "result_record"]
-
-
-def result_record(result: Result) -> dict[str, Any]:
-    """One JSON line of `curlx crawl --jsonl`."""
-    error = result.error
-    return {
-        "url": result.url,
-        "ok": result.ok,
-        "status": result.status_code,
-        "class": type(error).__name__ if error is not None else None,
-        "category": error.category.value if error is not None else None,
-        "code": int(error.code) if error is not None and error.code is not None else None,
-        "name": error.name if error is not None else None,
-        "retry": error.retry.kind.value if error is not None else None,
-        "method": error.method if error is not None else None,
-        "message": error.message if error is not None else None,
-        "attempts": result.attempts,
-        "elapsed": round(result.elapsed, 6),
-    }
-
-
-def _urls(stream: IO[str]) -> Iterator[str]:
-    for line in stream:
-        url = line.strip()
-        if url and not url.startswith("#"):
-            yield url
+__all__ = ["crawl"]
 
 
 class _Progress(Protocol):
     def track(self, urls: Iterator[str]) -> Iterator[str]: ...
-    def update(self, report: Report) -> None: ...
+    def update(self, report: Report, shards: str = "") -> None: ...
     def close(self) -> None: ...
 
 
@@ -60,7 +37,7 @@ class _NoProgress:
     def track(self, urls: Iterator[str]) -> Iterator[str]:
         return urls
 
-    def update(self, report: Report) -> None:
+    def update(self, report: Report, shards: str = "") -> None:
         pass
 
     def close(self) -> None:
@@ -83,6 +60,7 @@ class _Status:
         self.pulled = 0  # URLs the crawl took from the input
         self.done = 0
         self.failures = "none"
+        self.shards = ""  # "d/N shards" in a distributed crawl (its URLs are read by workers)
         self._weight = 0.0  # finished URLs, each decayed by its age (e^-age/RATE_WINDOW)
 
     def track(self, urls: Iterator[str]) -> Iterator[str]:
@@ -91,7 +69,8 @@ class _Status:
             self.pulled += 1
             yield url
 
-    def update(self, report: Report) -> None:
+    def update(self, report: Report, shards: str = "") -> None:
+        self.shards = shards
         now = self.clock()
         finished = report.total - self.done
         self._weight = self._weight * math.exp((self._last - now) / RATE_WINDOW) + finished
@@ -109,9 +88,10 @@ class _Status:
         elapsed = int(now - self.start)
         clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
         of = f"/{self.total}" if self.total is not None else ""
-        flying = max(self.pulled - self.done, 0)
+        flying = f"  {max(self.pulled - self.done, 0)} in flight" if not self.shards else ""
+        shards = f"{self.shards}  " if self.shards else ""
         return (
-            f"{self.done}{of} URLs  {flying} in flight  {clock}  {self.rate(now):,.1f}/s  "
+            f"{shards}{self.done}{of} URLs{flying}  {clock}  {self.rate(now):,.1f}/s  "
             f"failures: {self.failures}"
         )
 
@@ -152,7 +132,7 @@ def _progress(total: int | None) -> _Progress:
 def _count_lines(path: str) -> int | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            return sum(1 for _ in _urls(f))
+            return sum(1 for _ in url_lines(f))
     except OSError:
         return None
 
@@ -165,6 +145,15 @@ def crawl(args: argparse.Namespace) -> int:
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         sys.stderr.write(f"curlx crawl: --timeout {args.timeout} must be more than 0\n")
         return 2
+    if args.scheduler is not None or args.workers is not None:
+        return _crawl_distributed(args)
+    for option, value in (("--shards", args.shards), ("--out", args.out)):
+        if value is not None:
+            sys.stderr.write(
+                f"curlx crawl: {option} is for a distributed crawl: add --scheduler ADDRESS "
+                "(a running Dask scheduler) or --workers N (a cluster on this machine)\n"
+            )
+            return 2
     with ExitStack() as stack:
         if args.file == "-":
             source: IO[str] = sys.stdin
@@ -188,7 +177,7 @@ def crawl(args: argparse.Namespace) -> int:
         progress = _progress(total)
         report = Report()
         results = fetch_many(
-            progress.track(_urls(source)),
+            progress.track(url_lines(source)),
             concurrency=args.concurrency,
             per_host=args.per_host,
             timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
@@ -200,17 +189,98 @@ def crawl(args: argparse.Namespace) -> int:
             for result in results:
                 report.add(result)
                 if out is not None:
-                    out.write(json.dumps(result_record(result)) + "\n")
+                    out.write(record_line(result))
                 progress.update(report)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             progress.close()
         summary = sys.stderr if out is sys.stdout else sys.stdout
-        t = getattr(args, "language", None) or language()
-        summary.write(report.render(lang=t.name) + "\n")
-        if interrupted:
-            note = t.gettext("interrupted: the report covers the URLs finished so far")
-            summary.write(note + "\n")
-            return 130
+        return _summary(args, report, interrupted, summary)
+
+
+def _summary(args: argparse.Namespace, report: Report, interrupted: bool, summary: IO[str]) -> int:
+    """Write the summary table; the exit status (130 if the crawl was interrupted, else 0)."""
+    t = getattr(args, "language", None) or language()
+    summary.write(report.render(lang=t.name) + "\n")
+    if interrupted:
+        note = t.gettext("interrupted: the report covers the URLs finished so far")
+        summary.write(note + "\n")
+        return 130
     return 0
+
+
+NEEDS_DASK = (
+    "curlx crawl: --scheduler and --workers run the crawl on Dask distributed, which is not "
+    "installed: pip install 'pycurlx[dask]'\n"
+)
+
+
+def _crawl_distributed(args: argparse.Namespace) -> int:
+    """`curlx crawl FILE --scheduler ADDRESS | --workers N --out DIR`: the crawl on Dask,
+    one JSON lines file per shard in DIR, the same summary and exit statuses."""
+    problem = None
+    if args.scheduler is not None and args.workers is not None:
+        problem = "give --scheduler (a running cluster) or --workers (a new one here), not both"
+    elif args.out is None:
+        problem = "a distributed crawl writes one JSON lines file per shard: add --out DIR"
+    elif args.jsonl is not None:
+        problem = "--jsonl is for a crawl in this process; a distributed one writes to --out DIR"
+    elif args.file == "-":
+        problem = "a distributed crawl reads FILE on the workers: give a file, not - (stdin)"
+    elif not os.path.isfile(args.file):
+        problem = f"cannot read {args.file!r}: no such file"
+    if problem is not None:
+        sys.stderr.write(f"curlx crawl: {problem}\n")
+        return 2
+    try:  # Dask is an optional extra, imported only for these options
+        distributed: Any = importlib.import_module("curlx.distributed")
+    except ImportError as exc:
+        if exc.name not in ("distributed", "dask", "curlx.distributed"):
+            raise
+        sys.stderr.write(NEEDS_DASK)
+        return 2
+    with ExitStack() as stack:
+        try:
+            if args.workers is not None:
+                client = distributed._local_cluster(args.workers)
+            else:
+                client = distributed.Client(args.scheduler, timeout=args.connect_timeout)
+        except OSError as exc:  # also the builtin TimeoutError of an unreachable scheduler
+            sys.stderr.write(
+                f"curlx crawl: cannot reach the Dask scheduler at {args.scheduler}: {exc} "
+                "(is dask-scheduler running there, and is the port open?)\n"
+            )
+            return 2
+        stack.callback(client.close)
+        shards = args.shards or 4 * max(1, sum(client.nthreads().values()))
+        # The total is counted (a read of FILE here) only for a progress line on a terminal.
+        progress = _progress(_count_lines(args.file) if sys.stderr.isatty() else None)
+        report = Report()
+        done = 0
+        interrupted = False
+        try:
+            for shard in distributed.crawl_shards(
+                distributed.files(args.file),
+                client=client,
+                shards=shards,
+                out=args.out,
+                per_host=args.per_host,
+                concurrency=args.concurrency,
+                timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+                retry=Retry(total=args.retries) if args.retries else None,
+                partition=args.partition,
+                verify=not args.insecure,
+            ):
+                report = report + shard.report
+                done += 1
+                progress.update(report, f"{done}/{shards} shards")
+        except KeyboardInterrupt:
+            interrupted = True
+        except InvalidSetting as exc:  # the options' names for the keywords' in its message
+            text = exc.message.replace("out=", "--out ").replace("partition=", "--partition ")
+            sys.stderr.write(f"curlx crawl: {text}\n")
+            return 2
+        finally:
+            progress.close()
+        return _summary(args, report, interrupted, sys.stdout)
