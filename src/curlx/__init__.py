@@ -14,6 +14,7 @@ from ._api import patch as patch
 from ._api import post as post
 from ._api import put as put
 from ._api import request as request
+from ._asession import AsyncSession as AsyncSession
 from ._code_errors import *  # noqa: F403  (one class per libcurl code, listed in its __all__)
 from ._code_errors import __all__ as _code_error_names
 from ._codes import Category as Category
@@ -92,6 +93,7 @@ from ._translate import error_class as error_class
 from ._version import __version__ as __version__
 
 __all__ = [
+    "AsyncSession",
     "AuthError",
     "CallbackError",
     "Category",
