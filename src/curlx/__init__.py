@@ -6,6 +6,7 @@ every error says what happened, on which URL, what to do, and whether a retry ca
 `curlx.translating()` type the errors of any pycurl handle.
 """
 
+from ._afetch import afetch_many as afetch_many
 from ._api import delete as delete
 from ._api import get as get
 from ._api import head as head
@@ -158,6 +159,7 @@ __all__ = [
     "URLCode",
     "URLError",
     "UsageError",
+    "afetch_many",
     "code_for",
     "delete",
     "error_class",
