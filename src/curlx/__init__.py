@@ -6,6 +6,7 @@ every error says what happened, on which URL, what to do, and whether a retry ca
 `curlx.translating()` type the errors of any pycurl handle.
 """
 
+from ._acurl import AsyncCurlMulti as AsyncCurlMulti
 from ._afetch import afetch_many as afetch_many
 from ._api import delete as delete
 from ._api import get as get
@@ -94,6 +95,7 @@ from ._translate import error_class as error_class
 from ._version import __version__ as __version__
 
 __all__ = [
+    "AsyncCurlMulti",
     "AsyncSession",
     "AuthError",
     "CallbackError",
