@@ -183,7 +183,11 @@ class _Crawl:
                 scheduler.retry(job, time.monotonic() + job.delay)
             else:
                 results.append(result)
-        self.pump()
+        if self.wake is None:
+            # The consumer is busy elsewhere: start the next transfers now. When it waits for
+            # these Results instead, it starts them itself once it has taken them, so a slot
+            # reused at once need not first freeze the info of a Result still held here.
+            self.pump()
         self.notify()
 
     def multi_failed(self, stopped: list[_Job], error: BaseException) -> None:
@@ -228,8 +232,6 @@ async def _crawl(
         while True:
             while results:
                 yield results.popleft()
-                if len(results) < crawl.most // 2:
-                    crawl.pump()
             if buffer is not None and buffer.error is not None:
                 raise buffer.error
             if crawl.error is not None:
