@@ -234,6 +234,18 @@ async def test_max_connections_and_per_host_limit_what_runs_at_once(lab: Lab) ->
     assert most == 2
 
 
+async def test_a_waiting_request_keeps_its_turn(app: HTTPApp) -> None:
+    """A task that sends its next request as soon as one returns does not take the slot
+    promised to a request that was waiting for it."""
+    async with curlx.AsyncSession(timeout=FAST, max_connections=1) as s:
+
+        async def one_after_another(name: str) -> list[str]:
+            return [(await s.get(app.url(f"/{name}{i}"))).json()["path"] for i in range(10)]
+
+        paths = await asyncio.gather(*(one_after_another(n) for n in "abc"))
+    assert paths == [[f"/{n}{i}" for i in range(10)] for n in "abc"]
+
+
 # --- cancellation -------------------------------------------------------------------------
 
 

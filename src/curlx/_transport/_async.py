@@ -193,6 +193,7 @@ class AsyncTransport:
         "_owner",
         "_per_host",
         "_queue",
+        "_reserved",
         "_response",
         "_share",
         "_size",
@@ -221,6 +222,7 @@ class AsyncTransport:
         self._waiter: AsyncWaiter[asyncio.Future[Any]] | None = None
         self._slots = 0
         self._queue: deque[asyncio.Future[None]] = deque()  # requests waiting for a slot
+        self._reserved = 0  # idle slots promised to requests woken from the queue
         self._abandoned = False  # a transfer was stopped before it ended (maybe in a lookup)
         self._owner = owner
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -254,8 +256,8 @@ class AsyncTransport:
     ) -> Any:
         """Run one transfer and return its response; failures raise the typed error."""
         engine = self._engine or self._open(loop)
-        if not engine.free:
-            if self._slots < self._size:
+        if engine.free <= self._reserved or self._queue:  # no idle slot that is not promised
+            if self._slots < self._size and not self._queue:
                 self._new_slot(engine)
             else:
                 await self._turn(loop)
@@ -287,11 +289,13 @@ class AsyncTransport:
         try:
             await turn
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # given the slot, then cancelled
+            if turn.done() and not turn.cancelled():  # given a slot, then cancelled: pass it on
+                self._reserved -= 1
                 self._pass_turn()
             else:
                 self._queue.remove(turn)
             raise
+        self._reserved -= 1  # the slot promised to this request is taken now
         if self.closed:
             raise InvalidOperation(_CLOSED_WHILE_RUNNING.format(owner=self._owner))
 
@@ -301,6 +305,7 @@ class AsyncTransport:
         while queue:
             turn = queue.popleft()
             if not turn.done():
+                self._reserved += 1  # no request that comes later may take this slot first
                 turn.set_result(None)
                 return
 
@@ -350,6 +355,7 @@ class AsyncTransport:
         self.closed = True
         for turn in self._queue:
             if not turn.done():
+                self._reserved += 1
                 turn.set_result(None)  # it wakes to the closed transport and says so
         self._queue.clear()
         engine, waiter = self._engine, self._waiter
