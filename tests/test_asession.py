@@ -12,6 +12,7 @@ import contextlib
 import gc
 import json
 import threading
+import sys
 import time
 from collections.abc import Iterator
 
@@ -265,6 +266,10 @@ async def test_cancelling_removes_the_transfer_at_once_and_the_session_goes_on(
             assert time.monotonic() - started < 1.0
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(s.get(silent.url("/never")), 0.1)
+            if sys.version_info >= (3, 11):
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.1):
+                        await s.get(silent.url("/never"))
             assert (await s.get(app.url("/again"))).status_code == 200
 
 
