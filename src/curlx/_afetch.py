@@ -171,18 +171,23 @@ class _Crawl:
         """The waiter's callback: Results (or retries) for the transfers that ended, and the
         next transfers started at once."""
         scheduler, results = self.scheduler, self.results
-        for job, slot, code, message in done:
-            scheduler.ended(job)
-            outcome = (
-                slot.failed((code, message))
-                if code
-                else slot.respond(Response._pending(slot.method, slot.safe_url))
-            )
-            result = _finish(job, outcome)
-            if result is None:
-                scheduler.retry(job, time.monotonic() + job.delay)
-            else:
-                results.append(result)
+        try:
+            for job, slot, code, message in done:
+                scheduler.ended(job)
+                outcome = (
+                    slot.failed((code, message))
+                    if code
+                    else slot.respond(Response._pending(slot.method, slot.safe_url))
+                )
+                result = _finish(job, outcome)
+                if result is None:
+                    scheduler.retry(job, time.monotonic() + job.delay)
+                else:
+                    results.append(result)
+        except Exception as exc:  # a fault of curlx's own: the consumer gets it, not the loop
+            self.error = exc
+            self.notify()
+            return
         if self.wake is None:
             # The consumer is busy elsewhere: start the next transfers now. When it waits for
             # these Results instead, it starts them itself once it has taken them, so a slot

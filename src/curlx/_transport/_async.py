@@ -278,6 +278,8 @@ class AsyncTransport:
         except asyncio.CancelledError:
             if engine.abandon(future):  # still running: stopped now, its slot idle again
                 self._abandoned = True
+            elif future.done() and not future.cancelled():
+                future.exception()  # ended as it was cancelled: its outcome goes unread
             raise
         finally:
             self._pass_turn()
@@ -318,12 +320,16 @@ class AsyncTransport:
                 else:
                     slot.take()
                 continue
-            if code:
-                error = slot.failed((code, message))
-                future.set_exception(error)
-                del error  # the future holds it; no frame here must keep it alive too
-            else:
-                future.set_result(slot.respond(respond(slot.method, slot.safe_url)))
+            try:
+                if code:
+                    error = slot.failed((code, message))
+                    future.set_exception(error)
+                    del error  # the future holds it; no frame here must keep it alive too
+                else:
+                    future.set_result(slot.respond(respond(slot.method, slot.safe_url)))
+            except Exception as exc:  # reading the outcome failed: that request gets why
+                if not future.done():
+                    future.set_exception(exc)
 
     def _multi_failed(self, stopped: list[asyncio.Future[Any]], error: CurlError) -> None:
         self._abandoned = True
