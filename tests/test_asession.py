@@ -21,7 +21,15 @@ import pytest
 from support.http import Exchange, HTTPApp, Reply, Request
 from support.lab import Lab
 from support.measure import open_fds, rss_kib
-from support.raw import ConnectStall, RawServer, closed_port, drain, ok_response, respond
+from support.raw import (
+    ConnectStall,
+    RawServer,
+    closed_port,
+    drain,
+    ok_response,
+    respond,
+    respond_then_stall,
+)
 from test_reuse_matrix import (
     MODES,
     POST_BODY,
@@ -172,6 +180,23 @@ async def test_matrix(situation: Situation, mode: str) -> None:
             kept = error.info
             assert (await s.get(target.ok_url)).content == b"ok"  # the session goes on
             assert error.info == kept
+
+
+async def test_a_body_that_stops_moving_ends_by_the_read_limit(lab: Lab) -> None:
+    """The no-progress limit is the waiter's to watch (no progress callback): a body that
+    stops half-way is a ReadTimeout about `read` seconds later, the others unaffected."""
+    server = lab.raw(respond_then_stall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc"))
+    limits = curlx.Timeout(connect=2.0, read=0.3, total=10.0)
+    async with curlx.AsyncSession(timeout=limits) as s:
+        started = time.monotonic()
+        stalled, fine = await asyncio.gather(
+            s.get(server.url("/stall")), s.get(lab.app().url("/fine")), return_exceptions=True
+        )
+        took = time.monotonic() - started
+    assert isinstance(fine, curlx.Response) and fine.status_code == 200
+    assert isinstance(stalled, curlx.ReadTimeout), repr(stalled)
+    assert "no data moved for 0.3 seconds" in str(stalled)
+    assert 0.3 <= took < 2.0
 
 
 # --- retries ----------------------------------------------------------------------------------
