@@ -44,6 +44,14 @@ class _Missing:
         )
 
 
+try:
+    from pycurl import async_multi as _pycurl_async
+except ImportError:  # pycurl before 7.49
+    _pycurl_async = None  # type: ignore[assignment]
+# True if pycurl's AsyncCurlMulti drains on libcurl's notifications (libcurl 8.17+): then its
+# waiter reads finished transfers when told to, not after every socket event.
+_NOTIFY: Final = bool(getattr(_pycurl_async, "_NOTIFY_SUPPORTED", False))
+
 if TYPE_CHECKING:
     _Base = pycurl.AsyncCurlMulti
 else:
@@ -97,7 +105,7 @@ class AsyncCurlMulti(_Base):
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)  # type: ignore[attr-defined]
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)  # type: ignore[attr-defined]
         notify: int | None = getattr(pycurl, "M_NOTIFYFUNCTION", None)
-        if notify is not None and _notify_supported():
+        if notify is not None and _NOTIFY:
             self._multi.setopt(notify, self._on_notify)  # type: ignore[attr-defined]
             self._multi.notify_enable(pycurl.M_NOTIFY_INFO_READ)
         when_easy_closed(self._multi, self._easy_closed)
@@ -172,9 +180,3 @@ class AsyncCurlMulti(_Base):
         if self._close_handles:
             for curl, _ in in_flight:
                 curl.close()
-
-
-def _notify_supported() -> bool:
-    """True if pycurl's AsyncCurlMulti drains on libcurl's notifications (libcurl 8.17+)."""
-    module = __import__("pycurl.async_multi", fromlist=["_NOTIFY_SUPPORTED"])
-    return bool(getattr(module, "_NOTIFY_SUPPORTED", False))

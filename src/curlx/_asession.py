@@ -151,12 +151,21 @@ class AsyncSession:
             allowed_protocols=allowed_protocols,
             retry=retry,
         )
-        self.max_connections = max_connections
-        self.max_connections_per_host = max_connections_per_host
+        self._limits = (max_connections, max_connections_per_host)
         self._transport = AsyncTransport(
             Response._pending, max_connections, max_connections_per_host, share_cookies=True
         )
         self.state = AsyncSessionState.OPEN
+
+    @property
+    def max_connections(self) -> int:
+        """Requests (so connections) at once; the ones beyond wait their turn."""
+        return self._limits[0]
+
+    @property
+    def max_connections_per_host(self) -> int | None:
+        """Connections to one host at once (None: no limit)."""
+        return self._limits[1]
 
     # --- lifecycle ------------------------------------------------------------------------
 
