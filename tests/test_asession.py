@@ -289,7 +289,7 @@ async def test_cancelling_removes_the_transfer_at_once_and_the_session_goes_on(
                 await task
             assert (await waiter).json()["path"] == "/after"  # the freed slot served it
             assert time.monotonic() - started < 1.0
-            with pytest.raises(TimeoutError):
+            with pytest.raises(asyncio.TimeoutError):  # TimeoutError itself from 3.11 on
                 await asyncio.wait_for(s.get(silent.url("/never")), 0.1)
             if sys.version_info >= (3, 11):
                 with pytest.raises(TimeoutError):
