@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from curlx._scheduler import Scheduler
+from curlx._scheduler import NOT_YET, Scheduler
 
 
 @dataclass(eq=False)
@@ -66,3 +66,16 @@ def test_done_only_when_input_is_read_and_nothing_runs_or_waits() -> None:
     scheduler = _scheduler(iter([]), None)
     assert list(scheduler.ready(1, 0.0)) == []
     assert scheduler.done
+
+
+def test_a_source_with_nothing_yet_is_asked_again_and_not_done() -> None:
+    """An async crawl's buffer gives NOT_YET while its async input has no item ready."""
+    buffered = iter(["a/1", NOT_YET, "b/1"])
+    scheduler = _scheduler(buffered, None)
+    assert [job.name for job in scheduler.ready(4, 0.0)] == ["a/1"]
+    assert not scheduler.done
+    assert [job.name for job in scheduler.ready(4, 0.0)] == ["b/1"]
+    assert list(scheduler.ready(4, 0.0)) == []
+    for job in ("a/1", "b/1"):
+        scheduler.ended(Job(job, "a" if job.startswith("a") else "b"))
+    assert scheduler.done and not scheduler.retrying

@@ -6,6 +6,8 @@ every error says what happened, on which URL, what to do, and whether a retry ca
 `curlx.translating()` type the errors of any pycurl handle.
 """
 
+from ._acurl import AsyncCurlMulti as AsyncCurlMulti
+from ._afetch import afetch_many as afetch_many
 from ._api import delete as delete
 from ._api import get as get
 from ._api import head as head
@@ -15,6 +17,7 @@ from ._api import post as post
 from ._api import put as put
 from ._api import request as request
 from ._api import stream as stream
+from ._asession import AsyncSession as AsyncSession
 from ._code_errors import *  # noqa: F403  (one class per libcurl code, listed in its __all__)
 from ._code_errors import __all__ as _code_error_names
 from ._codes import Category as Category
@@ -77,6 +80,7 @@ from ._models import Headers as Headers
 from ._models import RedirectHop as RedirectHop
 from ._models import Request as Request
 from ._models import Response as Response
+from ._models import AsyncStreamedResponse as AsyncStreamedResponse
 from ._models import StreamedResponse as StreamedResponse
 from ._models import Timeout as Timeout
 from ._report import Report as Report
@@ -94,6 +98,9 @@ from ._translate import error_class as error_class
 from ._version import __version__ as __version__
 
 __all__ = [
+    "AsyncCurlMulti",
+    "AsyncSession",
+    "AsyncStreamedResponse",
     "AuthError",
     "CallbackError",
     "Category",
@@ -159,6 +166,7 @@ __all__ = [
     "URLCode",
     "URLError",
     "UsageError",
+    "afetch_many",
     "code_for",
     "delete",
     "error_class",

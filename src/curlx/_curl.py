@@ -499,12 +499,14 @@ class _MultiState:
     """What a `CurlMulti` remembers: its constructor's `close_handles` (with the handles to
     close), whether a curlx call is driving it, and a multi callback's exception."""
 
-    __slots__ = ("driving", "handles", "pending")
+    __slots__ = ("closed_easy", "driving", "handles", "pending")
 
     def __init__(self) -> None:
         self.pending: BaseException | None = None
         self.driving = False
         self.handles: weakref.WeakSet[pycurl.Curl] | None = None  # set if close_handles=True
+        # Told when a curlx Curl on this multi handle is closed (AsyncCurlMulti: its future).
+        self.closed_easy: Callable[[pycurl.Curl], None] | None = None
 
 
 _weak: Final = weakref.ref
@@ -777,8 +779,11 @@ class Curl(pycurl.Curl):
             _curl_close(self)
         except pycurl.error as exc:
             raise translate(exc) from exc
+        multi = state.multi
         _leave_multi(self, state)
         _drop_pending(state)
+        if multi is not None and multi.closed_easy is not None:
+            multi.closed_easy(self)
 
     def __exit__(self, *exc_info: object) -> None:
         Curl.close(self)  # as pycurl's: not a subclass's override
@@ -974,6 +979,11 @@ class CurlMulti(pycurl.CurlMulti):
 
     def __exit__(self, *exc_info: object) -> None:
         CurlMulti.close(self)  # as pycurl's: not a subclass's override
+
+
+def when_easy_closed(multi: CurlMulti, callback: Callable[[pycurl.Curl], None] | None) -> None:
+    """Have `callback` told of each curlx `Curl` closed while on `multi` (after the close)."""
+    _MULTI_STATES[id(multi)].closed_easy = callback
 
 
 def _drive(multi: CurlMulti, method: Callable[..., Any], *args: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from ._exceptions import (
     CurlError,
@@ -185,7 +185,22 @@ def _job_maker(policy: Retry | None, by_host: bool) -> Callable[[str | Request],
     return job
 
 
-def _start(config: Session, transport: MultiTransport[_Job], job: _Job) -> Result | None:
+class _Starter(Protocol):
+    """What a crawl starts transfers on: `MultiTransport`, or the multi engine of an async crawl."""
+
+    def start(
+        self,
+        token: _Job,
+        method: str,
+        url: str,
+        base: list[tuple[int, Any]],
+        extra: list[tuple[int, Any]],
+        watchdog: float | None = None,
+        safe_url: str | None = None,
+    ) -> CurlError | None: ...
+
+
+def _start(config: Session, transport: _Starter, job: _Job) -> Result | None:
     """Start the job's next attempt; a final Result if it cannot start."""
     request = job.request
     if not job.attempts:

@@ -8,11 +8,11 @@ import json as _json
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from email.message import Message
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 from ._exceptions import InvalidOperation, InvalidSetting
 from ._http import REDIRECT_STATUSES, SECRET_HEADERS
@@ -26,6 +26,8 @@ __all__ = [
     "RedirectHop",
     "Request",
     "Response",
+    "AsyncBodyStream",
+    "AsyncStreamedResponse",
     "StreamedResponse",
     "Timeout",
 ]
@@ -405,7 +407,7 @@ class Response:
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body in pieces: as they arrive (`chunk_size` None), or of `chunk_size` bytes
         (the last may be shorter). A streamed response reads them from the network."""
-        return _rechunk(self._chunks(), _chunk_size(chunk_size))
+        return _shaped(self._chunks(), _Shaper(chunk_size))
 
     def iter_content(
         self, chunk_size: int | None = None, decode_unicode: bool = False
@@ -421,23 +423,15 @@ class Response:
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
         """The body decoded with `encoding`, piece by piece (a character split between two
         pieces is decoded whole; undecodable bytes are replaced)."""
-        decoder = codecs.getincrementaldecoder(self.encoding)("replace")
-        for chunk in self.iter_bytes(chunk_size):
-            text = decoder.decode(chunk)
-            if text:
-                yield text
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield tail
+        return _shaped(self._chunks(), _Shaper(chunk_size, self.encoding))
 
     def iter_lines(
         self, chunk_size: int | None = None, decode_unicode: bool | None = None
     ) -> Iterator[Any]:
         """The body line by line, without line endings: str, as httpx gives them (requests
         gives bytes: pass ``decode_unicode=False`` for those)."""
-        if decode_unicode is False:
-            return _lines(self.iter_bytes(chunk_size), b"")
-        return _lines(self.iter_text(chunk_size), "")
+        encoding = None if decode_unicode is False else self.encoding
+        return _shaped(self._chunks(), _Shaper(chunk_size, encoding, lines=True))
 
     def read(self) -> bytes:
         """The whole body (httpx's name; for a streamed response, the rest is read now)."""
@@ -533,32 +527,31 @@ class BodyStream(Protocol):
 _CONTENT: Final = Response.__dict__["content"]  # the slot: a streamed body is kept there once read
 
 
-class StreamedResponse(Response):
-    """A Response whose body is read as it arrives (`stream=True`, `Session.stream()`).
+_R = TypeVar("_R", bound="_Streaming")
 
-    Status and headers are there at once; the body comes from `iter_bytes()` and friends, or
-    all of it from `content`/`read()`. Close it (or use ``with``) when not reading to the end:
-    its transfer holds a handle until then.
-    """
+
+class _Streaming(Response):
+    """What the sync and the async streamed responses share: made when the headers are in,
+    the transfer they read from, and the pieces read but not yet handed to an iterator."""
 
     __slots__ = ("_consumed", "_held", "_stream")
     _consumed: bool
-    _held: deque[bytes]  # pieces read from the transfer, not yet handed to an iterator
-    _stream: BodyStream | None
+    _held: deque[bytes]
+    _stream: Any  # BodyStream, or AsyncBodyStream; None once closed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("StreamedResponse is made by a Session's stream=True; use Response")
+        raise TypeError("a streamed response is made by a request with stream=True")
 
     @classmethod
     def _open(
-        cls,
-        stream: BodyStream,
+        cls: type[_R],
+        stream: Any,
         status_code: int,
         header_lines: list[bytes],
         method: str,
         url: str,
         sent: _SentHeaders | None,
-    ) -> StreamedResponse:
+    ) -> _R:
         self = cls.__new__(cls)
         self._headers = None
         self._info = None
@@ -574,60 +567,35 @@ class StreamedResponse(Response):
         self.request_url = url
         return self
 
-    @property
-    def content(self) -> bytes:
-        """The whole body, read now if it was not (InvalidOperation once iterating began)."""
+    def _read_already(self) -> bytes | None:
+        """The whole body if it was read into `content`, else None."""
         try:
             return _CONTENT.__get__(self)  # type: ignore[no-any-return]
         except AttributeError:
-            pass
-        if self._consumed:
-            raise InvalidOperation(
-                "The body of this streamed response is being or was read by iter_bytes(), "
-                "iter_content(), iter_text() or iter_lines(), so `content` cannot have all of "
-                "it: keep the pieces as you iterate, or read `content` without iterating."
-            )
-        body = b"".join(self._chunks())
-        _CONTENT.__set__(self, body)
-        return body
+            return None
 
-    @content.setter
-    def content(self, value: bytes) -> None:
-        _CONTENT.__set__(self, value)
-
-    def _chunks(self) -> Iterator[bytes]:
-        """The body's pieces as they arrive. Another iterator, after one was left early,
-        goes on where that one stopped; the transfer closes at the end of the body, or with
-        `close()` (or the ``with`` block)."""
-        try:
-            yield _CONTENT.__get__(self)
-            return
-        except AttributeError:
-            pass
+    def _open_stream(self) -> Any:
+        """The transfer to read from (iteration begins), or InvalidOperation if it is gone."""
         stream = self._stream
         if stream is None:
             raise InvalidOperation(
                 "The body of this streamed response was already read to its end, or the "
                 "response was closed before that: a stream can be read once. Keep the pieces "
-                "as you read them, or read `content` instead of iterating."
+                "as you read them, or read the whole body instead of iterating."
                 if self._consumed
                 else "This streamed response was closed before its body was read: read it "
-                "before close() (or inside its `with` block)."
+                "before closing it (or inside its `with` block)."
             )
         self._consumed = True
-        held = self._held
-        while True:
-            while held:
-                yield held.popleft()
-            try:
-                pieces = stream.read()
-            except BaseException:
-                self.close()
-                raise
-            if not pieces:
-                self.close()
-                return
-            held.extend(pieces)
+        return stream
+
+    def _not_partly_read(self) -> None:
+        if self._consumed:
+            raise InvalidOperation(
+                "The body of this streamed response is being or was read piece by piece, so "
+                "the whole of it cannot be given: keep the pieces as you iterate, or read the "
+                "whole body without iterating."
+            )
 
     @property
     def is_closed(self) -> bool:
@@ -645,12 +613,154 @@ class StreamedResponse(Response):
         if stream is not None:
             stream.close()
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.status_code}] {self.method} {self.request_url}>"
+
+
+class StreamedResponse(_Streaming):
+    """A Response whose body is read as it arrives (`stream=True`, `Session.stream()`).
+
+    Status and headers are there at once; the body comes from `iter_bytes()` and friends, or
+    all of it from `content`/`read()`. Close it (or use ``with``) when not reading to the end:
+    its transfer holds a handle until then.
+    """
+
+    __slots__ = ()
+
+    @property
+    def content(self) -> bytes:
+        """The whole body, read now if it was not (InvalidOperation once iterating began)."""
+        body = self._read_already()
+        if body is None:
+            self._not_partly_read()
+            body = b"".join(self._chunks())
+            _CONTENT.__set__(self, body)
+        return body
+
+    @content.setter
+    def content(self, value: bytes) -> None:
+        _CONTENT.__set__(self, value)
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The body's pieces as they arrive. Another iterator, after one was left early,
+        goes on where that one stopped; the transfer closes at the end of the body, or with
+        `close()` (or the ``with`` block)."""
+        body = self._read_already()
+        if body is not None:
+            yield body
+            return
+        stream: BodyStream = self._open_stream()
+        held = self._held
+        while True:
+            while held:
+                yield held.popleft()
+            try:
+                pieces = stream.read()
+            except BaseException:
+                self.close()
+                raise
+            if not pieces:
+                self.close()
+                return
+            held.extend(pieces)
+
     def __reduce__(self) -> tuple[Any, ...]:
         self.content  # noqa: B018 - the body is read whole before pickling
         return super().__reduce__()
 
-    def __repr__(self) -> str:
-        return f"<StreamedResponse [{self.status_code}] {self.method} {self.request_url}>"
+
+class AsyncBodyStream(Protocol):
+    """A streamed body's transfer, as the asyncio transport runs it."""
+
+    async def read(self) -> list[bytes]:
+        """The next pieces of the body ([] at its end); raises the typed error of a failure."""
+        ...
+
+    def close(self) -> None:
+        """Stop the transfer if it still runs, and give its slot back."""
+        ...
+
+    def info_of(self, response: Response, /) -> TransferInfo: ...
+
+
+class AsyncStreamedResponse(_Streaming):
+    """An AsyncSession's streamed response (`stream=True`, `AsyncSession.stream()`): read the
+    body with `aiter_bytes()`, `aiter_text()`, `aiter_lines()` or `await aread()`, as httpx's.
+
+    `content`, `text` and `json()` work once `aread()` has read the body. `aclose()` it (or
+    use ``async with``) when not reading to the end.
+    """
+
+    __slots__ = ()
+
+    @property
+    def content(self) -> bytes:
+        """The whole body, once `await aread()` has read it."""
+        body = self._read_already()
+        if body is None:
+            raise InvalidOperation(
+                "The body of this streamed response has not been read: `await r.aread()` "
+                "first, or read it with `async for chunk in r.aiter_bytes()`."
+            )
+        return body
+
+    @content.setter
+    def content(self, value: bytes) -> None:
+        _CONTENT.__set__(self, value)
+
+    def _chunks(self) -> Iterator[bytes]:
+        yield self.content  # read already, or InvalidOperation saying how to read it
+
+    async def _achunks(self) -> AsyncIterator[bytes]:
+        body = self._read_already()
+        if body is not None:
+            yield body
+            return
+        stream: AsyncBodyStream = self._open_stream()
+        held = self._held
+        while True:
+            while held:
+                yield held.popleft()
+            try:
+                pieces = await stream.read()
+            except BaseException:
+                self.close()
+                raise
+            if not pieces:
+                self.close()
+                return
+            held.extend(pieces)
+
+    async def aread(self) -> bytes:
+        """The whole body (what is left of it is read now)."""
+        body = self._read_already()
+        if body is None:
+            self._not_partly_read()
+            body = b"".join([piece async for piece in self._achunks()])
+            _CONTENT.__set__(self, body)
+        return body
+
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body in pieces as they arrive (`chunk_size` None) or of `chunk_size` bytes."""
+        return _ashaped(self._achunks(), _Shaper(chunk_size))
+
+    def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        """The body decoded with `encoding`, piece by piece."""
+        return _ashaped(self._achunks(), _Shaper(chunk_size, self.encoding))
+
+    def aiter_lines(self) -> AsyncIterator[str]:
+        """The body line by line (str, endings dropped)."""
+        return _ashaped(self._achunks(), _Shaper(None, self.encoding, lines=True))
+
+    async def aclose(self) -> None:
+        """Stop the transfer if the body was not read to the end; the session stays usable."""
+        self.close()
+
+    async def __aenter__(self) -> AsyncStreamedResponse:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def _chunk_size(value: int | None) -> int | None:
@@ -664,46 +774,91 @@ def _chunk_size(value: int | None) -> int | None:
     return value
 
 
-def _rechunk(pieces: Iterator[bytes], size: int | None) -> Iterator[bytes]:
-    """`pieces` as they come (size None), or cut and joined into `size`-byte chunks."""
-    if size is None:
-        yield from pieces
-        return
-    buffer = bytearray()
-    for piece in pieces:
-        if not buffer and len(piece) == size:
-            yield piece
-            continue
-        buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
-
-
 _EOL_TEXT: Final = re.compile(r"\r\n|\r|\n")
 _EOL_BYTES: Final = re.compile(rb"\r\n|\r|\n")
 
 
-def _lines(pieces: Iterator[Any], empty: Any) -> Iterator[Any]:
-    """Lines from text or bytes pieces, split on CRLF, LF or CR, the endings dropped."""
-    text = isinstance(empty, str)
-    eol, cr = (_EOL_TEXT, "\r") if text else (_EOL_BYTES, b"\r")
-    pending = empty
+class _Shaper:
+    """The steps between a body's pieces and what an iterator gives: cut or joined into
+    `size`-byte chunks (None: as they come), decoded with `encoding` (None: bytes), split
+    into lines (CRLF, LF or CR, endings dropped). The same for sync and async iteration."""
+
+    __slots__ = ("_buffer", "_decoder", "_eol", "_lines", "_pending", "_size")
+
+    def __init__(self, size: int | None, encoding: str | None = None, lines: bool = False):
+        self._size = _chunk_size(size)
+        self._buffer = bytearray()
+        self._decoder = (
+            codecs.getincrementaldecoder(encoding)("replace") if encoding is not None else None
+        )
+        self._lines = lines
+        self._eol = _EOL_TEXT if encoding is not None else _EOL_BYTES
+        self._pending: Any = "" if encoding is not None else b""
+
+    def feed(self, piece: bytes) -> list[Any]:
+        size = self._size
+        if size is None:
+            chunks = [piece]
+        elif not self._buffer and len(piece) == size:
+            chunks = [piece]
+        else:
+            buffer = self._buffer
+            buffer += piece
+            chunks = []
+            while len(buffer) >= size:
+                chunks.append(bytes(buffer[:size]))
+                del buffer[:size]
+        return self._shape(chunks, final=False)
+
+    def flush(self) -> list[Any]:
+        chunks = [bytes(self._buffer)] if self._buffer else []
+        self._buffer.clear()
+        return self._shape(chunks, final=True)
+
+    def _shape(self, chunks: list[bytes], final: bool) -> list[Any]:
+        decoder = self._decoder
+        out: list[Any] = chunks
+        if decoder is not None:
+            out = [text for text in (decoder.decode(c) for c in chunks) if text]
+            if final:
+                tail = decoder.decode(b"", final=True)
+                if tail:
+                    out.append(tail)
+        if not self._lines:
+            return out
+        lines: list[Any] = []
+        pending = self._pending
+        cr = "\r" if decoder is not None else b"\r"
+        for piece in out:
+            pending += piece
+            held = pending[:0]
+            if pending.endswith(cr):  # maybe the first half of a CRLF split between pieces
+                pending, held = pending[:-1], cr
+            parts = self._eol.split(pending)
+            pending = parts.pop() + held
+            lines += parts
+        if final and pending:
+            parts = self._eol.split(pending)
+            if not parts[-1]:
+                parts.pop()
+            lines += parts
+            pending = pending[:0]
+        self._pending = pending
+        return lines
+
+
+def _shaped(pieces: Iterator[bytes], shaper: _Shaper) -> Iterator[Any]:
     for piece in pieces:
-        pending += piece
-        held = empty
-        if pending.endswith(cr):  # maybe the first half of a CRLF split between two pieces
-            pending, held = pending[:-1], cr
-        parts = eol.split(pending)
-        pending = parts.pop() + held
-        yield from parts
-    if pending:
-        parts = eol.split(pending)
-        if parts[-1] == empty:
-            parts.pop()
-        yield from parts
+        yield from shaper.feed(piece)
+    yield from shaper.flush()
+
+
+async def _ashaped(pieces: AsyncIterator[bytes], shaper: _Shaper) -> AsyncIterator[Any]:
+    async for piece in pieces:
+        for shaped in shaper.feed(piece):
+            yield shaped
+    for shaped in shaper.flush():
+        yield shaped
 
 
 def _parse_links(header: str) -> Iterator[dict[str, str]]:

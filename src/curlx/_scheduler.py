@@ -14,7 +14,11 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Scheduler"]
+__all__ = ["NOT_YET", "Scheduler"]
+
+NOT_YET: Any = object()
+"""What a source may give instead of an item when it has none yet but is not exhausted (an
+async crawl's buffer of an async iterable): the scheduler asks again on its next `ready()`."""
 
 
 class _HasHost(Protocol):
@@ -71,6 +75,8 @@ class Scheduler(Generic[_J]):
             except StopIteration:
                 self._exhausted = True
                 return
+            if item is NOT_YET:
+                return
             job = self._make_job(item)
             if self._held(job):
                 continue
@@ -97,6 +103,11 @@ class Scheduler(Generic[_J]):
     def retry(self, job: _J, due: float) -> None:
         """Start `job` again once the clock reads `due`."""
         heapq.heappush(self._retries, (due, next(self._sequence), job))
+
+    @property
+    def retrying(self) -> bool:
+        """True while a job waits for its retry to fall due."""
+        return bool(self._retries)
 
     def wait(self, now: float, ceiling: float) -> float:
         """Seconds the caller may wait before a retry falls due, at most `ceiling`."""

@@ -14,7 +14,7 @@ import contextlib
 import enum
 import json as _json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
 
@@ -138,6 +138,14 @@ _SESSION_KEYWORDS: Final = (
     "hooks",
     "event_hooks",
 )
+
+
+class Plan(NamedTuple):
+    """A request ready to send: prepared, with its retry policy and its hooks."""
+
+    prepared: Prepared
+    policy: Retry | None
+    events: dict[str, list[Callable[..., Any]]]
 
 
 class _Memo(NamedTuple):
@@ -407,24 +415,7 @@ class Session:
         """
         self._claim(method, url)
         try:
-            _refuse_unknown(unknown, "Session.request()", _REQUEST_KEYWORDS)
-            if allow_redirects is not UNSET:
-                if follow_redirects is not UNSET and follow_redirects != allow_redirects:
-                    raise InvalidRequest(
-                        "pass follow_redirects= or requests' allow_redirects=, not both."
-                    )
-                follow_redirects = allow_redirects
-            if proxies is not UNSET:
-                if proxy is not UNSET:
-                    raise InvalidRequest(
-                        "pass proxy= (one proxy) or proxies= (by scheme), not both."
-                    )
-                proxy = _proxy_for(proxies, self._scheme_url(url))
-            elif proxy is UNSET and self._proxies is not None:
-                proxy = _proxy_for(self._proxies, self._scheme_url(url))
-            if auth is not UNSET:
-                _check_auth(auth)
-            prepared = self._prepare_request(
+            plan = self._plan(
                 method,
                 url,
                 params,
@@ -432,6 +423,7 @@ class Session:
                 data,
                 json,
                 files,
+                content,
                 cookies,
                 _Overrides(
                     auth,
@@ -445,22 +437,21 @@ class Session:
                     http_version,
                     debug,
                 ),
-                retry is UNSET and not stream,
-                content,
+                retry,
+                stream,
+                allow_redirects,
+                proxies,
+                hooks,
+                unknown,
+                "Session.request()",
             )
-            policy = self.retry if retry is UNSET else Retry.of(retry)
-            events = self._hooks
-            if hooks:
-                events = {**events}
-                for event, functions in _check_hooks(hooks, "hooks").items():
-                    events[event] = events.get(event, []) + functions
-            for hook in events.get("request", ()):
-                hook(self._sent_request(prepared))
-            if policy is None:
-                response = self._send(prepared, stream)
+            for hook in plan.events.get("request", ()):
+                hook(self._sent_request(plan.prepared))
+            if plan.policy is None:
+                response = self._send(plan.prepared, stream)
             else:
-                response = self._send_with_retries(policy, prepared, stream)
-            for hook in events.get("response", ()):
+                response = self._send_with_retries(plan.policy, plan.prepared, stream)
+            for hook in plan.events.get("response", ()):
                 replaced = hook(response)
                 if isinstance(replaced, Response):  # requests lets a hook replace it
                     response = replaced
@@ -470,6 +461,65 @@ class Session:
             raise
         finally:
             self._release()
+
+    def _plan(
+        self,
+        method: str,
+        url: str,
+        params: ParamItems | None,
+        headers: HeaderItems | None,
+        data: Any,
+        json: Any,
+        files: Mapping[str, FileTypes] | None,
+        content: Any,
+        cookies: Mapping[str, str] | None,
+        given: _Overrides,
+        retry: Retry | int | None | _Unset,
+        stream: bool,
+        allow_redirects: bool | _Unset,
+        proxies: Mapping[str, str | None] | None | _Unset,
+        hooks: Mapping[str, Any] | None,
+        unknown: Mapping[str, Any],
+        where: str,
+    ) -> Plan:
+        """Everything a client (this Session, or an AsyncSession on its settings) does before
+        sending: keywords checked and mapped (requests' names too), the request prepared, the
+        retry policy and the hooks chosen (the client calls them: an async one awaits them)."""
+        _refuse_unknown(unknown, where, _REQUEST_KEYWORDS)
+        if allow_redirects is not UNSET:
+            if given.follow_redirects is not UNSET and given.follow_redirects != allow_redirects:
+                raise InvalidRequest(
+                    "pass follow_redirects= or requests' allow_redirects=, not both."
+                )
+            given = given._replace(follow_redirects=allow_redirects)
+        if proxies is not UNSET:
+            if given.proxy is not UNSET:
+                raise InvalidRequest("pass proxy= (one proxy) or proxies= (by scheme), not both.")
+            given = given._replace(proxy=_proxy_for(proxies, self._scheme_url(url)))
+        elif given.proxy is UNSET and self._proxies is not None:
+            given = given._replace(proxy=_proxy_for(self._proxies, self._scheme_url(url)))
+        if given.auth is not UNSET:
+            _check_auth(given.auth)
+        prepared = self._prepare_request(
+            method,
+            url,
+            params,
+            headers,
+            data,
+            json,
+            files,
+            cookies,
+            given,
+            retry is UNSET and not stream,
+            content,
+        )
+        policy = self.retry if retry is UNSET else Retry.of(retry)
+        events = self._hooks
+        if hooks:
+            events = {**events}
+            for event, functions in _check_hooks(hooks, "hooks").items():
+                events[event] = events.get(event, []) + functions
+        return Plan(prepared, policy, events)
 
     @contextlib.contextmanager
     def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[StreamedResponse]:
@@ -511,8 +561,8 @@ class Session:
         A plain request (no params, headers, body or cookies) with the very same override
         objects as the last one needs the same handle options: only a new URL is checked.
         """
-        memo = self._memo
-        if memo is None or self.params or self._hooks or self._proxies is not None:
+        memo = self._plain_memo()
+        if memo is None:
             return self.request(method, url, **kwargs)
         known_method, known_url, known_kwargs, prepared = memo
         if known_method != method or not (
@@ -550,6 +600,13 @@ class Session:
             turn.append(True)  # _release(), inline: this is every request's path
             if self.state is _CLOSED:
                 self._close_if_idle()
+
+    def _plain_memo(self) -> _Memo | None:
+        """The last plain request's options, if the next plain one may reuse them (no params,
+        hooks or proxies by scheme to apply on the way)."""
+        if self.params or self._hooks or self._proxies is not None:
+            return None
+        return self._memo
 
     def _prepare_request(
         self,
@@ -602,7 +659,7 @@ class Session:
         try:
             if stream:
                 opened = self._transport.open_stream(*prepared)
-                opened._stream = _Claimed(self, opened._stream, prepared)  # type: ignore[arg-type]
+                opened._stream = _Claimed(self, opened._stream, prepared)
                 return opened
             response: Response = self._transport.perform(*prepared)
             return response

@@ -3,8 +3,9 @@
 It starts transfers on slots, drives libcurl, hands back the transfers that ended and says how
 long a waiter may sleep before it must look again (libcurl's own next deadline, and the
 no-progress limits it watches for); it never waits itself. Waiting is a waiter's job: the sync
-one below sleeps in select(); an asyncio waiter would watch the same multi handle's sockets
-from its event loop. As psycopg keeps its connection logic in generators and its waiting apart.
+one below sleeps in select(); the asyncio one (`_async.AsyncWaiter`) watches the same multi
+handle's sockets from its event loop and calls `act()` where the sync one calls `drive()`. As
+psycopg keeps its connection logic in generators and its waiting apart.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class MultiEngine(Generic[_T]):
     """Transfers on reused slots of one multi handle, each tagged with a token. Not
     thread-safe. The multi handle pools connections, DNS answers and TLS sessions."""
 
-    __slots__ = ("_checked", "_idle", "_running", "_watched", "multi")
+    __slots__ = ("_checked", "_idle", "_running", "_watched", "last", "multi")
 
     def __init__(self, slots: list[Slot], max_connections: int | None = None) -> None:
         self.multi = PycurlMulti()
@@ -49,6 +50,7 @@ class MultiEngine(Generic[_T]):
             # Without it, a multi handle with nothing running keeps every connection it made.
             self.multi.setopt(pycurl.M_MAXCONNECTS, max_connections)
         self._idle = slots
+        self.last: Slot | None = None  # the slot of the transfer started last
         self._running: dict[pycurl.Curl, tuple[Slot, _T]] = {}
         self._watched = 0  # running transfers with a no-progress limit
         self._checked = 0.0  # when the stalls were last looked for
@@ -93,6 +95,7 @@ class MultiEngine(Generic[_T]):
             self._idle.append(slot)
             raise
         self._running[slot.handle] = (slot, token)
+        self.last = slot
         if slot.watch_limit:
             self._watched += 1
         return None
@@ -103,6 +106,17 @@ class MultiEngine(Generic[_T]):
         while status == _CALL_MULTI_PERFORM:  # libcurl before 7.20 only
             status, running = self.multi.perform()
         return int(running)
+
+    def act(self, fd: int, events: int) -> int:
+        """Let libcurl move what a socket event (or, for `pycurl.SOCKET_TIMEOUT`, its timer)
+        concerns: libcurl's socket interface, for a waiter told of sockets by callbacks."""
+        _, running = self.multi.socket_action(fd, events)
+        return int(running)
+
+    @property
+    def watching(self) -> bool:
+        """True while a running transfer has a no-progress limit (see `stalls`)."""
+        return self._watched > 0
 
     def finished(self) -> list[Finished[_T]]:
         """The transfers that ended since the last call, their slots idle again."""
@@ -183,11 +197,29 @@ class MultiEngine(Generic[_T]):
             self._watched -= 1
         return slot, token
 
-    def cancel(self) -> None:
-        """Stop every running transfer (interrupted, or abandoned): the slots are idle again."""
+    def abandon(self, token: _T) -> bool:
+        """Stop the running transfer tagged `token` (its caller gave up on it): its slot is
+        idle again. False if no transfer with that token runs."""
+        for handle, (slot, running) in self._running.items():
+            if running is token:
+                self._release(handle)
+                slot.discard()
+                return True
+        return False
+
+    def cancel(self) -> list[_T]:
+        """Stop every running transfer (interrupted, or abandoned): the slots are idle again.
+        The tokens of the transfers stopped."""
+        stopped: list[_T] = []
         for handle in list(self._running):
-            slot, _ = self._release(handle)
+            slot, token = self._release(handle)
             slot.discard()
+            stopped.append(token)
+        return stopped
+
+    def add_slot(self, slot: Slot) -> None:
+        """One more idle slot (a pool that grows on demand)."""
+        self._idle.append(slot)
 
     def close(self, close_multi: bool = True) -> None:
         """Stop every transfer and close the slots' handles (and the multi handle)."""

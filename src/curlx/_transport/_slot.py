@@ -79,7 +79,9 @@ class Slot:
         "method",
         "safe_url",
         "sent",
+        "paused",
         "stalled",
+        "streamed",
         "undo",
         "unread",
         "url",
@@ -106,6 +108,8 @@ class Slot:
         self.safe_url = ""
         self.url = ""
         self.stalled = False
+        self.streamed = 0  # bytes a stream's own callbacks took in (they fill no `chunks`)
+        self.paused = False  # a stream paused because its reader is behind: no stall
         self.unread: weakref.ref[CurlError] | None = None  # the last error, till it is frozen
         self.watching = False
         self.watch_limit = 0.0
@@ -194,6 +198,9 @@ class Slot:
             self.sent = SentHeaders(base, extra)
         self.watch_limit = watchdog or 0.0
         self.watch_progress = -1  # nothing seen yet
+        if self.streamed:  # the last transfer was a stream's
+            self.streamed = 0
+            self.paused = False
         # `chunks` and `header_lines` are empty here: take(), failed() and an interrupted
         # transfer each leave them so.
         self.method = method
@@ -216,7 +223,10 @@ class Slot:
 
     def stalled_for(self, now: float) -> bool:
         """True if no byte moved for `watch_limit` seconds (checked from a multi loop)."""
-        moved = len(self.chunks) + len(self.header_lines)  # grow as body and headers arrive
+        if self.paused:  # the reader asked for the pause: time the silence afresh after it
+            self.watch_progress = -1
+            return False
+        moved = len(self.chunks) + len(self.header_lines) + self.streamed  # grow as data comes
         return self._stalled(moved + self.handle.getinfo(pycurl.SIZE_UPLOAD_T), now)
 
     def respond(self, response: _A) -> _A:

@@ -21,6 +21,7 @@ from .._translate import ResolveTimeout
 from ._engine import MAX_WAIT, STALLED, SUCCEEDED, MultiEngine, next_wait, wait_sync
 from ._log import enabled, log_response
 from ._slot import Answer, Slot
+from ._stream import StreamState
 
 __all__ = ["MultiTransport", "Transport"]
 
@@ -299,79 +300,25 @@ class Transport:
         return lines
 
 
-_STREAM_BUFFERED: Final = 1 << 20
-"""Bytes of a streamed body held unread before its transfer is paused (libcurl's
-CURL_WRITEFUNC_PAUSE) until the reader catches up: memory stays bounded, whatever the size."""
 _SPARE_SLOTS: Final = 4  # slots of ended streams kept for the next ones
 
 
-class BodyTransfer:
+class BodyTransfer(StreamState):
     """A streamed response's transfer, on a slot of its own on a Session's multi handle.
 
-    Read piece by piece (`read`); while more than `_STREAM_BUFFERED` bytes wait unread the
-    transfer is paused, which also keeps other requests on the Session from filling memory
-    with it. Closing it early removes the transfer (its connection is not reused).
+    Read piece by piece (`read`), which drives the multi handle until pieces arrive; paused
+    while the reader is behind (`StreamState`), which also keeps other requests on the
+    Session from filling memory with it. Closing it early removes the transfer (its
+    connection is not reused).
     """
 
-    __slots__ = (
-        "abandoned",
-        "added",
-        "buffered",
-        "error",
-        "header_lines",
-        "headers_done",
-        "info",
-        "outcome",
-        "paused",
-        "pieces",
-        "received",
-        "slot",
-        "status",
-        "transport",
-    )
+    __slots__ = ("abandoned", "added", "transport")
 
     def __init__(self, transport: Transport, slot: Slot) -> None:
+        super().__init__(slot)
         self.transport: Transport | None = transport
-        self.slot = slot
-        self.pieces: list[bytes] = []
-        self.header_lines: list[bytes] = []
-        self.buffered = 0
-        self.received = 0
-        self.paused = False
         self.added = False
         self.abandoned = False
-        self.headers_done = False
-        self.status = 0
-        self.outcome: tuple[int, str] | None = None
-        self.error: CurlError | None = None
-        self.info: TransferInfo | None = None  # the final info, once the transfer ended
-        setopt = slot.handle.setopt
-        setopt(pycurl.WRITEFUNCTION, self._write)
-        setopt(pycurl.HEADERFUNCTION, self._header)
-        slot.applied = None  # these callbacks are the stream's: the next use resets the handle
-
-    def _write(self, data: bytes) -> int | None:
-        if self.buffered >= _STREAM_BUFFERED:
-            self.paused = True  # libcurl keeps `data` and hands it over again on resuming
-            return pycurl.WRITEFUNC_PAUSE
-        self.pieces.append(data)
-        self.buffered += len(data)
-        self.received += len(data)
-        self.headers_done = True
-        return None
-
-    def _header(self, line: bytes) -> None:
-        self.header_lines.append(line)
-        if line.startswith(b"HTTP/"):
-            parts = line.split(None, 2)
-            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        elif line in (b"\r\n", b"\n"):
-            # The end of a response's headers. A final one unless libcurl may go on to
-            # another (a redirect it follows, an authentication it answers): those show
-            # with their first body byte, or the end of the transfer.
-            status = self.status
-            if status >= 200 and not (300 <= status < 400 or status in (401, 407)):
-                self.headers_done = True
 
     def step(self) -> None:
         """Drive the multi handle until this transfer has pieces or ended, or a wait passed."""
@@ -388,15 +335,11 @@ class BodyTransfer:
             return
         multi = transport._multi
         assert multi is not None
-        watching = slot.watch_limit and not self.paused
-        if watching:
-            progress = self.received + len(slot.header_lines)
-            if slot._stalled(
-                progress + slot.handle.getinfo(pycurl.SIZE_UPLOAD_T), time.monotonic()
-            ):
-                self._end(STALLED)
-                return
-        wait_sync(multi, next_wait(multi, MAX_WAIT, slot if watching else None))
+        if slot.watch_limit and slot.stalled_for(time.monotonic()):
+            self._end(STALLED)
+            return
+        watched = slot if slot.watch_limit and not slot.paused else None
+        wait_sync(multi, next_wait(multi, MAX_WAIT, watched))
 
     def read(self) -> list[bytes]:
         """The next pieces of the body; [] at its end; the typed error if it failed."""
@@ -407,34 +350,17 @@ class BodyTransfer:
                     "its Session) before its body was read to the end."
                 )
             self.step()
-        pieces = self.pieces
-        if pieces:
-            self.pieces = []
-            self.buffered = 0
-            if self.paused and self.transport is not None:
-                self.paused = False
-                self.slot.watch_progress = -1  # the pause was the reader's: time it afresh
-                self.slot.handle.pause(pycurl.PAUSE_CONT)
-            return pieces
-        error, self.error = self.error, None
-        if error is not None:
-            try:
-                raise error
-            finally:
-                error = None
-        return []
+        if self.pieces:
+            return self.take()
+        return self.end_of_body()
 
     def _end(self, outcome: tuple[int, str]) -> None:
         """The transfer ended: its error or final info made now, its slot free again."""
-        self.outcome = outcome
-        slot = self.slot
         transport = self.transport
         if transport is not None and transport._multi is not None and self.added:
-            transport._multi.remove_handle(slot.handle)
+            transport._multi.remove_handle(self.slot.handle)
             self.added = False
-        self.info = read_response_info(slot.handle, slot.method, slot.safe_url)
-        if outcome[0]:
-            self.error = slot.failed(outcome)
+        self.ended(outcome)
         self._release()
 
     def _release(self) -> None:
