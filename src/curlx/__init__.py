@@ -75,12 +75,12 @@ from ._hints import is_retryable as is_retryable
 from ._hints import retry_after as retry_after
 from ._i18n import Language as Language
 from ._info import TransferInfo as TransferInfo
+from ._models import AsyncStreamedResponse as AsyncStreamedResponse
 from ._models import DigestAuth as DigestAuth
 from ._models import Headers as Headers
 from ._models import RedirectHop as RedirectHop
 from ._models import Request as Request
 from ._models import Response as Response
-from ._models import AsyncStreamedResponse as AsyncStreamedResponse
 from ._models import StreamedResponse as StreamedResponse
 from ._models import Timeout as Timeout
 from ._report import Report as Report

@@ -30,6 +30,7 @@ __all__ = [
     "AsyncStreamedResponse",
     "StreamedResponse",
     "Timeout",
+    "sent_request",
 ]
 
 HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -386,16 +387,7 @@ class Response:
         """The request as it was sent: method, URL and the headers curlx gave libcurl, with
         credentials and cookies shown as ``[redacted]`` (libcurl adds Host, Accept,
         Accept-Encoding and Content-Length itself)."""
-        sent = self._sent
-        items = sent.items() if sent is not None else []
-        return Request(
-            url=self.request_url,
-            method=self.method,
-            headers=Headers(
-                (name, "[redacted]" if name.lower() in SECRET_HEADERS else value)
-                for name, value in items
-            ),
-        )
+        return sent_request(self.method, self.request_url, self._sent)
 
     # --- the body in pieces: requests' and httpx's names, one implementation -----------------
 
@@ -500,6 +492,20 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.method} {self.url}>"
+
+
+def sent_request(method: str, url: str, sent: _SentHeaders | None) -> Request:
+    """A request as sent, for `Response.request` and request hooks: its headers from the
+    options given to libcurl, credentials and cookies shown as ``[redacted]``."""
+    items = sent.items() if sent is not None else []
+    return Request(
+        url=url,
+        method=method,
+        headers=Headers(
+            (name, "[redacted]" if name.lower() in SECRET_HEADERS else value)
+            for name, value in items
+        ),
+    )
 
 
 class _InfoSource(Protocol):

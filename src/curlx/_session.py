@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from ._codes import CurlCode
 from ._exceptions import CurlError, InvalidOperation, InvalidRequest
-from ._http import SECRET_HEADERS
 from ._models import (
     BodyStream,
     DigestAuth,
@@ -30,6 +29,7 @@ from ._models import (
     Response,
     StreamedResponse,
     Timeout,
+    sent_request,
 )
 from ._prepare import (
     _DEFAULT_PROTOCOLS,
@@ -545,15 +545,8 @@ class Session:
 
     def _sent_request(self, prepared: Prepared) -> Request:
         """The request a hook is shown: method, URL and headers, credentials redacted."""
-        items = SentHeaders(prepared.base, prepared.extra).items()
-        return Request(
-            url=prepared.safe_url,
-            method=prepared.method,
-            headers=Headers(
-                (name, "[redacted]" if name.lower() in SECRET_HEADERS else value)
-                for name, value in items
-            ),
-        )
+        sent = SentHeaders(prepared.base, prepared.extra)
+        return sent_request(prepared.method, prepared.safe_url, sent)
 
     def _call(self, method: str, url: str, kwargs: dict[str, Any]) -> Response:
         """`request(method, url, **kwargs)`, reusing the options of the last plain request.

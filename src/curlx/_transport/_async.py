@@ -18,7 +18,6 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from logging import DEBUG
 from typing import Any, Final, Generic, TypeVar
 
 import pycurl
@@ -28,7 +27,6 @@ from .._curl import read_response_info, translate
 from .._exceptions import CurlError, InvalidOperation
 from .._models import AsyncStreamedResponse, Response
 from ._engine import STALL_CHECK_EVERY, Finished, MultiEngine
-from ._log import enabled, log_response
 from ._slot import Answer, Slot
 from ._stream import StreamState
 
@@ -263,12 +261,7 @@ class AsyncTransport:
         safe_url: str | None = None,
     ) -> Any:
         """Run one transfer and return its response; failures raise the typed error."""
-        engine = self._engine or self._open(loop)
-        if engine.free <= self._reserved or self._queue:  # no idle slot that is not promised
-            if self._slots < self._size and not self._queue:
-                self._new_slot(engine)
-            else:
-                await self._turn(loop)
+        engine = await self._slot_for(loop)
         future: asyncio.Future[Any] = loop.create_future()
         try:
             failure = engine.start(future, method, url, base, extra, watchdog, safe_url)
@@ -291,6 +284,17 @@ class AsyncTransport:
             raise
         finally:
             self._pass_turn()
+
+    async def _slot_for(self, loop: asyncio.AbstractEventLoop) -> MultiEngine[Any]:
+        """The engine, with an idle slot for this request: one made (up to `size`), or one
+        freed, in the order requests asked (a request woken for a slot has it promised)."""
+        engine = self._engine or self._open(loop)
+        if engine.free <= self._reserved or self._queue:  # no idle slot that is not promised
+            if self._slots < self._size and not self._queue:
+                self._new_slot(engine)
+            else:
+                await self._turn(loop)
+        return engine
 
     async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wait until a slot is idle (requests get them in the order they asked)."""
@@ -332,12 +336,7 @@ class AsyncTransport:
         """Start a transfer and return its response once its headers are in; the body is
         read from the response as it arrives. Its slot is taken until the body ends or the
         response is closed. Failures before the headers raise the typed error."""
-        engine = self._engine or self._open(loop)
-        if engine.free <= self._reserved or self._queue:
-            if self._slots < self._size and not self._queue:
-                self._new_slot(engine)
-            else:
-                await self._turn(loop)
+        engine = await self._slot_for(loop)
         transfer: AsyncBodyTransfer | None = None
         try:
             token: Any = object()
@@ -361,27 +360,8 @@ class AsyncTransport:
             else:
                 transfer.close()
             raise
-        error = transfer.error
-        if error is not None and not transfer.pieces:
-            transfer.error = None
-            try:
-                raise error
-            finally:
-                error = None
-        response = AsyncStreamedResponse._open(
-            transfer,
-            slot.handle.getinfo(pycurl.RESPONSE_CODE) if transfer.info is None else 0,
-            transfer.header_lines.copy(),
-            method,
-            slot.safe_url,
-            slot.sent,
-        )
-        if enabled(DEBUG):  # as httpx, when the headers are in
-            log_response(slot.handle, method, slot.safe_url, response)
-        if transfer.info is not None:  # ended already: the whole body is in
-            response.status_code = transfer.info.response_code
-            response._info = transfer.info
-        else:  # dropped unread and unclosed: its slot is given back, from the loop
+        response = transfer.respond(AsyncStreamedResponse, method)
+        if transfer.info is None:  # dropped unread and unclosed: its slot is given back
             weakref.finalize(response, _close_soon, loop, transfer)
         return response
 

@@ -5,14 +5,19 @@ reader waits for the next pieces."""
 
 from __future__ import annotations
 
-from typing import Final
+from logging import DEBUG
+from typing import Final, TypeVar
 
 import pycurl
 
 from .._curl import read_response_info
 from .._exceptions import CurlError
 from .._info import TransferInfo
+from .._models import _Streaming
+from ._log import enabled, log_response
 from ._slot import Slot
+
+_R = TypeVar("_R", bound=_Streaming)
 
 __all__ = ["STREAM_BUFFERED", "StreamState"]
 
@@ -111,6 +116,32 @@ class StreamState:
             self.error = slot.failed(outcome)
         slot.paused = False
         self.arrived()
+
+    def respond(self, cls: type[_R], method: str) -> _R:
+        """The response, once the headers are in (or the typed error of a transfer that
+        failed before): made, logged as httpx logs it, with its final info if it ended."""
+        error = self.error
+        if error is not None and not self.pieces:
+            self.error = None
+            try:
+                raise error
+            finally:
+                error = None
+        slot = self.slot
+        info = self.info
+        response = cls._open(
+            self,
+            slot.handle.getinfo(pycurl.RESPONSE_CODE) if info is None else info.response_code,
+            self.header_lines.copy(),
+            method,
+            slot.safe_url,
+            slot.sent,
+        )
+        if enabled(DEBUG):
+            log_response(slot.handle, method, slot.safe_url, response)
+        if info is not None:  # ended already: the whole body is in
+            response._info = info
+        return response
 
     def end_of_body(self) -> list[bytes]:
         """[] for a body that ended well; its typed error (raised once) for one that did not."""

@@ -7,7 +7,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from logging import DEBUG
 from typing import Any, Final, Generic, TypeVar
 
 import pycurl
@@ -19,7 +18,6 @@ from .._info import TransferInfo
 from .._models import Response, StreamedResponse
 from .._translate import ResolveTimeout
 from ._engine import MAX_WAIT, STALLED, SUCCEEDED, MultiEngine, next_wait, wait_sync
-from ._log import enabled, log_response
 from ._slot import Answer, Slot
 from ._stream import StreamState
 
@@ -261,27 +259,8 @@ class Transport:
             self._lookup_abandoned = True  # interrupted, maybe while looking up a name
             transfer.close()
             raise
-        error = transfer.error
-        if error is not None and not transfer.pieces:
-            transfer.error = None
-            try:
-                raise error
-            finally:
-                error = None
-        response = StreamedResponse._open(
-            transfer,
-            slot.handle.getinfo(pycurl.RESPONSE_CODE) if transfer.info is None else 0,
-            transfer.header_lines.copy(),
-            method,
-            slot.safe_url,
-            slot.sent,
-        )
-        if enabled(DEBUG):  # as httpx, when the headers are in
-            log_response(slot.handle, method, slot.safe_url, response)
-        if transfer.info is not None:  # ended already: the whole body is in
-            response.status_code = transfer.info.response_code
-            response._info = transfer.info
-        else:
+        response = transfer.respond(StreamedResponse, method)
+        if transfer.info is None:
             # A response dropped unread and unclosed leaves its transfer to be closed by the
             # next request (in the thread that owns the handles, not the garbage collector's).
             weakref.finalize(response, transfer.abandon)
