@@ -803,12 +803,18 @@ class _Shaper:
 
     def feed(self, piece: bytes) -> list[Any]:
         size = self._size
+        buffer = self._buffer
         if size is None:
             chunks = [piece]
-        elif not self._buffer and len(piece) == size:
-            chunks = [piece]
+        elif not buffer:  # cut straight from the piece; only its tail waits in the buffer
+            whole = len(piece) - len(piece) % size
+            chunks = (
+                [piece]
+                if whole == len(piece) == size
+                else [piece[i : i + size] for i in range(0, whole, size)]
+            )
+            buffer += piece[whole:]
         else:
-            buffer = self._buffer
             buffer += piece
             chunks = []
             while len(buffer) >= size:
