@@ -743,3 +743,16 @@ def test_a_kept_crawls_responses_keep_their_info_through_the_next_batch() -> Non
                 assert result.response is not None
                 assert result.response.info.effective_url == result.url
         assert all(r.status_code == 200 for r in second)
+
+
+def test_a_request_refused_before_sending_does_not_make_the_crawl_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crawl whose requests are refused before anything is sent goes straight on to the
+    next input (it used to sleep a second per refused request with concurrency=1)."""
+    slept: list[float] = []
+    monkeypatch.setattr(curlx._fetch.time, "sleep", slept.append)  # type: ignore[attr-defined]
+    bad = curlx.Request("http://127.0.0.1:9/", headers={"X-Bad\r": "v"})
+    results = list(curlx.fetch_many([bad, bad, bad], concurrency=1, timeout=1))
+    assert [type(r.error) for r in results] == [curlx.InvalidRequest] * 3
+    assert slept == []

@@ -143,7 +143,9 @@ def _crawl(
     )
     try:
         while True:
+            took = False
             for job in scheduler.ready(transport.free, time.monotonic()):
+                took = True
                 result = _start(config, transport, job)
                 if result is not None:
                     scheduler.ended(job)
@@ -151,7 +153,8 @@ def _crawl(
             if not transport.running:
                 if scheduler.done:
                     return
-                time.sleep(scheduler.wait(time.monotonic(), 1.0))
+                if not took:  # nothing to start until a retry falls due
+                    time.sleep(scheduler.wait(time.monotonic(), 1.0))
                 continue
             for job, outcome in transport.poll(scheduler.wait(time.monotonic(), 1.0)):
                 scheduler.ended(job)
