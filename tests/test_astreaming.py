@@ -181,3 +181,30 @@ async def test_keywords_of_requests_and_httpx(lab: Lab) -> None:
             await s.get("/x", http2=True)
         with pytest.raises(curlx.InvalidRequest, match=r"\(user, password\)"):
             await s.get("/x", auth="u:p")
+
+
+async def test_streams_after_a_cancelled_stream_and_after_a_failed_one(lab: Lab) -> None:
+    gate = Gate(lab, b"x" * 100, b"never")
+    base = routes(lab, {"/big": Reply(200, BODY)})
+    timeout = curlx.Timeout(connect=T, read=1)
+    async with curlx.AsyncSession(timeout=timeout, max_connections=1) as s:
+        inside = asyncio.Event()
+
+        async def read_forever() -> None:
+            async with s.stream("GET", gate.server.url()) as r:
+                async for _piece in r.aiter_bytes():
+                    inside.set()
+
+        task = asyncio.ensure_future(read_forever())
+        await asyncio.wait_for(inside.wait(), T)  # reading: now cancel it mid-body
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with s.stream("GET", base + "/big") as r:  # the one slot was given back
+            assert await r.aread() == BODY
+        with pytest.raises(curlx.ReadTimeout):
+            async with s.stream("GET", gate.server.url()) as r:
+                await r.aread()
+        async with s.stream("GET", base + "/big") as r:
+            assert b"".join([p async for p in r.aiter_bytes()]) == BODY
+    gate.open.set()

@@ -467,3 +467,20 @@ def test_a_stream_is_logged_when_its_headers_are_in(
             assert records[0].status_code == 200 and records[0].url == gate.server.url("/s")  # type: ignore[attr-defined]
             gate.open.set()
             assert r.read() == b"head-tail"
+
+
+def test_streams_after_a_failed_stream_and_on_a_kept_alive_connection(lab: Lab) -> None:
+    """The situations a stream meets on a Session in use: after a stream that failed
+    mid-body on the same Session, and on a connection a plain request kept alive."""
+    gate = Gate(lab, b"x" * 100, b"never")
+    app = app_of(lab, {"/big": Reply(200, BODY), "/": Reply(200, b"ok")})
+    with Session(timeout=curlx.Timeout(connect=T, read=1)) as s:
+        with pytest.raises(curlx.ReadTimeout), s.stream("GET", gate.server.url()) as r:
+            r.read()
+        assert s.get(app.url("/")).text == "ok"  # opens the connection the stream reuses
+        with s.stream("GET", app.url("/big")) as r:
+            assert r.read() == BODY
+            assert r.info.num_connects == 0  # the kept-alive connection, not a new one
+        with s.stream("GET", app.url("/big")) as r:  # and again, after a stream that ended
+            assert b"".join(r.iter_bytes()) == BODY
+    gate.open.set()

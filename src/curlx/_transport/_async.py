@@ -23,9 +23,9 @@ from typing import Any, Final, Generic, TypeVar
 import pycurl
 
 from .._codes import Family
-from .._curl import read_response_info, translate
+from .._curl import translate
 from .._exceptions import CurlError, InvalidOperation
-from .._models import AsyncStreamedResponse, Response
+from .._models import AsyncStreamedResponse
 from ._engine import STALL_CHECK_EVERY, Finished, MultiEngine
 from ._slot import Answer, Slot
 from ._stream import StreamState
@@ -521,13 +521,6 @@ class AsyncBodyTransfer(StreamState):
         if transport is not None:
             transport._streams.pop(self._token, None)
             transport._pass_turn()
-
-    def info_of(self, response: Response) -> Any:
-        """The streamed response's info: final once the transfer ended, the facts so far before."""
-        if self.info is not None:
-            response._info = self.info
-            return self.info
-        return read_response_info(self.slot.handle, response.method, response.request_url)
 
     def close(self) -> None:
         """Stop the transfer if it still runs (its connection is closed, not reused)."""

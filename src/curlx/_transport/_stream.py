@@ -13,7 +13,7 @@ import pycurl
 from .._curl import read_response_info
 from .._exceptions import CurlError
 from .._info import TransferInfo
-from .._models import _Streaming
+from .._models import Response, _Streaming
 from ._log import enabled, log_response
 from ._slot import Slot
 
@@ -142,6 +142,13 @@ class StreamState:
         if info is not None:  # ended already: the whole body is in
             response._info = info
         return response
+
+    def info_of(self, response: Response) -> TransferInfo:
+        """The streamed response's info: final once the transfer ended, the facts so far before."""
+        if self.info is not None:
+            response._info = self.info
+            return self.info
+        return read_response_info(self.slot.handle, response.method, response.request_url)
 
     def end_of_body(self) -> list[bytes]:
         """[] for a body that ended well; its typed error (raised once) for one that did not."""

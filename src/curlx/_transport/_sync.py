@@ -12,10 +12,9 @@ from typing import Any, Final, Generic, TypeVar
 import pycurl
 
 from .._codes import Family
-from .._curl import read_response_info, translate
+from .._curl import translate
 from .._exceptions import CurlError, InvalidOperation
-from .._info import TransferInfo
-from .._models import Response, StreamedResponse
+from .._models import StreamedResponse
 from .._translate import ResolveTimeout
 from ._engine import MAX_WAIT, STALLED, SUCCEEDED, MultiEngine, next_wait, wait_sync
 from ._slot import Answer, Slot
@@ -355,13 +354,6 @@ class BodyTransfer(StreamState):
         else:
             slot.settle()
             slot.handle.close()
-
-    def info_of(self, response: Response) -> TransferInfo:
-        """The streamed response's info: final once the transfer ended, the facts so far before."""
-        if self.info is not None:
-            response._info = self.info
-            return self.info
-        return read_response_info(self.slot.handle, response.method, response.request_url)
 
     def abandon(self) -> None:
         """Its response was dropped: the transport closes this at its next request."""
