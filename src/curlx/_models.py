@@ -580,27 +580,37 @@ class _Streaming(Response):
         except AttributeError:
             return None
 
+    def _here(self, error: InvalidOperation) -> InvalidOperation:
+        """`error` with this response's request (method, URL without credentials)."""
+        if error.url is None:
+            error.url, error.method = self.request_url, self.method
+        return error
+
     def _open_stream(self) -> Any:
         """The transfer to read from (iteration begins), or InvalidOperation if it is gone."""
         stream = self._stream
         if stream is None:
-            raise InvalidOperation(
-                "The body of this streamed response was already read to its end, or the "
-                "response was closed before that: a stream can be read once. Keep the pieces "
-                "as you read them, or read the whole body instead of iterating."
-                if self._consumed
-                else "This streamed response was closed before its body was read: read it "
-                "before closing it (or inside its `with` block)."
+            raise self._here(
+                InvalidOperation(
+                    "The body of this streamed response was already read to its end, or the "
+                    "response was closed before that: a stream can be read once. Keep the pieces "
+                    "as you read them, or read the whole body instead of iterating."
+                    if self._consumed
+                    else "This streamed response was closed before its body was read: read it "
+                    "before closing it (or inside its `with` block)."
+                )
             )
         self._consumed = True
         return stream
 
     def _not_partly_read(self) -> None:
         if self._consumed:
-            raise InvalidOperation(
-                "The body of this streamed response is being or was read piece by piece, so "
-                "the whole of it cannot be given: keep the pieces as you iterate, or read the "
-                "whole body without iterating."
+            raise self._here(
+                InvalidOperation(
+                    "The body of this streamed response is being or was read piece by piece, so "
+                    "the whole of it cannot be given: keep the pieces as you iterate, or read the "
+                    "whole body without iterating."
+                )
             )
 
     @property
@@ -662,6 +672,9 @@ class StreamedResponse(_Streaming):
                 yield held.popleft()
             try:
                 pieces = stream.read()
+            except InvalidOperation as error:  # its Session was closed, or is busy elsewhere
+                self.close()
+                raise self._here(error) from None
             except BaseException:
                 self.close()
                 raise
@@ -704,9 +717,11 @@ class AsyncStreamedResponse(_Streaming):
         """The whole body, once `await aread()` has read it."""
         body = self._read_already()
         if body is None:
-            raise InvalidOperation(
-                "The body of this streamed response has not been read: `await r.aread()` "
-                "first, or read it with `async for chunk in r.aiter_bytes()`."
+            raise self._here(
+                InvalidOperation(
+                    "The body of this streamed response has not been read: `await r.aread()` "
+                    "first, or read it with `async for chunk in r.aiter_bytes()`."
+                )
             )
         return body
 
@@ -729,6 +744,9 @@ class AsyncStreamedResponse(_Streaming):
                 yield held.popleft()
             try:
                 pieces = await stream.read()
+            except InvalidOperation as error:  # its session was closed under it
+                self.close()
+                raise self._here(error) from None
             except BaseException:
                 self.close()
                 raise

@@ -990,6 +990,12 @@ class _Claimed:
 
     def read(self) -> list[bytes]:
         session = self._session
+        if session.state is _CLOSED:
+            raise InvalidOperation(
+                "Cannot read the rest of this streamed body: its Session was closed, which "
+                "cut the transfer off. Read the body before closing the Session (inside its "
+                "`with` block), or read `content` at once."
+            )
         session._claim(self._prepared.method, self._prepared.safe_url)
         try:
             return self._transfer.read()
