@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import json
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pycurl
 import pytest
@@ -388,3 +390,20 @@ async def test_a_second_event_loop_is_refused(app: HTTPApp) -> None:
     assert "event loop of its first request" in str(seen[0])
     assert (await s.get(app.url("/here"))).status_code == 200
     await s.aclose()
+
+
+async def test_the_async_clients_keywords_and_defaults_are_the_sync_ones() -> None:
+    """One set of keywords, written twice (each client's signature): they must agree."""
+
+    def keywords(function: Any, leave_out: set[str]) -> dict[str, Any]:
+        return {
+            name: parameter.default
+            for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in leave_out
+        }
+
+    own = {"max_connections", "max_connections_per_host"}
+    assert keywords(curlx.AsyncSession.__init__, own) == keywords(
+        curlx.Session.__init__, {"_cookie_engine"}
+    )
+    assert keywords(curlx.AsyncSession.request, set()) == keywords(curlx.Session.request, set())
