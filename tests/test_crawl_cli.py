@@ -5,18 +5,15 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.farm import HOSTS, Farm
+from support.terminal import run_on_terminal
 
 import curlx
 from curlx._cli import main
@@ -269,43 +266,11 @@ def test_python_m_curlx_crawl(farm: Farm, tmp_path: Path) -> None:
 
 def test_progress_is_shown_on_a_terminal(farm: Farm, tmp_path: Path) -> None:
     urls = [farm.healthy[0].url(f"/tty/{i}") for i in range(20)] + [farm.refused_url]
-    path = url_file(tmp_path, urls)
-    controller, terminal = pty.openpty()
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
-    env.pop("NO_COLOR", None)
-    with subprocess.Popen(
-        [sys.executable, "-m", "curlx", "crawl", str(path), "--timeout", "2"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        cwd=ROOT,
-        env=env,
-    ) as process:
-        os.close(terminal)
-        shown = b""
-        deadline = time.monotonic() + 60
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                readable, _, _ = select.select([controller], [], [], max(left, 0))
-                if not readable:
-                    process.kill()
-                    pytest.fail(f"no end of the terminal output after 60 s; got {shown!r}")
-                try:
-                    chunk = os.read(controller, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-        finally:
-            os.close(controller)
-        assert process.stdout is not None
-        summary = process.stdout.read().decode()
-        assert process.wait(timeout=60) == 0
-    assert "21/21 URLs" in shown.decode("utf-8", "replace")
-    assert "failures: connect 1" in shown.decode("utf-8", "replace")
-    assert summary.startswith("21 URLs: 20 ok")
+    run = run_on_terminal(["crawl", str(url_file(tmp_path, urls)), "--timeout", "2"])
+    assert run.returncode == 0
+    assert "21/21 URLs" in run.shown
+    assert "failures: connect 1" in run.shown
+    assert run.stdout.startswith("21 URLs: 20 ok")
 
 
 def test_example_crawl_report_writes_a_shard_report(farm: Farm, tmp_path: Path) -> None:

@@ -11,8 +11,6 @@ import glob
 import json
 import os
 import pickle
-import pty
-import select
 import signal
 import subprocess
 import sys
@@ -28,6 +26,7 @@ from distributed import Client, LocalCluster
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.farm import HOSTS, Farm
+from support.terminal import run_on_terminal
 
 import curlx
 import curlx.distributed
@@ -361,35 +360,10 @@ def test_cli_progress_counts_shards_and_urls_on_a_terminal(
     urls = [farm.healthy[i % 3].url(f"/tty/{i}") for i in range(20)] + [farm.refused_url]
     argv = ["crawl", str(url_file(tmp_path, urls)), "--scheduler", scheduler(client)]
     argv += ["--shards", "3", "--out", str(tmp_path / "out"), "--timeout", "2"]
-    controller, terminal = pty.openpty()
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
-    env.pop("NO_COLOR", None)
-    with subprocess.Popen(
-        [sys.executable, "-m", "curlx", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        cwd=ROOT,
-        env=env,
-    ) as process:
-        os.close(terminal)
-        shown = b""
-        try:
-            while select.select([controller], [], [], 60)[0]:
-                try:
-                    chunk = os.read(controller, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-        finally:
-            os.close(controller)
-        assert process.stdout is not None
-        summary = process.stdout.read().decode()
-        assert process.wait(timeout=60) == 0
-    assert "3/3 shards  21/21 URLs" in shown.decode("utf-8", "replace")
-    assert summary.startswith("21 URLs: 20 ok, 0 HTTP errors, 1 failed transfers")
+    run = run_on_terminal(argv, columns=120)
+    assert run.returncode == 0
+    assert "3/3 shards  21/21 URLs" in run.shown
+    assert run.stdout.startswith("21 URLs: 20 ok, 0 HTTP errors, 1 failed transfers")
 
 
 @pytest.mark.parametrize(
