@@ -11,6 +11,7 @@ import errno
 import pycurl
 import pytest
 from support.lab import Lab
+from support.polling import until
 from support.raw import RawServer, closed_port, drain
 from test_reuse_matrix import (
     SITUATIONS,
@@ -123,7 +124,7 @@ async def test_closing_a_curl_in_flight_fails_its_future() -> None:
         async with curlx.AsyncCurlMulti() as multi:
             curl = handle(silent.url("/x"))
             future = multi.add_handle(curl)
-            await asyncio.sleep(0.05)
+            await until(lambda: silent.open_connections == 1, "the transfer reached the server")
             curl.close()  # pycurl's future would stay pending forever
             with pytest.raises(curlx.InvalidOperation, match="closed while its transfer ran"):
                 await asyncio.wait_for(future, 2)
@@ -134,7 +135,7 @@ async def test_aclose_with_transfers_in_flight_fails_them_and_cancels_nobody() -
         multi = curlx.AsyncCurlMulti(close_handles=True)
         curls = [handle(silent.url(f"/{i}")) for i in range(3)]
         tasks = [asyncio.ensure_future(multi.perform(curl)) for curl in curls]
-        await asyncio.sleep(0.05)
+        await until(lambda: silent.open_connections == 3, "all three reached the server")
         await multi.aclose()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(isinstance(e, curlx.InvalidOperation) for e in outcomes), outcomes
@@ -152,7 +153,7 @@ async def test_a_multi_handle_failure_gives_each_future_its_own_error() -> None:
     with RawServer(drain) as silent:
         async with curlx.AsyncCurlMulti() as multi:
             futures = [multi.add_handle(handle(silent.url(f"/{i}"))) for i in range(3)]
-            await asyncio.sleep(0.05)
+            await until(lambda: silent.open_connections == 3, "all three reached the server")
             multi._fail_all_pending(pycurl.error(pycurl.E_MULTI_INTERNAL_ERROR, "broken"))
             errors = await asyncio.gather(*futures, return_exceptions=True)
     assert all(isinstance(e, curlx.MultiError) for e in errors), errors

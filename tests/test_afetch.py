@@ -17,6 +17,7 @@ import pytest
 from support.farm import HOSTS, Farm
 from support.measure import open_fds
 from support.pki import PKI
+from support.polling import until
 from test_crawl_cli import ROOT, run, url_file
 from test_fetch import (
     LIMITS,
@@ -175,7 +176,7 @@ async def test_cancelling_the_consumer_closes_everything(quiet_farm: Farm) -> No
     baseline = quiesce(quiet_farm)
     urls = [quiet_farm.stall_url] * 5 + [quiet_farm.healthy[1].url(f"/{i}") for i in range(50)]
     task = asyncio.ensure_future(collect(curlx.afetch_many(urls, concurrency=8, timeout=LIMITS)))
-    await asyncio.sleep(0.2)
+    await until(lambda: quiet_farm.stall.open_connections == 5, "the five stalls are in flight")
     started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

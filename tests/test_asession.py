@@ -23,6 +23,7 @@ import pytest
 from support.http import Exchange, HTTPApp, Reply, Request
 from support.lab import Lab
 from support.measure import open_fds, rss_kib
+from support.polling import until
 from support.raw import (
     ConnectStall,
     RawServer,
@@ -284,7 +285,7 @@ async def test_cancelling_removes_the_transfer_at_once_and_the_session_goes_on(
         async with curlx.AsyncSession(timeout=FAST, max_connections=1) as s:
             task = asyncio.ensure_future(s.get(silent.url("/never")))
             waiter = asyncio.ensure_future(s.get(app.url("/after")))  # waits for the one slot
-            await asyncio.sleep(0.1)
+            await until(lambda: silent.open_connections == 1, "the first request is in flight")
             started = time.monotonic()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -359,7 +360,7 @@ async def test_aclose_with_requests_in_flight(app: HTTPApp) -> None:
     with RawServer(drain) as silent:
         s = curlx.AsyncSession(timeout=FAST, max_connections=2)
         running = [asyncio.ensure_future(s.get(silent.url(f"/{i}"))) for i in range(4)]
-        await asyncio.sleep(0.1)  # two run, two wait for a slot
+        await until(lambda: silent.open_connections == 2, "two run (two wait for a slot)")
         started = time.monotonic()
         await s.aclose()
         assert time.monotonic() - started < 0.5
