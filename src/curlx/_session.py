@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import inspect
 import json as _json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -110,34 +111,6 @@ _SETTINGS: Final = frozenset(_Overrides._fields) | {
     "_proxies",
     "_hooks",
 }
-# What Session.request() takes, for the message about a keyword it does not.
-_REQUEST_KEYWORDS: Final = (
-    *_Overrides._fields,
-    "params",
-    "headers",
-    "data",
-    "json",
-    "content",
-    "files",
-    "cookies",
-    "retry",
-    "stream",
-    "allow_redirects",
-    "proxies",
-    "hooks",
-)
-_SESSION_KEYWORDS: Final = (
-    *_Overrides._fields,
-    "headers",
-    "cookies",
-    "params",
-    "allowed_protocols",
-    "retry",
-    "base_url",
-    "proxies",
-    "hooks",
-    "event_hooks",
-)
 
 
 class Plan(NamedTuple):
@@ -233,7 +206,7 @@ class Session:
         _cookie_engine: bool = True,
         **unknown: Any,
     ) -> None:
-        _refuse_unknown(unknown, "Session()", _SESSION_KEYWORDS)
+        _refuse_unknown(unknown, "Session()", _keywords(Session.__init__))
         if proxies is not None and proxy is not None:
             raise InvalidRequest("pass proxy= (one proxy) or proxies= (by scheme), not both.")
         _proxy_for(proxies, "http://")  # refuse a bad mapping now, not at the first request
@@ -485,7 +458,7 @@ class Session:
         """Everything a client (this Session, or an AsyncSession on its settings) does before
         sending: keywords checked and mapped (requests' names too), the request prepared, the
         retry policy and the hooks chosen (the client calls them: an async one awaits them)."""
-        _refuse_unknown(unknown, where, _REQUEST_KEYWORDS)
+        _refuse_unknown(unknown, where, _keywords(Session.request))
         if allow_redirects is not UNSET:
             if given.follow_redirects is not UNSET and given.follow_redirects != allow_redirects:
                 raise InvalidRequest(
@@ -976,6 +949,15 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<curlx.Session {self.state.value}>"
+
+
+def _keywords(function: Callable[..., Any]) -> list[str]:
+    """The public keywords `function` takes (its signature: the one place they are listed)."""
+    return [
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and not name.startswith("_")
+    ]
 
 
 class _Claimed:
