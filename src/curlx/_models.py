@@ -527,8 +527,6 @@ class BodyStream(Protocol):
         """Stop the transfer if it still runs, and give its handle back."""
         ...
 
-    def info_of(self, response: Response, /) -> TransferInfo: ...
-
 
 _CONTENT: Final = Response.__dict__["content"]  # the slot: a streamed body is kept there once read
 
@@ -698,8 +696,6 @@ class AsyncBodyStream(Protocol):
     def close(self) -> None:
         """Stop the transfer if it still runs, and give its slot back."""
         ...
-
-    def info_of(self, response: Response, /) -> TransferInfo: ...
 
 
 class AsyncStreamedResponse(_Streaming):

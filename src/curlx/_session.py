@@ -961,7 +961,8 @@ def _keywords(function: Callable[..., Any]) -> list[str]:
 
 
 class _Claimed:
-    """A streamed body read under its Session's turn (one thread at a time, as every call)."""
+    """A streamed body read under its Session's turn (one thread at a time, as every call).
+    Its info is read from the transfer itself (the response's `_source`)."""
 
     __slots__ = ("_prepared", "_session", "_transfer")
 
@@ -986,9 +987,6 @@ class _Claimed:
 
     def close(self) -> None:
         self._transfer.close()
-
-    def info_of(self, response: Response, /) -> Any:
-        return self._transfer.info_of(response)
 
 
 def _unrewindable(outcome: Response | CurlError, method: str, url: str) -> InvalidRequest:
